@@ -1,0 +1,233 @@
+//! The delivery log: a webhook's deliveries, one delivery with its attempts, manual retry.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::{Scope, Visibility};
+use super::extract::ApiQuery;
+use super::page::{ListResponse, PageQuery};
+use super::{ApiError, AppState};
+use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::ids::{DeliveryId, WebhookId};
+use crate::store::{Attempt, Delivery, DeliveryFilter, DeliveryStatus, Page};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .routes(routes!(list_tenant_deliveries))
+        .routes(routes!(get_delivery))
+        .routes(routes!(retry_delivery))
+}
+
+/// A delivery: one event for one webhook.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// `dlv_…`
+    id: String,
+    /// The event.
+    event_id: String,
+    /// The webhook.
+    webhook_id: String,
+    /// The event's type.
+    event_type: String,
+    /// `pending`, `succeeded` or `failed`.
+    status: String,
+    /// Attempts made.
+    attempts: u32,
+    /// When the next attempt is due (pending only).
+    next_attempt_at: Option<String>,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339.
+    updated_at: String,
+}
+
+impl From<Delivery> for DeliveryOut {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id.to_string(),
+            event_id: d.event_id.to_string(),
+            webhook_id: d.webhook_id.to_string(),
+            event_type: d.event_type,
+            status: d.status.as_str().to_owned(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at.map(rfc3339),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+        }
+    }
+}
+
+/// One HTTP request of a delivery.
+#[derive(Serialize, ToSchema)]
+pub struct AttemptOut {
+    /// `att_…`
+    id: String,
+    /// 1 for the first attempt.
+    attempt: u32,
+    /// RFC 3339.
+    started_at: String,
+    /// Milliseconds.
+    latency_ms: i64,
+    /// The response's status, if one arrived.
+    status_code: Option<u16>,
+    /// The first 4 KiB of the response body.
+    response_body: Option<String>,
+    /// Why no acceptable response arrived: timeout, connection refused, dns, tls…
+    error: Option<String>,
+    /// A 2xx within the timeout.
+    succeeded: bool,
+}
+
+impl From<Attempt> for AttemptOut {
+    fn from(a: Attempt) -> Self {
+        Self {
+            id: a.id.to_string(),
+            attempt: a.attempt,
+            started_at: rfc3339(a.started_at),
+            latency_ms: a.latency_ms,
+            status_code: a.status_code,
+            response_body: a.response_body,
+            error: a.error,
+            succeeded: a.succeeded,
+        }
+    }
+}
+
+/// A delivery with its attempts, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    delivery: DeliveryOut,
+    /// Every attempt.
+    attempts_log: Vec<AttemptOut>,
+}
+
+/// Filters of the delivery log.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// `pending`, `succeeded` or `failed`.
+    status: Option<String>,
+    /// Only this event type.
+    event_type: Option<String>,
+    /// Only deliveries created at or after this RFC 3339 time.
+    since: Option<String>,
+    /// Items per page, 1 to 250.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl LogQuery {
+    fn parse(&self) -> Result<(DeliveryFilter, Page), ApiError> {
+        let status = match &self.status {
+            None => None,
+            Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "must be pending, succeeded or failed")
+            })?),
+        };
+        let since = match &self.since {
+            None => None,
+            Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "since",
+                    "must be an RFC 3339 time such as 2026-11-22T10:00:00Z",
+                )
+            })?),
+        };
+        let page = PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+        .page()?;
+        Ok((
+            DeliveryFilter {
+                status,
+                event_type: self.event_type.clone(),
+                since,
+            },
+            page,
+        ))
+    }
+}
+
+/// A webhook's deliveries, newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "deliveries",
+    params(("id" = String, Path, description = "Webhook id"), LogQuery),
+    responses((status = 200, body = ListResponse<DeliveryOut>), (status = 404, body = super::error::ErrorBody)))]
+async fn list_deliveries(
+    scope: Scope,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LogQuery>,
+) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
+    let (filter, page) = q.parse()?;
+    let webhook = WebhookId::from_trusted(id);
+    let store = &state.store;
+    store
+        .get_webhook(&scope.0, &webhook)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let paged = store
+        .list_deliveries(&scope.0, &webhook, &filter, &page)
+        .await
+        .map_err(|e| ApiError::from_store(e, "delivery"))?;
+    Ok(Json(ListResponse::from_paged(paged, DeliveryOut::from)))
+}
+
+/// A tenant's webhook's deliveries (admin).
+#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks/{id}/deliveries", tag = "deliveries",
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id"), LogQuery),
+    responses((status = 200, body = ListResponse<DeliveryOut>), (status = 404, body = super::error::ErrorBody)))]
+async fn list_tenant_deliveries(
+    scope: Scope,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    query: ApiQuery<LogQuery>,
+) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
+    list_deliveries(scope, state, Path(path.1), query).await
+}
+
+/// One delivery with every attempt.
+#[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries",
+    params(("id" = String, Path, description = "Delivery id")),
+    responses((status = 200, body = DeliveryDetail), (status = 404, body = super::error::ErrorBody)))]
+async fn get_delivery(
+    Visibility(tenant): Visibility,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryDetail>, ApiError> {
+    let (delivery, attempts) = state
+        .store
+        .get_delivery(tenant.as_ref(), &DeliveryId::from_trusted(id))
+        .await
+        .map_err(|e| ApiError::from_store(e, "delivery"))?;
+    Ok(Json(DeliveryDetail {
+        delivery: delivery.into(),
+        attempts_log: attempts.into_iter().map(AttemptOut::from).collect(),
+    }))
+}
+
+/// Attempts a delivery again now, whatever its state.
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries",
+    params(("id" = String, Path, description = "Delivery id")),
+    responses((status = 202, body = DeliveryOut), (status = 404, body = super::error::ErrorBody)))]
+async fn retry_delivery(
+    Visibility(tenant): Visibility,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
+    let delivery = state
+        .store
+        .retry_delivery(tenant.as_ref(), &DeliveryId::from_trusted(id), now_ms())
+        .await
+        .map_err(|e| ApiError::from_store(e, "delivery"))?;
+    state.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
+}

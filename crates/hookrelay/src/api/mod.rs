@@ -1,0 +1,141 @@
+//! The HTTP API. Each resource module exports `router()`; this module merges them into one axum
+//! router and one OpenAPI document. Every route is registered through `utoipa_axum::routes!`,
+//! so a route cannot exist without being documented.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::{Extension, Json, Router};
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::model::UrlPolicy;
+use crate::store::Store;
+
+pub mod auth;
+mod deliveries;
+pub mod error;
+mod event_types;
+mod events;
+pub mod extract;
+mod health;
+mod page;
+mod schemas;
+mod tenants;
+mod webhooks;
+
+pub use error::ApiError;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<StateInner>);
+
+/// The state's contents.
+pub struct StateInner {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Wakes the delivery worker when work is written.
+    pub wake: Arc<Notify>,
+    /// SHA-256 of the admin key.
+    pub admin_key_hash: String,
+    /// Whether plain-HTTP and private URLs are accepted.
+    pub url_policy: UrlPolicy,
+    /// Compiled JSON Schemas of the event type catalog.
+    pub schemas: schemas::SchemaCache,
+}
+
+impl AppState {
+    /// Wraps the state.
+    pub fn new(
+        store: Arc<dyn Store>,
+        wake: Arc<Notify>,
+        admin_key_hash: String,
+        url_policy: UrlPolicy,
+    ) -> Self {
+        Self(Arc::new(StateInner {
+            store,
+            wake,
+            admin_key_hash,
+            url_policy,
+            schemas: schemas::SchemaCache::default(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateInner;
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hookrelay",
+        description = "Self-hosted webhook delivery: durable, signed, retried. \
+            Authenticate with `Authorization: Bearer <key>`. Errors are always \
+            `{\"error\": {\"code\", \"message\", \"field\"?}}`.",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The documented routes and their OpenAPI document.
+pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(tenants::router())
+        .merge(event_types::router())
+        .merge(events::router())
+        .merge(webhooks::router())
+        .merge(deliveries::router())
+        .routes(routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The whole API, ready to serve.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let (router, doc) = documented();
+    let doc = Arc::new(doc);
+    router
+        .layer(Extension(doc))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(Extension(extract::BodyLimit(max_body_bytes)))
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+async fn openapi_json(
+    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json((*doc).clone())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,166 @@
+//! The application: `App::build(Config)` connects and migrates the store, settles the admin key,
+//! binds the listener and prepares the delivery worker; `run_until_stopped` serves until the
+//! shutdown token is cancelled, then drains. `main` and the tests build it the same way.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::delivery::guard::AddressPolicy;
+use crate::delivery::{Sender, WorkerSettings, worker};
+use crate::ids::KeyId;
+use crate::keys;
+use crate::model::UrlPolicy;
+use crate::store::{self, Store};
+
+/// A built, bound, not yet running hookrelay.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Arc<dyn Store>,
+    sender: Sender,
+    wake: Arc<Notify>,
+    settings: WorkerSettings,
+    shutdown: CancellationToken,
+    generated_admin_key: Option<String>,
+}
+
+impl App {
+    /// Connects, migrates, binds. Fails with a message naming what is wrong.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let store = store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        store.migrate().await.context("migrating the database")?;
+        let (admin_key_hash, generated_admin_key) = settle_admin_key(&config, &*store).await?;
+
+        let wake = Arc::new(Notify::new());
+        let url_policy = if config.dev {
+            UrlPolicy::Development
+        } else {
+            UrlPolicy::Production
+        };
+        let state = AppState::new(store.clone(), wake.clone(), admin_key_hash, url_policy);
+        let router = api::router(state, config.max_body_bytes);
+        let sender = Sender::new(
+            AddressPolicy {
+                allow_all: config.dev,
+                allowed: config.allowed_cidrs.clone(),
+            },
+            config.per_host_connections,
+        )?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let settings = WorkerSettings {
+            max_in_flight: config.max_in_flight,
+            per_webhook_concurrency: config.per_webhook_concurrency,
+            per_host_connections: config.per_host_connections,
+            claim_batch: config.claim_batch,
+            lease: Duration::from_secs(config.lease_seconds),
+            poll_interval: Duration::from_millis(config.poll_interval_ms),
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+        };
+        Ok(App {
+            listener,
+            router,
+            store,
+            sender,
+            wake,
+            settings,
+            shutdown: CancellationToken::new(),
+            generated_admin_key,
+        })
+    }
+
+    /// The bound address (port 0 in the config picks a free port).
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    /// Cancel it to stop the server gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The admin key, when this start generated it: show it once.
+    pub fn generated_admin_key(&self) -> Option<&str> {
+        self.generated_admin_key.as_deref()
+    }
+
+    /// The store (for tests and the CLI).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Serves the API and runs the delivery worker until the shutdown token is cancelled;
+    /// then stops accepting requests, stops claiming, lets in-flight attempts finish (bounded)
+    /// and records them.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let address = self.address();
+        let worker = tokio::spawn(worker::run(
+            self.store.clone(),
+            self.sender,
+            self.wake,
+            self.settings,
+            shutdown.clone(),
+        ));
+        info!(address = %address, database = self.store.backend(), "hookrelay is listening");
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let served = server.await;
+        shutdown.cancel();
+        if let Err(e) = worker.await {
+            warn!(error = %e, "delivery worker ended abnormally");
+        }
+        info!("hookrelay stopped");
+        served.context("serving HTTP")
+    }
+}
+
+/// The admin key in force: the configured one, else the one generated at first start (only
+/// its hash is kept), else a new one, returned so it can be printed once.
+async fn settle_admin_key(
+    config: &Config,
+    store: &dyn Store,
+) -> anyhow::Result<(String, Option<String>)> {
+    if let Some(key) = &config.admin_key {
+        return Ok((keys::hash(key.expose()), None));
+    }
+    if let Some(hash) = store.admin_key_hash().await? {
+        return Ok((hash, None));
+    }
+    let key = keys::generate(keys::ADMIN_PREFIX);
+    let hash = keys::hash(&key);
+    store
+        .set_admin_key_hash(&KeyId::generate(), &hash, crate::clock::now_ms())
+        .await?;
+    Ok((hash, Some(key)))
+}
+
+/// A database URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

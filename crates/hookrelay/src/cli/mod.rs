@@ -1,0 +1,84 @@
+//! The command line: `serve`, `migrate`. Each subcommand lives in its own file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+mod migrate;
+mod serve;
+
+/// hookrelay: self-hosted webhook delivery.
+#[derive(Debug, Parser)]
+#[command(name = "hookrelay", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API and the delivery workers.
+    Serve(ConfigArgs),
+    /// Apply database migrations and exit.
+    Migrate(ConfigArgs),
+}
+
+/// Flags shared by the commands that read the configuration.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Configuration file (see hookrelay.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// `sqlite://path.db` or `postgres://…` [default: sqlite://hookrelay.db]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Development mode: allow http:// URLs and private/loopback targets.
+    #[arg(long)]
+    dev: bool,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        Config::load(
+            self.config.as_deref(),
+            &Overrides {
+                listen: self.listen.clone(),
+                database_url: self.database_url.clone(),
+                dev: self.dev,
+            },
+        )
+    }
+}
+
+/// Runs a parsed command line to completion.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args.load()?).await,
+            Command::Migrate(args) => migrate::run(args.load()?).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The one `Config`. Layers apply in this order: defaults, `hookrelay.toml`, `HOOKRELAY_*`
+//! environment variables, command-line flags. A key `foo_bar` in the file is `HOOKRELAY_FOO_BAR`
+//! in the environment and `--foo-bar` where it is also a flag. Every key is documented in
+//! `hookrelay.example.toml`; a test keeps that file and [`KEYS`] in step with this struct.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// A secret setting whose `Debug` output never shows the value.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, for production log pipelines.
+    Json,
+}
+
+/// Every setting of the server. See `hookrelay.example.toml` for each key's meaning.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the API listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://path` (created if missing) or `postgres://…`.
+    pub database_url: String,
+    /// Development mode: plain-HTTP webhook URLs and private/loopback targets are allowed.
+    pub dev: bool,
+    /// The operator's key. When unset, one is generated at first start and printed once.
+    pub admin_key: Option<SecretString>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// CIDRs that outbound deliveries may reach even in production (e.g. an internal network).
+    pub allowed_cidrs: Vec<IpNet>,
+    /// Deliveries in flight at once, across all webhooks.
+    pub max_in_flight: usize,
+    /// Deliveries in flight at once to any one webhook.
+    pub per_webhook_concurrency: usize,
+    /// Connections (and so requests in flight) to any one host.
+    pub per_host_connections: usize,
+    /// Most deliveries claimed by one query.
+    pub claim_batch: usize,
+    /// Seconds a claimed delivery stays leased before another worker may take it.
+    pub lease_seconds: u64,
+    /// Fallback poll interval, in milliseconds; new work wakes workers at once regardless.
+    pub poll_interval_ms: u64,
+    /// On shutdown, seconds in-flight attempts get to finish.
+    pub shutdown_grace_seconds: u64,
+    /// Log format: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://hookrelay.db".to_owned(),
+            dev: false,
+            admin_key: None,
+            max_body_bytes: 1024 * 1024,
+            allowed_cidrs: Vec::new(),
+            max_in_flight: 512,
+            per_webhook_concurrency: 32,
+            per_host_connections: 64,
+            claim_batch: 256,
+            lease_seconds: 60,
+            poll_interval_ms: 1000,
+            shutdown_grace_seconds: 15,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// How an environment variable's text becomes a TOML value.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Typed,
+    List,
+}
+
+/// Every key, so the environment layer knows which `HOOKRELAY_*` variables are settings.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "dev",
+    "admin_key",
+    "max_body_bytes",
+    "allowed_cidrs",
+    "max_in_flight",
+    "per_webhook_concurrency",
+    "per_host_connections",
+    "claim_batch",
+    "lease_seconds",
+    "poll_interval_ms",
+    "shutdown_grace_seconds",
+    "log_format",
+];
+
+fn kind(key: &str) -> Kind {
+    match key {
+        "listen" | "database_url" | "admin_key" | "log_format" => Kind::Text,
+        "allowed_cidrs" => Kind::List,
+        _ => Kind::Typed,
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`
+    pub listen: Option<String>,
+    /// `--database-url`
+    pub database_url: Option<String>,
+    /// `--dev`
+    pub dev: bool,
+}
+
+impl Config {
+    /// Builds the config from the file (if any), the process environment and the flags.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_layers(file, &env, overrides)
+    }
+
+    /// Builds the config from explicit layers (testable without touching the process env).
+    pub fn from_layers(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> anyhow::Result<Self> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<toml::Table>(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, raw) in env {
+            let Some(key) = name.strip_prefix("HOOKRELAY_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if !KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let value = env_value(kind(&key), raw)
+                .with_context(|| format!("environment variable {name}"))?;
+            table.insert(key, value);
+        }
+        if let Some(listen) = &overrides.listen {
+            table.insert("listen".into(), toml::Value::String(listen.clone()));
+        }
+        if let Some(url) = &overrides.database_url {
+            table.insert("database_url".into(), toml::Value::String(url.clone()));
+        }
+        if overrides.dev {
+            table.insert("dev".into(), toml::Value::Boolean(true));
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot, naming the offending key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("database_url: must start with sqlite:, postgres:// or postgresql://");
+        }
+        for (key, value) in [
+            ("max_in_flight", self.max_in_flight),
+            ("per_webhook_concurrency", self.per_webhook_concurrency),
+            ("per_host_connections", self.per_host_connections),
+            ("claim_batch", self.claim_batch),
+            ("max_body_bytes", self.max_body_bytes),
+        ] {
+            if value == 0 {
+                bail!("{key}: must be at least 1");
+            }
+        }
+        if self.lease_seconds < 35 {
+            bail!("lease_seconds: must be at least 35 (longer than the 30 s maximum timeout)");
+        }
+        if let Some(key) = &self.admin_key
+            && key.expose().len() < 16
+        {
+            bail!("admin_key: must be at least 16 characters");
+        }
+        Ok(())
+    }
+}
+
+fn env_value(kind: Kind, raw: &str) -> anyhow::Result<toml::Value> {
+    Ok(match kind {
+        Kind::Text => toml::Value::String(raw.to_owned()),
+        Kind::List => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        ),
+        Kind::Typed => {
+            let doc: toml::Table = toml::from_str(&format!("v = {raw}"))
+                .with_context(|| format!("{raw:?} is not a number or boolean"))?;
+            doc.get("v")
+                .cloned()
+                .unwrap_or(toml::Value::String(raw.to_owned()))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hookrelay.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1000\"\nclaim_batch = 7\nmax_in_flight = 9\n",
+        )
+        .expect("write");
+        let vars = env(&[
+            ("HOOKRELAY_LISTEN", "127.0.0.1:2000"),
+            ("HOOKRELAY_CLAIM_BATCH", "8"),
+            ("HOOKRELAY_TEST_POSTGRES", "ignored: not a setting"),
+        ]);
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3000".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_layers(Some(&path), &vars, &flags).expect("config");
+        assert_eq!(config.listen.port(), 3000);
+        assert_eq!(config.claim_batch, 8);
+        assert_eq!(config.max_in_flight, 9);
+        assert_eq!(config.per_host_connections, 64);
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_refused_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hookrelay.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").expect("write");
+        let err = Config::from_layers(Some(&path), &[], &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+        let vars = env(&[("HOOKRELAY_CLAIM_BATCH", "0")]);
+        let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("claim_batch"), "{err:#}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let vars = env(&[("HOOKRELAY_ADMIN_KEY", "super-secret-admin-key")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key_and_parses() {
+        let text = include_str!("../../../hookrelay.example.toml");
+        for key in KEYS {
+            assert!(
+                text.contains(&format!("# {key} =")) || text.contains(&format!("\n{key} =")),
+                "hookrelay.example.toml does not document {key}"
+            );
+        }
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|l| l.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: Config = toml::from_str(&uncommented).expect("example parses as a Config");
+        parsed.validate().expect("example is valid");
+    }
+}

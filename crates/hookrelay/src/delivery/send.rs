@@ -1,0 +1,246 @@
+//! One HTTP attempt: render the body, sign it, POST it over the pooled client, and describe what
+//! happened as data ([`Outcome`]), never as an `Err`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hookrelay_signature::{Secret, sign};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+
+use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
+use crate::payload::{self, EventView};
+use crate::store::Webhook;
+
+/// Response bytes kept in an attempt's log.
+const RESPONSE_EXCERPT_BYTES: usize = 4096;
+
+/// What one attempt came to.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// When the request started, unix ms.
+    pub started_at: i64,
+    /// Milliseconds until the response (or the error).
+    pub latency_ms: i64,
+    /// The response status, if one arrived.
+    pub status_code: Option<u16>,
+    /// The first 4 KiB of the response body.
+    pub response_body: Option<String>,
+    /// Why no acceptable response arrived.
+    pub error: Option<String>,
+    /// A 2xx within the timeout.
+    pub succeeded: bool,
+    /// Whether trying again could help. A refused address or an unrenderable payload cannot.
+    pub retryable: bool,
+}
+
+/// The event one attempt carries.
+#[derive(Clone, Copy, Debug)]
+pub struct Message<'a> {
+    /// The id receivers dedupe on, sent as `webhook-id`; the same on every retry.
+    pub id: &'a str,
+    /// The event's type.
+    pub event_type: &'a str,
+    /// The event's creation time, unix ms.
+    pub created_at: i64,
+    /// The event's data (JSON text).
+    pub data: &'a str,
+}
+
+/// Sends attempts over one shared, pooled HTTP client.
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    policy: Arc<AddressPolicy>,
+}
+
+impl Sender {
+    /// A client whose connections are pooled and kept alive, never follow redirects (a
+    /// redirect could lead anywhere), and resolve names through the address guard.
+    pub fn new(policy: AddressPolicy, per_host_connections: usize) -> anyhow::Result<Self> {
+        let policy = Arc::new(policy);
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+            .pool_max_idle_per_host(per_host_connections)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self { client, policy })
+    }
+
+    /// Makes one attempt of `message` to `webhook`.
+    pub async fn attempt(&self, webhook: &Webhook, message: Message<'_>) -> Outcome {
+        let started_at = crate::clock::now_ms();
+        let clock = Instant::now();
+        let finish = |status_code, response_body, error: Option<String>, retryable| Outcome {
+            started_at,
+            latency_ms: clock.elapsed().as_millis() as i64,
+            succeeded: error.is_none() && matches!(status_code, Some(200..=299)),
+            status_code,
+            response_body,
+            error,
+            retryable,
+        };
+        let request = match self.build(webhook, message, started_at) {
+            Ok(request) => request,
+            Err(BuildError::Permanent(reason)) => return finish(None, None, Some(reason), false),
+        };
+        let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds));
+        let response = match tokio::time::timeout(timeout, request.send()).await {
+            Err(_) => return finish(None, None, Some(timeout_message(timeout)), true),
+            Ok(Err(e)) => {
+                let (reason, retryable) = classify(&e);
+                return finish(None, None, Some(reason), retryable);
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status().as_u16();
+        let remaining = timeout.saturating_sub(clock.elapsed());
+        let body = match tokio::time::timeout(remaining, read_excerpt(response)).await {
+            Ok(body) => body,
+            Err(_) => return finish(Some(status), None, Some(timeout_message(timeout)), true),
+        };
+        finish(Some(status), body, None, true)
+    }
+
+    fn build(
+        &self,
+        webhook: &Webhook,
+        message: Message<'_>,
+        now_ms: i64,
+    ) -> Result<reqwest::RequestBuilder, BuildError> {
+        let url = reqwest::Url::parse(&webhook.url)
+            .map_err(|_| BuildError::Permanent("invalid URL".into()))?;
+        if let Some(ip) = literal_ip(&url)
+            && !self.policy.allows(ip)
+        {
+            return Err(BuildError::Permanent(format!(
+                "address not allowed: {ip} is private, loopback or link-local"
+            )));
+        }
+        let body = payload::render(
+            webhook.payload_format,
+            EventView {
+                id: message.id,
+                event_type: message.event_type,
+                created_at: message.created_at,
+                data: message.data,
+            },
+        )
+        .map_err(|e| BuildError::Permanent(format!("payload cannot be rendered: {e}")))?;
+        let scheme = webhook.signature.scheme();
+        let secret = Secret::new(&scheme, &webhook.secret).map_err(|_| {
+            BuildError::Permanent("the webhook's secret is not valid for its scheme".into())
+        })?;
+        let timestamp = now_ms.div_euclid(1000);
+        let signed = sign(
+            &scheme,
+            std::slice::from_ref(&secret),
+            message.id,
+            timestamp,
+            &body,
+        );
+
+        let mut headers = reqwest::header::HeaderMap::with_capacity(8 + webhook.headers.len());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in &webhook.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                headers.insert(n, v);
+            }
+        }
+        if let Ok(v) = HeaderValue::try_from(message.id) {
+            headers.insert(HeaderName::from_static("webhook-id"), v);
+        }
+        headers.insert(
+            HeaderName::from_static("webhook-timestamp"),
+            HeaderValue::from(timestamp),
+        );
+        for (name, value) in signed.iter() {
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                headers.insert(n, v);
+            }
+        }
+        Ok(self.client.post(url).headers(headers).body(body))
+    }
+}
+
+enum BuildError {
+    Permanent(String),
+}
+
+fn timeout_message(timeout: Duration) -> String {
+    format!("timeout: no response within {} s", timeout.as_secs())
+}
+
+fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Reads at most [`RESPONSE_EXCERPT_BYTES`] of the body; the rest is never buffered.
+async fn read_excerpt(mut response: reqwest::Response) -> Option<String> {
+    let mut buf = Vec::new();
+    while buf.len() < RESPONSE_EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    buf.truncate(RESPONSE_EXCERPT_BYTES);
+    if buf.is_empty() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A short, stable description of a transport error, and whether retrying can help.
+fn classify(e: &reqwest::Error) -> (String, bool) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut text = String::new();
+    while let Some(err) = source {
+        if let Some(forbidden) = err.downcast_ref::<Forbidden>() {
+            return (forbidden.to_string(), false);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return ("connection refused".into(), true);
+                }
+                std::io::ErrorKind::ConnectionReset => return ("connection reset".into(), true),
+                _ => {}
+            }
+        }
+        text.push_str(&err.to_string().to_ascii_lowercase());
+        text.push(' ');
+        source = err.source();
+    }
+    let reason = if e.is_timeout() {
+        "timeout".to_owned()
+    } else if text.contains("dns error") || text.contains("failed to lookup") {
+        format!("dns: {}", innermost(e))
+    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        format!("tls: {}", innermost(e))
+    } else if e.is_connect() {
+        format!("connect: {}", innermost(e))
+    } else {
+        format!("request failed: {}", innermost(e))
+    };
+    (reason, true)
+}
+
+fn innermost(e: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}

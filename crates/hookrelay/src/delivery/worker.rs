@@ -1,0 +1,257 @@
+//! The dispatcher: claims due deliveries in batches and runs each attempt as its own task.
+//!
+//! Invariants: at most `max_in_flight` attempts run at once (a semaphore permit is taken before
+//! a delivery is claimed, so memory is bounded by the in-flight limit, never by the queue);
+//! no webhook has more than `per_webhook_concurrency` in flight (saturated webhooks are left out
+//! of the claim); no transaction or pooled connection is held across an HTTP call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use super::limits::{HostLimits, WebhookLimits};
+use super::send::{Message, Sender};
+use super::{recorder, schedule};
+use crate::clock::now_ms;
+use crate::ids::AttemptId;
+use crate::store::{AttemptRecord, Claimed, Store};
+
+/// The dispatcher's tunables, from `Config`.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// Attempts in flight at once.
+    pub max_in_flight: usize,
+    /// Attempts in flight per webhook.
+    pub per_webhook_concurrency: usize,
+    /// Requests in flight per host.
+    pub per_host_connections: usize,
+    /// Most deliveries per claim.
+    pub claim_batch: usize,
+    /// How long a claim is leased.
+    pub lease: Duration,
+    /// Fallback poll interval.
+    pub poll_interval: Duration,
+    /// How long in-flight attempts get at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// What every attempt task shares (svix's `WorkerContext`).
+struct Shared {
+    sender: Sender,
+    webhooks: WebhookLimits,
+    hosts: HostLimits,
+    wake: Arc<Notify>,
+    results: mpsc::Sender<AttemptRecord>,
+}
+
+/// Runs the dispatcher until `shutdown`, then lets in-flight attempts finish (bounded by the
+/// grace period) and writes their results.
+pub async fn run(
+    store: Arc<dyn Store>,
+    sender: Sender,
+    wake: Arc<Notify>,
+    settings: WorkerSettings,
+    shutdown: CancellationToken,
+) {
+    let (results, results_rx) = mpsc::channel(settings.max_in_flight.max(64));
+    let recorder = tokio::spawn(recorder::run(store.clone(), results_rx, wake.clone()));
+    let shared = Arc::new(Shared {
+        sender,
+        webhooks: WebhookLimits::new(settings.per_webhook_concurrency),
+        hosts: HostLimits::new(settings.per_host_connections),
+        wake: wake.clone(),
+        results,
+    });
+    let permits = Arc::new(Semaphore::new(settings.max_in_flight));
+    let tracker = TaskTracker::new();
+
+    loop {
+        // Registered before looking for work, so a publish that lands meanwhile is not missed.
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let first = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let wanted = (1 + permits.available_permits()).min(settings.claim_batch);
+        let now = now_ms();
+        let lease_until = now + settings.lease.as_millis() as i64;
+        let skip = shared.webhooks.saturated();
+        let claimed = match store
+            .claim_due(now, wanted as u32, lease_until, &skip)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                error!(error = %e, "claiming deliveries failed; retrying shortly");
+                drop(first);
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    () = shutdown.cancelled() => break,
+                }
+            }
+        };
+        let got = claimed.len();
+        dispatch(&shared, &store, &tracker, &permits, first, claimed).await;
+        if got == wanted {
+            continue;
+        }
+        let sleep = idle_sleep(&store, settings.poll_interval).await;
+        tokio::select! {
+            () = &mut notified => {}
+            () = tokio::time::sleep(sleep) => {}
+            () = shutdown.cancelled() => break,
+        }
+    }
+
+    tracker.close();
+    info!(
+        in_flight = tracker.len(),
+        "delivery worker stopping; waiting for in-flight attempts"
+    );
+    if tokio::time::timeout(settings.shutdown_grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            in_flight = tracker.len(),
+            "in-flight attempts outlived the shutdown grace period; their leases will expire and they will be attempted again"
+        );
+    }
+    drop(shared);
+    // The recorder ends once every attempt task has dropped its handle to it.
+    if tokio::time::timeout(Duration::from_secs(5), recorder)
+        .await
+        .is_err()
+    {
+        warn!("recording the last attempt results timed out");
+    }
+}
+
+/// Starts a task per claimed delivery; gives back those whose webhook is at its limit.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    store: &Arc<dyn Store>,
+    tracker: &TaskTracker,
+    permits: &Arc<Semaphore>,
+    first: OwnedSemaphorePermit,
+    claimed: Vec<Claimed>,
+) {
+    let mut first = Some(first);
+    let mut deferred = Vec::new();
+    for delivery in claimed {
+        if !shared.webhooks.try_start(&delivery.webhook.id) {
+            deferred.push(delivery.id);
+            continue;
+        }
+        let permit = match first.take() {
+            Some(p) => p,
+            // The dispatcher is the only one taking permits, so the ones it counted are there.
+            None => match permits.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    shared.webhooks.finish(&delivery.webhook.id);
+                    deferred.push(delivery.id);
+                    continue;
+                }
+            },
+        };
+        let span = info_span!(
+            "delivery",
+            delivery.id = %delivery.id,
+            webhook.id = %delivery.webhook.id,
+            event.id = %delivery.event_id,
+            attempt = delivery.attempts + 1,
+        );
+        tracker.spawn(attempt(shared.clone(), delivery, permit).instrument(span));
+    }
+    if !deferred.is_empty() {
+        debug!(
+            count = deferred.len(),
+            "webhooks at their concurrency limit; deliveries given back"
+        );
+        if let Err(e) = store.release(&deferred, now_ms()).await {
+            warn!(error = %e, "giving back deliveries failed; their lease will expire instead");
+        }
+    }
+}
+
+/// One attempt: send, work out the next state, hand the result to the recorder.
+async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphorePermit) {
+    let webhook = &delivery.webhook;
+    let host_permit = shared.hosts.acquire(&webhook.url).await;
+    let outcome = shared
+        .sender
+        .attempt(
+            webhook,
+            Message {
+                id: delivery.event_id.as_str(),
+                event_type: &delivery.event_type,
+                created_at: delivery.event_created_at,
+                data: &delivery.data,
+            },
+        )
+        .await;
+    drop(host_permit);
+    let number = delivery.attempts + 1;
+    let (status, next_attempt_at) = schedule::after_attempt(
+        number,
+        outcome.succeeded,
+        outcome.retryable,
+        &webhook.retry_schedule,
+        outcome.started_at + outcome.latency_ms,
+    );
+    debug!(
+        status_code = outcome.status_code,
+        latency_ms = outcome.latency_ms,
+        error = outcome.error.as_deref(),
+        next = status.as_str(),
+        "attempt finished"
+    );
+    let record = AttemptRecord {
+        id: AttemptId::generate(),
+        delivery_id: delivery.id.clone(),
+        webhook_id: webhook.id.clone(),
+        attempt: number,
+        started_at: outcome.started_at,
+        latency_ms: outcome.latency_ms,
+        status_code: outcome.status_code,
+        response_body: outcome.response_body,
+        error: outcome.error,
+        succeeded: outcome.succeeded,
+        status,
+        next_attempt_at,
+    };
+    if shared.results.send(record).await.is_err() {
+        warn!("attempt result dropped: the recorder has stopped");
+    }
+    if shared.webhooks.finish(&webhook.id) {
+        shared.wake.notify_one();
+    }
+    drop(permit);
+}
+
+/// How long to sleep when there is no due work: until the next retry is due, at most the poll.
+async fn idle_sleep(store: &Arc<dyn Store>, poll: Duration) -> Duration {
+    match store.next_due_at().await {
+        Ok(Some(at)) => {
+            let wait = (at - now_ms()).max(0) as u64;
+            // Leased deliveries look due-in-the-future too; never busy-loop on them.
+            Duration::from_millis(wait.max(5)).min(poll)
+        }
+        Ok(None) => poll,
+        Err(e) => {
+            warn!(error = %e, "reading the next due time failed");
+            poll
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! hookrelay: self-hosted webhook delivery. Publish an event; hookrelay delivers it, signed
+//! and durably, to every subscribed endpoint, retries failures and logs every attempt.
+//! See DESIGN.md for the system and README.md for use.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod delivery;
+pub mod ids;
+pub mod keys;
+pub mod model;
+pub mod payload;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

@@ -1,0 +1,409 @@
+//! A webhook's settings, each parsed from API input: URL, retry schedule, timeout, signature
+//! scheme, payload format and custom headers.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use hookrelay_signature::{Encoding, Scheme};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Invalid;
+
+/// Whether plain-HTTP and private-address URLs are acceptable (development mode) or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlPolicy {
+    /// Production: `https` only, no literal private or loopback addresses.
+    Production,
+    /// Development: `http` and any address.
+    Development,
+}
+
+/// A webhook's target URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookUrl(url::Url);
+
+impl WebhookUrl {
+    /// Parses and checks a URL against the policy. The address guard re-checks the resolved IP
+    /// at connect time; this early check only gives a clear answer for literal addresses.
+    pub fn parse(s: &str, policy: UrlPolicy) -> Result<Self, Invalid> {
+        let bad = |msg: &str| Err(Invalid::new("url", msg));
+        if s.len() > 2048 {
+            return bad("must be at most 2048 characters");
+        }
+        let Ok(url) = url::Url::parse(s) else {
+            return bad("must be an absolute URL such as https://example.com/webhooks");
+        };
+        match (url.scheme(), policy) {
+            ("https", _) | ("http", UrlPolicy::Development) => {}
+            ("http", UrlPolicy::Production) => {
+                return bad("must use https (plain http is allowed only in development mode)");
+            }
+            _ => return bad("must be an http(s) URL"),
+        }
+        let Some(host) = url.host_str() else {
+            return bad("must have a host");
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return bad("must not contain credentials; use custom headers instead");
+        }
+        if policy == UrlPolicy::Production {
+            let literal = host.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = literal.parse::<IpAddr>()
+                && !crate::delivery::guard::is_public(ip)
+            {
+                return bad("must not point at a private, loopback or link-local address");
+            }
+            if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") {
+                return bad("must not point at localhost");
+            }
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL.
+    pub fn as_url(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// Seconds to wait after each failed attempt; its length is the number of retries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RetrySchedule(Vec<u32>);
+
+impl Default for RetrySchedule {
+    /// 30 s, 2 min, 10 min, 1 h, 6 h: the reference documents' schedule.
+    fn default() -> Self {
+        Self(vec![30, 120, 600, 3600, 21600])
+    }
+}
+
+impl RetrySchedule {
+    /// At most 20 entries, each from 1 s to 7 days.
+    pub fn parse(delays: &[i64]) -> Result<Self, Invalid> {
+        if delays.len() > 20 {
+            return Err(Invalid::new("retry_schedule", "at most 20 retries"));
+        }
+        delays
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                if (1..=7 * 24 * 3600).contains(&d) {
+                    Ok(d as u32)
+                } else {
+                    Err(Invalid::new(
+                        format!("retry_schedule[{i}]"),
+                        "each delay must be from 1 to 604800 seconds (7 days)",
+                    ))
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Wraps a schedule read from storage.
+    pub fn from_trusted(delays: Vec<u32>) -> Self {
+        Self(delays)
+    }
+
+    /// The delays in seconds.
+    pub fn delays(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+/// How long one attempt may take: 1 to 30 seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeoutSeconds(u32);
+
+impl Default for TimeoutSeconds {
+    fn default() -> Self {
+        Self(10)
+    }
+}
+
+impl TimeoutSeconds {
+    /// Accepts 1..=30.
+    pub fn parse(n: i64) -> Result<Self, Invalid> {
+        if (1..=30).contains(&n) {
+            Ok(Self(n as u32))
+        } else {
+            Err(Invalid::new(
+                "timeout_seconds",
+                "must be from 1 to 30 seconds",
+            ))
+        }
+    }
+
+    /// The timeout in seconds.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// How a signature's bytes are written in a header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    /// Lowercase hexadecimal.
+    #[default]
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+fn default_hmac_header() -> String {
+    "X-Webhook-Signature".to_owned()
+}
+
+fn default_timestamped_header() -> String {
+    "Webhook-Signature".to_owned()
+}
+
+/// How deliveries are signed. See DESIGN.md for how each maps to a reference document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "scheme", rename_all = "kebab-case")]
+pub enum SignatureConfig {
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
+    #[default]
+    StandardWebhooks,
+    /// HMAC-SHA256 of the raw body, keyed with the secret's bytes, in one header.
+    HmacSha256 {
+        /// Header name, e.g. `X-Mavio-Signature`.
+        #[serde(default = "default_hmac_header")]
+        header: String,
+        /// `hex` or `base64`.
+        #[serde(default)]
+        encoding: SignatureEncoding,
+        /// Text before the signature, e.g. `sha256=`.
+        #[serde(default)]
+        prefix: String,
+    },
+    /// `t=<unix>, v1=<hex>`, HMAC-SHA256 of the raw body keyed with `"<t>.<secret>"`.
+    TimestampedKey {
+        /// Header name, e.g. `Mave-Signature`.
+        #[serde(default = "default_timestamped_header")]
+        header: String,
+    },
+}
+
+impl SignatureConfig {
+    /// Checks header names and prefix.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let header = match self {
+            Self::StandardWebhooks => return Ok(()),
+            Self::HmacSha256 { header, prefix, .. } => {
+                if prefix.len() > 64 || http::HeaderValue::from_str(prefix).is_err() {
+                    return Err(Invalid::new(
+                        "signature.prefix",
+                        "must be at most 64 printable ASCII characters",
+                    ));
+                }
+                header
+            }
+            Self::TimestampedKey { header } => header,
+        };
+        check_header_name(header, "signature.header")?;
+        if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+            return Err(Invalid::new(
+                "signature.header",
+                format!("{header} is set by hookrelay itself"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The signing crate's scheme.
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Self::StandardWebhooks => Scheme::StandardWebhooks,
+            Self::HmacSha256 {
+                header,
+                encoding,
+                prefix,
+            } => Scheme::HmacSha256 {
+                header: header.clone(),
+                encoding: match encoding {
+                    SignatureEncoding::Hex => Encoding::Hex,
+                    SignatureEncoding::Base64 => Encoding::Base64,
+                },
+                prefix: prefix.clone(),
+            },
+            Self::TimestampedKey { header } => Scheme::TimestampedKey {
+                header: header.clone(),
+            },
+        }
+    }
+}
+
+/// The body a delivery carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PayloadFormat {
+    /// `{"id","type","created_at","data"}` (Standard Webhooks; document 000).
+    #[default]
+    Envelope,
+    /// `{"event","timestamp","data"}`, printed exactly as JavaScript's `JSON.stringify` (document 001).
+    EventTimestamp,
+    /// `{"id","object":"event","data","type","created"}` with unix seconds (documents 002/003).
+    ObjectEvent,
+    /// The event's data alone (document 004); the event id travels in `webhook-id`.
+    Data,
+}
+
+impl PayloadFormat {
+    /// The name used in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Envelope => "envelope",
+            Self::EventTimestamp => "event-timestamp",
+            Self::ObjectEvent => "object-event",
+            Self::Data => "data",
+        }
+    }
+
+    /// Parses a stored name; unknown names fall back to the default envelope.
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "event-timestamp" => Self::EventTimestamp,
+            "object-event" => Self::ObjectEvent,
+            "data" => Self::Data,
+            _ => Self::Envelope,
+        }
+    }
+}
+
+/// Headers hookrelay sets itself, which a webhook's custom headers may not replace.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+fn check_header_name(name: &str, field: &str) -> Result<(), Invalid> {
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map(|_| ())
+        .map_err(|_| Invalid::new(field, format!("{name:?} is not a valid header name")))
+}
+
+/// Extra headers sent with every delivery of a webhook.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CustomHeaders(BTreeMap<String, String>);
+
+impl CustomHeaders {
+    /// At most 32 valid headers, none of them one hookrelay sets itself.
+    pub fn parse(headers: BTreeMap<String, String>) -> Result<Self, Invalid> {
+        if headers.len() > 32 {
+            return Err(Invalid::new("headers", "at most 32 custom headers"));
+        }
+        for (name, value) in &headers {
+            let field = format!("headers.{name}");
+            check_header_name(name, &field)?;
+            if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                return Err(Invalid::new(
+                    field,
+                    format!("{name} is set by hookrelay itself"),
+                ));
+            }
+            if value.len() > 4096 || http::HeaderValue::from_str(value).is_err() {
+                return Err(Invalid::new(
+                    field,
+                    "must be at most 4096 visible ASCII characters",
+                ));
+            }
+        }
+        Ok(Self(headers))
+    }
+
+    /// Wraps headers read from storage.
+    pub fn from_trusted(headers: BTreeMap<String, String>) -> Self {
+        Self(headers)
+    }
+
+    /// The headers by name.
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_urls_must_be_https_and_public() {
+        let prod = UrlPolicy::Production;
+        assert!(WebhookUrl::parse("https://example.com/hooks", prod).is_ok());
+        for bad in [
+            "http://example.com/hooks",
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://[::1]/x",
+            "https://localhost/x",
+            "ftp://example.com",
+            "not a url",
+            "https://user:pw@example.com/",
+        ] {
+            let err = WebhookUrl::parse(bad, prod).unwrap_err();
+            assert_eq!(err.field, "url", "{bad}");
+        }
+        assert!(WebhookUrl::parse("http://127.0.0.1:3000/x", UrlPolicy::Development).is_ok());
+    }
+
+    #[test]
+    fn retry_schedules_are_bounded() {
+        assert!(RetrySchedule::parse(&[1, 604_800]).is_ok());
+        assert!(RetrySchedule::parse(&[]).is_ok());
+        assert_eq!(
+            RetrySchedule::parse(&[5, 0]).unwrap_err().field,
+            "retry_schedule[1]"
+        );
+        assert!(RetrySchedule::parse(&[604_801]).is_err());
+        assert!(RetrySchedule::parse(&[1; 21]).is_err());
+    }
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert!(TimeoutSeconds::parse(0).is_err());
+        assert!(TimeoutSeconds::parse(31).is_err());
+        assert_eq!(TimeoutSeconds::parse(30).map(TimeoutSeconds::get), Ok(30));
+    }
+
+    #[test]
+    fn signature_configs_read_as_documented() {
+        let mg: SignatureConfig = serde_json::from_str(
+            r#"{"scheme":"hmac-sha256","header":"X-MG-Signature","encoding":"hex"}"#,
+        )
+        .expect("parses");
+        assert!(mg.validate().is_ok());
+        let bad: SignatureConfig =
+            serde_json::from_str(r#"{"scheme":"timestamped-key","header":"webhook-id"}"#)
+                .expect("parses");
+        assert_eq!(bad.validate().unwrap_err().field, "signature.header");
+    }
+
+    #[test]
+    fn custom_headers_cannot_replace_ours() {
+        let mut h = BTreeMap::new();
+        h.insert("Authorization".to_owned(), "Bearer x".to_owned());
+        assert!(CustomHeaders::parse(h.clone()).is_ok());
+        h.insert("Content-Type".to_owned(), "text/plain".to_owned());
+        assert_eq!(
+            CustomHeaders::parse(h).unwrap_err().field,
+            "headers.Content-Type"
+        );
+    }
+}

@@ -1,0 +1,428 @@
+//! Persistence. One [`Store`] trait, implemented for SQLite ([`sqlite`]) and PostgreSQL
+//! ([`postgres`]). Nearly every query is the same text on both backends (written once, in
+//! [`sql`]); only connecting, migrating and claiming differ. SQL lives nowhere else.
+//!
+//! Invariants: every tenant-facing read and write is filtered by tenant id, so an object of
+//! another tenant is simply not found; publishing writes an event and all its deliveries in one
+//! transaction; deliveries are the queue, leased by pushing `next_attempt_at` past the lease.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
+use crate::model::{PayloadFormat, SignatureConfig};
+
+pub mod postgres;
+mod records;
+mod sql;
+pub mod sqlite;
+
+/// What the store can fail with. Each backend maps its own constraint errors onto these, so
+/// callers never see a SQLSTATE.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The object does not exist (or belongs to another tenant).
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write.
+    #[error("already exists")]
+    Conflict,
+    /// The database failed; a bug or an outage, never the caller's input.
+    #[error("database error")]
+    Backend(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(db) => match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => Error::Conflict,
+                sqlx::error::ErrorKind::ForeignKeyViolation => Error::NotFound,
+                _ => Error::Backend(e),
+            },
+            _ => Error::Backend(e),
+        }
+    }
+}
+
+/// Store results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A page request: at most `limit` items after `cursor` (an id from the previous page).
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// 1..=250.
+    pub limit: u32,
+    /// The last id of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of results and the cursor of the next, if any.
+#[derive(Debug)]
+pub struct Paged<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A tenant.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Chosen by the operator.
+    pub id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// Where notices about this tenant's webhooks go.
+    pub contact_email: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// A webhook (endpoint subscription) with every setting.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    /// `wh_…`
+    pub id: WebhookId,
+    /// Owner.
+    pub tenant_id: TenantId,
+    /// Target URL (already checked against the URL policy).
+    pub url: String,
+    /// Free text.
+    pub description: String,
+    /// Event type patterns; empty means all.
+    pub events: Vec<String>,
+    /// Channels; empty means all events.
+    pub channels: Vec<String>,
+    /// Signing secret.
+    pub secret: String,
+    /// Whether deliveries are made.
+    pub active: bool,
+    /// Why the webhook was disabled, when it was.
+    pub disabled_reason: Option<String>,
+    /// Seconds between attempts.
+    pub retry_schedule: Vec<u32>,
+    /// Per-attempt timeout.
+    pub timeout_seconds: u32,
+    /// Optional cap on deliveries a second.
+    pub rate_limit_per_second: Option<u32>,
+    /// Extra headers.
+    pub headers: BTreeMap<String, String>,
+    /// Signature scheme.
+    pub signature: SignatureConfig,
+    /// Body format.
+    pub payload_format: PayloadFormat,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// An entry of the event type catalog.
+#[derive(Clone, Debug)]
+pub struct EventType {
+    /// `meeting.ended`
+    pub name: String,
+    /// What the event means.
+    pub description: String,
+    /// Example data (JSON text), used by test sends.
+    pub example: Option<String>,
+    /// JSON Schema (JSON text) that published data must match.
+    pub schema: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// An event to publish.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// Generated or publisher-chosen (idempotency key).
+    pub id: EventId,
+    /// Its type.
+    pub event_type: String,
+    /// Tenants whose webhooks receive it.
+    pub tenants: Vec<TenantId>,
+    /// Channels it carries.
+    pub channels: Vec<String>,
+    /// The data, as JSON text.
+    pub data: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// What publishing did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Published {
+    /// A new event with this many deliveries.
+    Created {
+        /// Deliveries queued.
+        deliveries: u64,
+    },
+    /// The id was published before; nothing new was written.
+    Duplicate {
+        /// Deliveries the first publish queued.
+        deliveries: u64,
+    },
+    /// A target tenant does not exist; nothing was written.
+    UnknownTenant(TenantId),
+}
+
+/// A claimed delivery with everything needed to send it, so sending needs no further query.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// `dlv_…`
+    pub id: DeliveryId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The event's id.
+    pub event_id: EventId,
+    /// The event's type.
+    pub event_type: String,
+    /// The event's creation time, unix ms.
+    pub event_created_at: i64,
+    /// The event's data (JSON text).
+    pub data: String,
+    /// The webhook it goes to.
+    pub webhook: Webhook,
+}
+
+/// Delivery states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx arrived.
+    Succeeded,
+    /// Every attempt failed.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored and JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The result of one attempt and the delivery state it leads to.
+#[derive(Clone, Debug)]
+pub struct AttemptRecord {
+    /// `att_…`
+    pub id: AttemptId,
+    /// The delivery.
+    pub delivery_id: DeliveryId,
+    /// The webhook (kept on the attempt for per-webhook statistics).
+    pub webhook_id: WebhookId,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Unix ms.
+    pub started_at: i64,
+    /// Request to response (or error), in ms.
+    pub latency_ms: i64,
+    /// HTTP status, when a response arrived.
+    pub status_code: Option<u16>,
+    /// The first 4 KiB of the response body.
+    pub response_body: Option<String>,
+    /// What went wrong without a response: timeout, refused, DNS, TLS…
+    pub error: Option<String>,
+    /// A 2xx within the timeout.
+    pub succeeded: bool,
+    /// The delivery's status after this attempt.
+    pub status: DeliveryStatus,
+    /// When to try again (pending only), unix ms.
+    pub next_attempt_at: Option<i64>,
+}
+
+/// A delivery as the log shows it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// `dlv_…`
+    pub id: DeliveryId,
+    /// The event.
+    pub event_id: EventId,
+    /// The webhook.
+    pub webhook_id: WebhookId,
+    /// The event's type.
+    pub event_type: String,
+    /// Current state.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only), unix ms.
+    pub next_attempt_at: Option<i64>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// One recorded attempt.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// `att_…`
+    pub id: AttemptId,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Unix ms.
+    pub started_at: i64,
+    /// Milliseconds.
+    pub latency_ms: i64,
+    /// HTTP status, when a response arrived.
+    pub status_code: Option<u16>,
+    /// Response body excerpt.
+    pub response_body: Option<String>,
+    /// Error without a response.
+    pub error: Option<String>,
+    /// Whether it counted as success.
+    pub succeeded: bool,
+}
+
+/// Filters of the delivery log.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    /// Only deliveries in this state.
+    pub status: Option<DeliveryStatus>,
+    /// Only deliveries of this event type.
+    pub event_type: Option<String>,
+    /// Only deliveries created at or after this time, unix ms.
+    pub since: Option<i64>,
+}
+
+/// Who an API key belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// The operator.
+    Admin,
+    /// One tenant.
+    Tenant(TenantId),
+}
+
+/// The persistence operations hookrelay needs. Methods match callers, not tables.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations (idempotent).
+    async fn migrate(&self) -> Result<()>;
+
+    /// The stored hash of the generated admin key, if one was generated before.
+    async fn admin_key_hash(&self) -> Result<Option<String>>;
+    /// Stores the hash of a newly generated admin key.
+    async fn set_admin_key_hash(&self, id: &KeyId, hash: &str, now: i64) -> Result<()>;
+    /// Who owns the key with this hash.
+    async fn find_key(&self, hash: &str) -> Result<Option<KeyOwner>>;
+    /// Stores a tenant key's hash.
+    async fn create_tenant_key(
+        &self,
+        tenant: &TenantId,
+        id: &KeyId,
+        hash: &str,
+        prefix: &str,
+        now: i64,
+    ) -> Result<()>;
+
+    /// Creates a tenant; `Conflict` if the id is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()>;
+    /// One tenant.
+    async fn get_tenant(&self, id: &TenantId) -> Result<Tenant>;
+    /// Tenants by id.
+    async fn list_tenants(&self, page: &Page) -> Result<Paged<Tenant>>;
+    /// Replaces name and contact email.
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<()>;
+    /// Deletes a tenant with its webhooks, keys and deliveries.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<()>;
+
+    /// Creates a webhook.
+    async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;
+    /// One webhook of a tenant.
+    async fn get_webhook(&self, tenant: &TenantId, id: &WebhookId) -> Result<Webhook>;
+    /// A tenant's webhooks by id.
+    async fn list_webhooks(&self, tenant: &TenantId, page: &Page) -> Result<Paged<Webhook>>;
+    /// Replaces every mutable field of a webhook of `webhook.tenant_id`.
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<()>;
+    /// Deletes a webhook and its deliveries.
+    async fn delete_webhook(&self, tenant: &TenantId, id: &WebhookId) -> Result<()>;
+
+    /// Adds a catalog entry; `Conflict` if the name exists.
+    async fn create_event_type(&self, event_type: &EventType) -> Result<()>;
+    /// One catalog entry.
+    async fn get_event_type(&self, name: &str) -> Result<EventType>;
+    /// The catalog by name.
+    async fn list_event_types(&self, page: &Page) -> Result<Paged<EventType>>;
+    /// Replaces description, example and schema.
+    async fn update_event_type(&self, event_type: &EventType) -> Result<()>;
+    /// Removes a catalog entry.
+    async fn delete_event_type(&self, name: &str) -> Result<()>;
+
+    /// Writes the event and one delivery per matching active webhook in one transaction.
+    async fn publish(&self, event: &NewEvent) -> Result<Published>;
+    /// Leases up to `limit` due deliveries until `lease_until`, skipping `skip_webhooks`
+    /// (those already at their concurrency limit).
+    async fn claim_due(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+        skip_webhooks: &[WebhookId],
+    ) -> Result<Vec<Claimed>>;
+    /// Records attempts and the resulting delivery states, in one transaction.
+    async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<()>;
+    /// Gives leased deliveries back, due at `at`, without counting an attempt.
+    async fn release(&self, ids: &[DeliveryId], at: i64) -> Result<()>;
+    /// When the earliest pending delivery is due, if any.
+    async fn next_due_at(&self) -> Result<Option<i64>>;
+
+    /// One delivery, with its attempts oldest first; `tenant` None sees every tenant's.
+    async fn get_delivery(
+        &self,
+        tenant: Option<&TenantId>,
+        id: &DeliveryId,
+    ) -> Result<(Delivery, Vec<Attempt>)>;
+    /// A webhook's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        filter: &DeliveryFilter,
+        page: &Page,
+    ) -> Result<Paged<Delivery>>;
+    /// Makes a delivery pending and due at `now` (manual retry); `tenant` None: any tenant's.
+    async fn retry_delivery(
+        &self,
+        tenant: Option<&TenantId>,
+        id: &DeliveryId,
+        now: i64,
+    ) -> Result<Delivery>;
+}
+
+/// Connects to the database named by `url` (`sqlite:` or `postgres://`).
+pub async fn connect(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::connect(url).await?,
+        ))
+    } else {
+        Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?))
+    }
+}

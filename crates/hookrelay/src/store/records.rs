@@ -1,0 +1,227 @@
+//! Raw rows as both databases return them (JSON settings as text, times as unix ms) and their
+//! conversion to the store's typed values. Decoding a stored JSON column never fails the request:
+//! the columns are only ever written by this module, from typed values.
+
+use sqlx::FromRow;
+
+use super::{Attempt, Claimed, Delivery, DeliveryStatus, EventType, Tenant, Webhook};
+use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
+use crate::model::PayloadFormat;
+
+/// Columns of `webhooks`, in the order [`WebhookRecord`] reads them.
+pub const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.url, w.description, w.events, w.channels, \
+    w.secret, w.active, w.disabled_reason, w.retry_schedule, w.timeout_seconds, \
+    w.rate_limit_per_second, w.headers, w.signature, w.payload_format, w.created_at, w.updated_at";
+
+#[derive(FromRow)]
+pub struct TenantRecord {
+    id: String,
+    name: String,
+    contact_email: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<TenantRecord> for Tenant {
+    fn from(r: TenantRecord) -> Self {
+        Tenant {
+            id: TenantId::from_trusted(r.id),
+            name: r.name,
+            contact_email: r.contact_email,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct WebhookRecord {
+    id: String,
+    tenant_id: String,
+    url: String,
+    description: String,
+    events: String,
+    channels: String,
+    secret: String,
+    active: bool,
+    disabled_reason: Option<String>,
+    retry_schedule: String,
+    timeout_seconds: i64,
+    rate_limit_per_second: Option<i64>,
+    headers: String,
+    signature: String,
+    payload_format: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+impl From<WebhookRecord> for Webhook {
+    fn from(r: WebhookRecord) -> Self {
+        Webhook {
+            id: WebhookId::from_trusted(r.id),
+            tenant_id: TenantId::from_trusted(r.tenant_id),
+            url: r.url,
+            description: r.description,
+            events: json_or_default(&r.events),
+            channels: json_or_default(&r.channels),
+            secret: r.secret,
+            active: r.active,
+            disabled_reason: r.disabled_reason,
+            retry_schedule: json_or_default(&r.retry_schedule),
+            timeout_seconds: r.timeout_seconds.clamp(1, 30) as u32,
+            rate_limit_per_second: r.rate_limit_per_second.map(|n| n.max(1) as u32),
+            headers: json_or_default(&r.headers),
+            signature: json_or_default(&r.signature),
+            payload_format: PayloadFormat::from_stored(&r.payload_format),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A webhook's JSON-valued columns, serialized for writing.
+pub struct WebhookJson {
+    pub events: String,
+    pub channels: String,
+    pub retry_schedule: String,
+    pub headers: String,
+    pub signature: String,
+}
+
+impl WebhookJson {
+    pub fn of(w: &Webhook) -> Self {
+        let text = |v: serde_json::Result<String>| v.unwrap_or_else(|_| "null".to_owned());
+        Self {
+            events: text(serde_json::to_string(&w.events)),
+            channels: text(serde_json::to_string(&w.channels)),
+            retry_schedule: text(serde_json::to_string(&w.retry_schedule)),
+            headers: text(serde_json::to_string(&w.headers)),
+            signature: text(serde_json::to_string(&w.signature)),
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct EventTypeRecord {
+    name: String,
+    description: String,
+    example: Option<String>,
+    json_schema: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<EventTypeRecord> for EventType {
+    fn from(r: EventTypeRecord) -> Self {
+        EventType {
+            name: r.name,
+            description: r.description,
+            example: r.example,
+            schema: r.json_schema,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A claimed delivery joined with its event and webhook.
+#[derive(FromRow)]
+pub struct ClaimedRecord {
+    delivery_id: String,
+    attempts: i64,
+    event_id: String,
+    event_type: String,
+    event_created_at: i64,
+    data: String,
+    #[sqlx(flatten)]
+    webhook: WebhookRecord,
+}
+
+/// The select list for [`ClaimedRecord`], given aliases `d` (deliveries), `e` (events), `w`.
+pub fn claimed_select() -> String {
+    format!(
+        "d.id AS delivery_id, d.attempts, e.id AS event_id, e.event_type, \
+         e.created_at AS event_created_at, e.data, {WEBHOOK_COLUMNS}"
+    )
+}
+
+impl From<ClaimedRecord> for Claimed {
+    fn from(r: ClaimedRecord) -> Self {
+        Claimed {
+            id: DeliveryId::from_trusted(r.delivery_id),
+            attempts: r.attempts.max(0) as u32,
+            event_id: EventId::from_trusted(r.event_id),
+            event_type: r.event_type,
+            event_created_at: r.event_created_at,
+            data: r.data,
+            webhook: r.webhook.into(),
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct DeliveryRecord {
+    id: String,
+    event_id: String,
+    webhook_id: String,
+    event_type: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// Columns of `deliveries` for [`DeliveryRecord`].
+pub const DELIVERY_COLUMNS: &str = "id, event_id, webhook_id, event_type, status, attempts, \
+    next_attempt_at, created_at, updated_at";
+
+impl From<DeliveryRecord> for Delivery {
+    fn from(r: DeliveryRecord) -> Self {
+        let status = DeliveryStatus::parse(&r.status).unwrap_or(DeliveryStatus::Pending);
+        Delivery {
+            id: DeliveryId::from_trusted(r.id),
+            event_id: EventId::from_trusted(r.event_id),
+            webhook_id: WebhookId::from_trusted(r.webhook_id),
+            event_type: r.event_type,
+            status,
+            attempts: r.attempts.max(0) as u32,
+            next_attempt_at: r
+                .next_attempt_at
+                .filter(|_| status == DeliveryStatus::Pending),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct AttemptRow {
+    id: String,
+    attempt: i64,
+    started_at: i64,
+    latency_ms: i64,
+    status_code: Option<i64>,
+    response_body: Option<String>,
+    error: Option<String>,
+    succeeded: bool,
+}
+
+impl From<AttemptRow> for Attempt {
+    fn from(r: AttemptRow) -> Self {
+        Attempt {
+            id: AttemptId::from_trusted(r.id),
+            attempt: r.attempt.max(0) as u32,
+            started_at: r.started_at,
+            latency_ms: r.latency_ms,
+            status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
+            response_body: r.response_body,
+            error: r.error,
+            succeeded: r.succeeded,
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! The queries both backends share, written once. SQLite and PostgreSQL accept the same text
+//! for all of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, `UPDATE … FROM (VALUES …)`,
+//! row-value comparison. Each backend type provides `read()`/`write()` pools and its own
+//! `migrate_inner` and `claim_inner`, then invokes [`impl_store!`].
+
+/// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
+pub const INSERT_CHUNK: usize = 500;
+
+/// Implements [`super::Store`] for a backend type `$store` over database `$db`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                Self::BACKEND
+            }
+
+            async fn migrate(&self) -> $crate::store::Result<()> {
+                self.migrate_inner().await
+            }
+
+            async fn admin_key_hash(&self) -> $crate::store::Result<Option<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT key_hash FROM api_keys WHERE tenant_id IS NULL ORDER BY created_at LIMIT 1",
+                )
+                .fetch_optional(self.read())
+                .await?)
+            }
+
+            async fn set_admin_key_hash(
+                &self,
+                id: &$crate::ids::KeyId,
+                hash: &str,
+                now: i64,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, key_hash, tenant_id, prefix, created_at) VALUES ($1, $2, NULL, 'admin', $3)",
+                )
+                .bind(id.as_str())
+                .bind(hash)
+                .bind(now)
+                .execute(self.write())
+                .await?;
+                Ok(())
+            }
+
+            async fn find_key(
+                &self,
+                hash: &str,
+            ) -> $crate::store::Result<Option<$crate::store::KeyOwner>> {
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT tenant_id FROM api_keys WHERE key_hash = $1")
+                        .bind(hash)
+                        .fetch_optional(self.read())
+                        .await?;
+                Ok(row.map(|(tenant,)| match tenant {
+                    None => $crate::store::KeyOwner::Admin,
+                    Some(t) => $crate::store::KeyOwner::Tenant($crate::ids::TenantId::from_trusted(t)),
+                }))
+            }
+
+            async fn create_tenant_key(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                id: &$crate::ids::KeyId,
+                hash: &str,
+                prefix: &str,
+                now: i64,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, key_hash, tenant_id, prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id.as_str())
+                .bind(hash)
+                .bind(tenant.as_str())
+                .bind(prefix)
+                .bind(now)
+                .execute(self.write())
+                .await?;
+                Ok(())
+            }
+
+            async fn create_tenant(&self, t: &$crate::store::Tenant) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO tenants (id, name, contact_email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(t.id.as_str())
+                .bind(&t.name)
+                .bind(&t.contact_email)
+                .bind(t.created_at)
+                .bind(t.updated_at)
+                .execute(self.write())
+                .await?;
+                Ok(())
+            }
+
+            async fn get_tenant(
+                &self,
+                id: &$crate::ids::TenantId,
+            ) -> $crate::store::Result<$crate::store::Tenant> {
+                let r: $crate::store::records::TenantRecord = sqlx::query_as(
+                    "SELECT id, name, contact_email, created_at, updated_at FROM tenants WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .fetch_one(self.read())
+                .await?;
+                Ok(r.into())
+            }
+
+            async fn list_tenants(
+                &self,
+                page: &$crate::store::Page,
+            ) -> $crate::store::Result<$crate::store::Paged<$crate::store::Tenant>> {
+                let rows: Vec<$crate::store::records::TenantRecord> = sqlx::query_as(
+                    "SELECT id, name, contact_email, created_at, updated_at FROM tenants \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(page.cursor.as_deref().unwrap_or(""))
+                .bind(i64::from(page.limit) + 1)
+                .fetch_all(self.read())
+                .await?;
+                Ok($crate::store::sql::paginate(rows, page.limit, |t: &$crate::store::Tenant| {
+                    t.id.to_string()
+                }))
+            }
+
+            async fn update_tenant(&self, t: &$crate::store::Tenant) -> $crate::store::Result<()> {
+                let done = sqlx::query(
+                    "UPDATE tenants SET name = $2, contact_email = $3, updated_at = $4 WHERE id = $1",
+                )
+                .bind(t.id.as_str())
+                .bind(&t.name)
+                .bind(&t.contact_email)
+                .bind(t.updated_at)
+                .execute(self.write())
+                .await?;
+                $crate::store::sql::one_row(done.rows_affected())
+            }
+
+            async fn delete_tenant(&self, id: &$crate::ids::TenantId) -> $crate::store::Result<()> {
+                let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(self.write())
+                    .await?;
+                $crate::store::sql::one_row(done.rows_affected())
+            }
+
+            async fn create_webhook(&self, w: &$crate::store::Webhook) -> $crate::store::Result<()> {
+                let j = $crate::store::records::WebhookJson::of(w);
+                sqlx::query(
+                    "INSERT INTO webhooks (id, tenant_id, url, description, events, channels, secret, \
+                     active, disabled_reason, retry_schedule, timeout_seconds, rate_limit_per_second, \
+                     headers, signature, payload_format, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                )
+                .bind(w.id.as_str())
+                .bind(w.tenant_id.as_str())
+                .bind(&w.url)
+                .bind(&w.description)
+                .bind(&j.events)
+                .bind(&j.channels)
+                .bind(&w.secret)
+                .bind(w.active)
+                .bind(&w.disabled_reason)
+                .bind(&j.retry_schedule)
+                .bind(i64::from(w.timeout_seconds))
+                .bind(w.rate_limit_per_second.map(i64::from))
+                .bind(&j.headers)
+                .bind(&j.signature)
+                .bind(w.payload_format.as_str())
+                .bind(w.created_at)
+                .bind(w.updated_at)
+                .execute(self.write())
+                .await?;
+                Ok(())
+            }
+
+            async fn get_webhook(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                id: &$crate::ids::WebhookId,
+            ) -> $crate::store::Result<$crate::store::Webhook> {
+                let r: $crate::store::records::WebhookRecord = sqlx::query_as(&format!(
+                    "SELECT {} FROM webhooks w WHERE w.id = $1 AND w.tenant_id = $2",
+                    $crate::store::records::WEBHOOK_COLUMNS
+                ))
+                .bind(id.as_str())
+                .bind(tenant.as_str())
+                .fetch_one(self.read())
+                .await?;
+                Ok(r.into())
+            }
+
+            async fn list_webhooks(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                page: &$crate::store::Page,
+            ) -> $crate::store::Result<$crate::store::Paged<$crate::store::Webhook>> {
+                let rows: Vec<$crate::store::records::WebhookRecord> = sqlx::query_as(&format!(
+                    "SELECT {} FROM webhooks w WHERE w.tenant_id = $1 AND w.id > $2 ORDER BY w.id LIMIT $3",
+                    $crate::store::records::WEBHOOK_COLUMNS
+                ))
+                .bind(tenant.as_str())
+                .bind(page.cursor.as_deref().unwrap_or(""))
+                .bind(i64::from(page.limit) + 1)
+                .fetch_all(self.read())
+                .await?;
+                Ok($crate::store::sql::paginate(rows, page.limit, |w: &$crate::store::Webhook| {
+                    w.id.to_string()
+                }))
+            }
+
+            async fn update_webhook(&self, w: &$crate::store::Webhook) -> $crate::store::Result<()> {
+                let j = $crate::store::records::WebhookJson::of(w);
+                let done = sqlx::query(
+                    "UPDATE webhooks SET url = $3, description = $4, events = $5, channels = $6, \
+                     secret = $7, active = $8, disabled_reason = $9, retry_schedule = $10, \
+                     timeout_seconds = $11, rate_limit_per_second = $12, headers = $13, \
+                     signature = $14, payload_format = $15, updated_at = $16 \
+                     WHERE id = $1 AND tenant_id = $2",
+                )
+                .bind(w.id.as_str())
+                .bind(w.tenant_id.as_str())
+                .bind(&w.url)
+                .bind(&w.description)
+                .bind(&j.events)
+                .bind(&j.channels)
+                .bind(&w.secret)
+                .bind(w.active)
+                .bind(&w.disabled_reason)
+                .bind(&j.retry_schedule)
+                .bind(i64::from(w.timeout_seconds))
+                .bind(w.rate_limit_per_second.map(i64::from))
+                .bind(&j.headers)
+                .bind(&j.signature)
+                .bind(w.payload_format.as_str())
+                .bind(w.updated_at)
+                .execute(self.write())
+                .await?;
+                $crate::store::sql::one_row(done.rows_affected())
+            }
+
+            async fn delete_webhook(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                id: &$crate::ids::WebhookId,
+            ) -> $crate::store::Result<()> {
+                let done = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND tenant_id = $2")
+                    .bind(id.as_str())
+                    .bind(tenant.as_str())
+                    .execute(self.write())
+                    .await?;
+                $crate::store::sql::one_row(done.rows_affected())
+            }
+
+            async fn create_event_type(
+                &self,
+                t: &$crate::store::EventType,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO event_types (name, description, example, json_schema, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.name)
+                .bind(&t.description)
+                .bind(&t.example)
+                .bind(&t.schema)
+                .bind(t.created_at)
+                .bind(t.updated_at)
+                .execute(self.write())
+                .await?;
+                Ok(())
+            }
+
+            async fn get_event_type(
+                &self,
+                name: &str,
+            ) -> $crate::store::Result<$crate::store::EventType> {
+                let r: $crate::store::records::EventTypeRecord = sqlx::query_as(
+                    "SELECT name, description, example, json_schema, created_at, updated_at \
+                     FROM event_types WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_one(self.read())
+                .await?;
+                Ok(r.into())
+            }
+
+            async fn list_event_types(
+                &self,
+                page: &$crate::store::Page,
+            ) -> $crate::store::Result<$crate::store::Paged<$crate::store::EventType>> {
+                let rows: Vec<$crate::store::records::EventTypeRecord> = sqlx::query_as(
+                    "SELECT name, description, example, json_schema, created_at, updated_at \
+                     FROM event_types WHERE name > $1 ORDER BY name LIMIT $2",
+                )
+                .bind(page.cursor.as_deref().unwrap_or(""))
+                .bind(i64::from(page.limit) + 1)
+                .fetch_all(self.read())
+                .await?;
+                Ok($crate::store::sql::paginate(rows, page.limit, |t: &$crate::store::EventType| {
+                    t.name.clone()
+                }))
+            }
+
+            async fn update_event_type(
+                &self,
+                t: &$crate::store::EventType,
+            ) -> $crate::store::Result<()> {
+                let done = sqlx::query(
+                    "UPDATE event_types SET description = $2, example = $3, json_schema = $4, updated_at = $5 \
+                     WHERE name = $1",
+                )
+                .bind(&t.name)
+                .bind(&t.description)
+                .bind(&t.example)
+                .bind(&t.schema)
+                .bind(t.updated_at)
+                .execute(self.write())
+                .await?;
+                $crate::store::sql::one_row(done.rows_affected())
+            }
+
+            async fn delete_event_type(&self, name: &str) -> $crate::store::Result<()> {
+                let done = sqlx::query("DELETE FROM event_types WHERE name = $1")
+                    .bind(name)
+                    .execute(self.write())
+                    .await?;
+                $crate::store::sql::one_row(done.rows_affected())
+            }
+
+            async fn publish(
+                &self,
+                event: &$crate::store::NewEvent,
+            ) -> $crate::store::Result<$crate::store::Published> {
+                use $crate::store::Published;
+                let mut tx = self.begin_write().await?;
+                let existing: Option<i64> =
+                    sqlx::query_scalar("SELECT deliveries FROM events WHERE id = $1")
+                        .bind(event.id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let Some(n) = existing {
+                    return Ok(Published::Duplicate { deliveries: n.max(0) as u64 });
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT t.id, w.id, w.events, w.channels FROM tenants t \
+                     LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = ",
+                );
+                q.push_bind(true).push(" WHERE t.id IN (");
+                let mut ids = q.separated(", ");
+                for t in &event.tenants {
+                    ids.push_bind(t.as_str());
+                }
+                q.push(")");
+                let rows: Vec<$crate::store::sql::TargetRow> =
+                    q.build_query_as().fetch_all(&mut *tx).await?;
+                if let Some(missing) = event
+                    .tenants
+                    .iter()
+                    .find(|t| !rows.iter().any(|r| r.0 == t.as_str()))
+                {
+                    return Ok(Published::UnknownTenant(missing.clone()));
+                }
+                let targets = $crate::store::sql::matching_webhooks(&rows, event);
+                let inserted = sqlx::query(
+                    "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(event.id.as_str())
+                .bind(&event.event_type)
+                .bind(serde_json::to_string(&event.tenants).unwrap_or_default())
+                .bind(serde_json::to_string(&event.channels).unwrap_or_default())
+                .bind(&event.data)
+                .bind(targets.len() as i64)
+                .bind(event.created_at)
+                .execute(&mut *tx)
+                .await;
+                match inserted.map_err($crate::store::Error::from) {
+                    Ok(_) => {}
+                    // A concurrent publish of the same id won the race: answer as a repeat.
+                    Err($crate::store::Error::Conflict) => {
+                        drop(tx);
+                        let n: i64 = sqlx::query_scalar("SELECT deliveries FROM events WHERE id = $1")
+                            .bind(event.id.as_str())
+                            .fetch_one(self.write())
+                            .await?;
+                        return Ok(Published::Duplicate { deliveries: n.max(0) as u64 });
+                    }
+                    Err(e) => return Err(e),
+                }
+                for chunk in targets.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+                         attempts, next_attempt_at, created_at, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (webhook, tenant)| {
+                        b.push_bind($crate::ids::DeliveryId::generate().to_string())
+                            .push_bind(event.id.as_str())
+                            .push_bind(*webhook)
+                            .push_bind(*tenant)
+                            .push_bind(&event.event_type)
+                            .push_bind("pending")
+                            .push_bind(0_i64)
+                            .push_bind(event.created_at)
+                            .push_bind(event.created_at)
+                            .push_bind(event.created_at);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(Published::Created { deliveries: targets.len() as u64 })
+            }
+
+            async fn claim_due(
+                &self,
+                now: i64,
+                limit: u32,
+                lease_until: i64,
+                skip_webhooks: &[$crate::ids::WebhookId],
+            ) -> $crate::store::Result<Vec<$crate::store::Claimed>> {
+                self.claim_inner(now, limit, lease_until, skip_webhooks).await
+            }
+
+            async fn record_attempts(
+                &self,
+                records: &[$crate::store::AttemptRecord],
+            ) -> $crate::store::Result<()> {
+                if records.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for chunk in records.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+                         status_code, response_body, error, succeeded) ",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id.as_str())
+                            .push_bind(r.delivery_id.as_str())
+                            .push_bind(r.webhook_id.as_str())
+                            .push_bind(i64::from(r.attempt))
+                            .push_bind(r.started_at)
+                            .push_bind(r.latency_ms)
+                            .push_bind(r.status_code.map(i64::from))
+                            .push_bind(r.response_body.as_deref())
+                            .push_bind(r.error.as_deref())
+                            .push_bind(r.succeeded);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE deliveries SET status = u.column2, attempts = u.column3, \
+                         next_attempt_at = u.column4, updated_at = u.column5 FROM (",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.delivery_id.as_str())
+                            .push_bind(r.status.as_str())
+                            .push_bind(i64::from(r.attempt))
+                            .push_bind(r.next_attempt_at)
+                            .push_bind(r.started_at + r.latency_ms);
+                    });
+                    q.push(") AS u WHERE deliveries.id = u.column1");
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn release(
+                &self,
+                ids: &[$crate::ids::DeliveryId],
+                at: i64,
+            ) -> $crate::store::Result<()> {
+                for chunk in ids.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE deliveries SET next_attempt_at = ");
+                    q.push_bind(at).push(" WHERE status = 'pending' AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    q.build().execute(self.write()).await?;
+                }
+                Ok(())
+            }
+
+            async fn next_due_at(&self) -> $crate::store::Result<Option<i64>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+                )
+                .fetch_one(self.read())
+                .await?)
+            }
+
+            async fn get_delivery(
+                &self,
+                tenant: Option<&$crate::ids::TenantId>,
+                id: &$crate::ids::DeliveryId,
+            ) -> $crate::store::Result<($crate::store::Delivery, Vec<$crate::store::Attempt>)> {
+                let d: $crate::store::records::DeliveryRecord = sqlx::query_as(&format!(
+                    "SELECT {} FROM deliveries WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)",
+                    $crate::store::records::DELIVERY_COLUMNS
+                ))
+                .bind(id.as_str())
+                .bind(tenant.map($crate::ids::TenantId::as_str))
+                .fetch_one(self.read())
+                .await?;
+                let attempts: Vec<$crate::store::records::AttemptRow> = sqlx::query_as(
+                    "SELECT id, attempt, started_at, latency_ms, status_code, response_body, error, succeeded \
+                     FROM attempts WHERE delivery_id = $1 ORDER BY started_at, attempt",
+                )
+                .bind(id.as_str())
+                .fetch_all(self.read())
+                .await?;
+                Ok((d.into(), attempts.into_iter().map(Into::into).collect()))
+            }
+
+            async fn list_deliveries(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                webhook: &$crate::ids::WebhookId,
+                filter: &$crate::store::DeliveryFilter,
+                page: &$crate::store::Page,
+            ) -> $crate::store::Result<$crate::store::Paged<$crate::store::Delivery>> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM deliveries WHERE webhook_id = ",
+                    $crate::store::records::DELIVERY_COLUMNS
+                ));
+                q.push_bind(webhook.as_str()).push(" AND tenant_id = ").push_bind(tenant.as_str());
+                if let Some(cursor) = &page.cursor {
+                    q.push(" AND id < ").push_bind(cursor.as_str());
+                }
+                if let Some(status) = filter.status {
+                    q.push(" AND status = ").push_bind(status.as_str());
+                }
+                if let Some(t) = &filter.event_type {
+                    q.push(" AND event_type = ").push_bind(t.as_str());
+                }
+                if let Some(since) = filter.since {
+                    q.push(" AND created_at >= ").push_bind(since);
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(page.limit) + 1);
+                let rows: Vec<$crate::store::records::DeliveryRecord> =
+                    q.build_query_as().fetch_all(self.read()).await?;
+                Ok($crate::store::sql::paginate(rows, page.limit, |d: &$crate::store::Delivery| {
+                    d.id.to_string()
+                }))
+            }
+
+            async fn retry_delivery(
+                &self,
+                tenant: Option<&$crate::ids::TenantId>,
+                id: &$crate::ids::DeliveryId,
+                now: i64,
+            ) -> $crate::store::Result<$crate::store::Delivery> {
+                let r: $crate::store::records::DeliveryRecord = sqlx::query_as(&format!(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3 \
+                     WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2) RETURNING {}",
+                    $crate::store::records::DELIVERY_COLUMNS
+                ))
+                .bind(id.as_str())
+                .bind(tenant.map($crate::ids::TenantId::as_str))
+                .bind(now)
+                .fetch_one(self.write())
+                .await?;
+                Ok(r.into())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+use super::{NewEvent, Paged};
+use crate::model::filter::channels_match;
+
+/// Turns `limit + 1` fetched rows into a page and the next cursor.
+pub fn paginate<R, T>(rows: Vec<R>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Paged<T>
+where
+    T: From<R>,
+{
+    let mut items: Vec<T> = rows.into_iter().map(T::from).collect();
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(&cursor_of)
+    } else {
+        None
+    };
+    Paged { items, next_cursor }
+}
+
+/// `NotFound` unless exactly one row changed.
+pub fn one_row(affected: u64) -> super::Result<()> {
+    if affected == 0 {
+        Err(super::Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// A target tenant joined with one of its active webhooks, if it has any:
+/// (tenant, webhook, events JSON, channels JSON).
+pub type TargetRow = (String, Option<String>, Option<String>, Option<String>);
+
+/// The (webhook, tenant) pairs of `rows` that the event goes to.
+pub fn matching_webhooks<'a>(rows: &'a [TargetRow], event: &NewEvent) -> Vec<(&'a str, &'a str)> {
+    rows.iter()
+        .filter_map(|(tenant, webhook, events, channels)| {
+            let webhook = webhook.as_deref()?;
+            let events: Vec<String> =
+                serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default();
+            let channels: Vec<String> =
+                serde_json::from_str(channels.as_deref().unwrap_or("[]")).unwrap_or_default();
+            let filter = crate::model::EventFilter::from_trusted(events);
+            (filter.matches(&event.event_type) && channels_match(&channels, &event.channels))
+                .then_some((webhook, tenant.as_str()))
+        })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! SQLite: the embedded default. One process owns the file. Writes go through a single
+//! connection (SQLite allows one writer at a time; one connection makes that explicit instead of
+//! surfacing as `SQLITE_BUSY`), reads through a small pool that WAL mode lets run alongside it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::records::{ClaimedRecord, claimed_select};
+use super::{Claimed, Result};
+use crate::ids::WebhookId;
+
+/// A store in one SQLite file.
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
+    /// Opens (creating if needed) the file named by a `sqlite://path` URL.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a commit survives a crash of the process, which is what
+            // "an event answered with 202 is never lost" needs; only an OS crash or power loss
+            // can lose the last transactions, in exchange for no fsync per commit.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32768");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { reader, writer })
+    }
+
+    fn read(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn write(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'_, Sqlite>> {
+        Ok(self.writer.begin().await?)
+    }
+
+    async fn migrate_inner(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|e| super::Error::Backend(e.into()))
+    }
+
+    /// `UPDATE … RETURNING` leases the batch in one statement (the single writer connection
+    /// makes it atomic); a second read joins each claimed delivery with its event and webhook,
+    /// since SQLite's RETURNING cannot join.
+    async fn claim_inner(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+        skip_webhooks: &[WebhookId],
+    ) -> Result<Vec<Claimed>> {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new("UPDATE deliveries SET next_attempt_at = ");
+        q.push_bind(lease_until)
+            .push(" WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ")
+            .push_bind(now);
+        if !skip_webhooks.is_empty() {
+            q.push(" AND webhook_id NOT IN (");
+            let mut list = q.separated(", ");
+            for w in skip_webhooks {
+                list.push_bind(w.as_str());
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY next_attempt_at LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(") RETURNING id");
+        let ids: Vec<(String,)> = q.build_query_as().fetch_all(&self.writer).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {} FROM deliveries d JOIN events e ON e.id = d.event_id \
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (",
+            claimed_select()
+        ));
+        let mut list = q.separated(", ");
+        for (id,) in &ids {
+            list.push_bind(id.as_str());
+        }
+        q.push(")");
+        // The writer connection: it has certainly seen its own update.
+        let rows: Vec<ClaimedRecord> = q.build_query_as().fetch_all(&self.writer).await?;
+        Ok(rows.into_iter().map(Claimed::from).collect())
+    }
+}
+
+super::sql::impl_store!(SqliteStore, Sqlite);
