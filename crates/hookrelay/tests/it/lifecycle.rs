@@ -1,0 +1,92 @@
+//! The process: deliveries pending at a restart are delivered after it; a graceful shutdown
+//! lets in-flight attempts finish and records them; a publish wakes an idle worker at once.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, TestReceiver};
+
+backend_tests!(
+    deliveries_pending_at_a_restart_are_delivered_after_it,
+    graceful_shutdown_finishes_and_records_in_flight_attempts,
+    an_idle_worker_wakes_for_a_publish_without_waiting_for_its_poll,
+);
+
+async fn deliveries_pending_at_a_restart_are_delivered_after_it(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(503);
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [2]}))
+        .await;
+    let wid = w["id"].as_str().unwrap().to_owned();
+    let e = app
+        .publish(json!({"type": "a.b", "data": {"k": "v"}}))
+        .await;
+    receiver.wait_for(1).await;
+    crate::helpers::eventually(
+        Duration::from_secs(10),
+        "the failed attempt is recorded",
+        || async {
+            app.deliveries(&wid)
+                .await
+                .first()
+                .is_some_and(|d| d["attempts"] == 1)
+        },
+    )
+    .await;
+    app.stop().await;
+    receiver.set_status(200);
+    app.restart().await;
+    let d = app.wait_for_delivery(&wid, "succeeded").await;
+    assert_eq!(d["attempts"], 2);
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].header("webhook-id"), e["id"]);
+}
+
+async fn graceful_shutdown_finishes_and_records_in_flight_attempts(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_delay(Duration::from_millis(1500));
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/slow")}))
+        .await;
+    let wid = w["id"].as_str().unwrap().to_owned();
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    receiver.wait_for(1).await;
+    // The attempt is in flight (the receiver is still sleeping) when shutdown starts.
+    app.stop().await;
+    app.restart().await;
+    let list = app.deliveries(&wid).await;
+    assert_eq!(
+        list[0]["status"], "succeeded",
+        "the in-flight attempt finished before exit: {}",
+        list[0]
+    );
+    assert_eq!(list[0]["attempts"], 1);
+    // Nothing is sent again after the restart.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1);
+}
+
+async fn an_idle_worker_wakes_for_a_publish_without_waiting_for_its_poll(app: &mut TestApp) {
+    // With a one-minute fallback poll, only the wake-up can deliver within the wait below.
+    app.stop().await;
+    let receiver = TestReceiver::spawn().await;
+    let idle = TestApp::spawn_with(app.backend, |c| c.poll_interval_ms = 60_000)
+        .await
+        .unwrap();
+    let w = idle
+        .create_webhook(json!({"url": receiver.url("/h")}))
+        .await;
+    // Let the worker go idle first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    idle.publish(json!({"type": "a.b", "data": {}})).await;
+    let got = tokio::time::timeout(Duration::from_secs(10), receiver.wait_for(1)).await;
+    assert!(got.is_ok(), "delivered without waiting for the 60 s poll");
+    idle.wait_for_delivery(w["id"].as_str().unwrap(), "succeeded")
+        .await;
+    idle.teardown().await;
+    app.restart().await;
+}

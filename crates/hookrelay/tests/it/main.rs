@@ -1,0 +1,16 @@
+//! One integration test binary (it links once). Each file is one feature; each behaviour is an
+//! `async fn(&mut TestApp)` run on SQLite and on PostgreSQL by `backend_tests!`.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected value; that is the point"
+)]
+
+mod helpers;
+
+mod auth;
+mod delivery;
+mod event_types;
+mod events;
+mod lifecycle;
+mod openapi;
+mod webhooks;
