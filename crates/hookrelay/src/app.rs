@@ -29,6 +29,7 @@ pub struct App {
     sender: Sender,
     wake: Arc<Notify>,
     settings: WorkerSettings,
+    deliver: bool,
     shutdown: CancellationToken,
     generated_admin_key: Option<String>,
 }
@@ -48,7 +49,13 @@ impl App {
         } else {
             UrlPolicy::Production
         };
-        let state = AppState::new(store.clone(), wake.clone(), admin_key_hash, url_policy);
+        let state = AppState::new(
+            store.clone(),
+            wake.clone(),
+            admin_key_hash,
+            url_policy,
+            Duration::from_secs(config.secret_rotation_overlap_seconds),
+        );
         let router = api::router(state, config.max_body_bytes);
         let sender = Sender::new(
             AddressPolicy {
@@ -76,6 +83,7 @@ impl App {
             sender,
             wake,
             settings,
+            deliver: config.deliver,
             shutdown: CancellationToken::new(),
             generated_admin_key,
         })
@@ -114,19 +122,28 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         let address = self.address();
-        let worker = tokio::spawn(worker::run(
-            self.store.clone(),
-            self.sender,
-            self.wake,
-            self.settings,
-            shutdown.clone(),
-        ));
+        let worker = if self.deliver {
+            self.store
+                .listen_for_work(self.wake.clone(), shutdown.clone());
+            Some(tokio::spawn(worker::run(
+                self.store.clone(),
+                self.sender,
+                self.wake,
+                self.settings,
+                shutdown.clone(),
+            )))
+        } else {
+            info!("delivery is off on this node (deliver = false): serving the API only");
+            None
+        };
         info!(address = %address, database = self.store.backend(), "hookrelay is listening");
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let served = server.await;
         shutdown.cancel();
-        if let Err(e) = worker.await {
+        if let Some(worker) = worker
+            && let Err(e) = worker.await
+        {
             warn!(error = %e, "delivery worker ended abnormally");
         }
         info!("hookrelay stopped");

@@ -76,6 +76,10 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// Log format: `text` or `json`.
     pub log_format: LogFormat,
+    /// Whether this process runs delivery workers (false: an API-only node).
+    pub deliver: bool,
+    /// After a secret rotation, seconds the old secret keeps signing too.
+    pub secret_rotation_overlap_seconds: u64,
 }
 
 impl Default for Config {
@@ -95,6 +99,8 @@ impl Default for Config {
             poll_interval_ms: 1000,
             shutdown_grace_seconds: 15,
             log_format: LogFormat::Text,
+            deliver: true,
+            secret_rotation_overlap_seconds: 24 * 3600,
         }
     }
 }
@@ -123,6 +129,8 @@ pub const KEYS: &[&str] = &[
     "poll_interval_ms",
     "shutdown_grace_seconds",
     "log_format",
+    "deliver",
+    "secret_rotation_overlap_seconds",
 ];
 
 fn kind(key: &str) -> Kind {

@@ -23,6 +23,7 @@ mod events;
 pub mod extract;
 mod health;
 mod page;
+mod rotation;
 mod schemas;
 mod tenants;
 mod webhooks;
@@ -45,6 +46,8 @@ pub struct StateInner {
     pub url_policy: UrlPolicy,
     /// Compiled JSON Schemas of the event type catalog.
     pub schemas: schemas::SchemaCache,
+    /// How long a rotated-out secret keeps signing.
+    pub rotation_overlap: std::time::Duration,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
         wake: Arc<Notify>,
         admin_key_hash: String,
         url_policy: UrlPolicy,
+        rotation_overlap: std::time::Duration,
     ) -> Self {
         Self(Arc::new(StateInner {
             store,
@@ -61,6 +65,7 @@ impl AppState {
             admin_key_hash,
             url_policy,
             schemas: schemas::SchemaCache::default(),
+            rotation_overlap,
         }))
     }
 }
@@ -105,6 +110,7 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(event_types::router())
         .merge(events::router())
         .merge(webhooks::router())
+        .merge(rotation::router())
         .merge(deliveries::router())
         .routes(routes!(openapi_json))
         .split_for_parts()

@@ -180,7 +180,7 @@ fn check_rate_limit(n: Option<i64>) -> Result<Option<u32>, ApiError> {
     }
 }
 
-fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<(), ApiError> {
+pub(super) fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<(), ApiError> {
     if secret.len() > 512 {
         return Err(ApiError::invalid(
             "secret",
@@ -200,7 +200,7 @@ fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<(), ApiErro
         })
 }
 
-fn scheme_name(signature: &SignatureConfig) -> &'static str {
+pub(super) fn scheme_name(signature: &SignatureConfig) -> &'static str {
     match signature {
         SignatureConfig::StandardWebhooks => "standard-webhooks",
         SignatureConfig::HmacSha256 { .. } => "hmac-sha256",
@@ -240,6 +240,7 @@ fn parse_new(input: WebhookIn, scope: &Scope, policy: UrlPolicy) -> Result<Webho
             "channels",
         )?),
         secret,
+        previous_secret: None,
         active: input.active.unwrap_or(true),
         disabled_reason: None,
         retry_schedule: match input.retry_schedule {
@@ -285,7 +286,9 @@ fn apply_patch(w: &mut Webhook, p: WebhookPatch, policy: UrlPolicy) -> Result<()
         w.signature = signature;
     }
     if let Some(secret) = p.secret {
+        // An immediate switch: unlike rotate-secret, the old secret stops signing now.
         w.secret = secret;
+        w.previous_secret = None;
     }
     // Checked after both may have changed: a new scheme must accept the secret it will use.
     check_secret(&w.secret, &w.signature)?;

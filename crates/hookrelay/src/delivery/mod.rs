@@ -4,6 +4,7 @@
 
 pub mod guard;
 pub mod limits;
+pub mod rate;
 pub mod recorder;
 pub mod schedule;
 pub mod send;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hookrelay_signature::{Secret, sign};
+use hookrelay_signature::{Scheme, Secret, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
@@ -136,13 +136,22 @@ impl Sender {
             BuildError::Permanent("the webhook's secret is not valid for its scheme".into())
         })?;
         let timestamp = now_ms.div_euclid(1000);
-        let signed = sign(
-            &scheme,
-            std::slice::from_ref(&secret),
-            message.id,
-            timestamp,
-            &body,
-        );
+        // During a rotation, Standard Webhooks (the one scheme carrying several signatures)
+        // signs with both secrets, so receivers that know either one accept the delivery.
+        let previous = webhook
+            .previous_secret
+            .as_ref()
+            .filter(|(_, until)| *until > now_ms && matches!(scheme, Scheme::StandardWebhooks))
+            .and_then(|(old, _)| Secret::new(&scheme, old).ok());
+        let both;
+        let secrets = match previous {
+            Some(old) => {
+                both = [secret, old];
+                &both[..]
+            }
+            None => std::slice::from_ref(&secret),
+        };
+        let signed = sign(&scheme, secrets, message.id, timestamp, &body);
 
         let mut headers = reqwest::header::HeaderMap::with_capacity(8 + webhook.headers.len());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::limits::{HostLimits, WebhookLimits};
+use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
 use super::{recorder, schedule};
 use crate::clock::now_ms;
@@ -41,7 +42,9 @@ pub struct WorkerSettings {
 
 /// What every attempt task shares (svix's `WorkerContext`).
 struct Shared {
+    store: Arc<dyn Store>,
     sender: Sender,
+    rates: RateLimits,
     webhooks: WebhookLimits,
     hosts: HostLimits,
     wake: Arc<Notify>,
@@ -60,7 +63,9 @@ pub async fn run(
     let (results, results_rx) = mpsc::channel(settings.max_in_flight.max(64));
     let recorder = tokio::spawn(recorder::run(store.clone(), results_rx, wake.clone()));
     let shared = Arc::new(Shared {
+        store: store.clone(),
         sender,
+        rates: RateLimits::default(),
         webhooks: WebhookLimits::new(settings.per_webhook_concurrency),
         hosts: HostLimits::new(settings.per_host_connections),
         wake: wake.clone(),
@@ -188,6 +193,29 @@ async fn dispatch(
 /// One attempt: send, work out the next state, hand the result to the recorder.
 async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphorePermit) {
     let webhook = &delivery.webhook;
+    if let Some(rate) = webhook.rate_limit_per_second {
+        match shared
+            .rates
+            .reserve(&webhook.id, rate, std::time::Instant::now())
+        {
+            Slot::After(wait) if wait.is_zero() => {}
+            Slot::After(wait) => tokio::time::sleep(wait).await,
+            Slot::Defer(wait) => {
+                let due = now_ms() + wait.as_millis() as i64;
+                if let Err(e) = shared
+                    .store
+                    .release(std::slice::from_ref(&delivery.id), due)
+                    .await
+                {
+                    warn!(error = %e, "deferring a rate-limited delivery failed; its lease will expire instead");
+                }
+                if shared.webhooks.finish(&webhook.id) {
+                    shared.wake.notify_one();
+                }
+                return;
+            }
+        }
+    }
     let host_permit = shared.hosts.acquire(&webhook.url).await;
     let outcome = shared
         .sender

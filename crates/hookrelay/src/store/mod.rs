@@ -8,7 +8,11 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
 use crate::model::{PayloadFormat, SignatureConfig};
@@ -100,6 +104,8 @@ pub struct Webhook {
     pub channels: Vec<String>,
     /// Signing secret.
     pub secret: String,
+    /// The secret it replaced and when that stops signing (unix ms), during a rotation.
+    pub previous_secret: Option<(String, i64)>,
     /// Whether deliveries are made.
     pub active: bool,
     /// Why the webhook was disabled, when it was.
@@ -325,6 +331,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies pending migrations (idempotent).
     async fn migrate(&self) -> Result<()>;
+
+    /// Wakes `wake` whenever another node publishes (PostgreSQL `LISTEN`); a no-op where one
+    /// process owns the database. Runs until `shutdown`.
+    fn listen_for_work(&self, wake: Arc<Notify>, shutdown: CancellationToken);
 
     /// The stored hash of the generated admin key, if one was generated before.
     async fn admin_key_hash(&self) -> Result<Option<String>>;

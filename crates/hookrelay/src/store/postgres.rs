@@ -3,14 +3,21 @@
 //! leases the batch and joins it with events and webhooks.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
 
 use super::records::{ClaimedRecord, claimed_select};
 use super::{Claimed, Result};
 use crate::ids::WebhookId;
+
+/// The `NOTIFY` channel on which a publish tells every node there is new work.
+const WORK_CHANNEL: &str = "hookrelay_work";
 
 /// A store in a PostgreSQL database.
 pub struct PgStore {
@@ -48,6 +55,56 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<Transaction<'_, Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Tells every node's listener that there is new work; delivered at commit.
+    async fn notify_work(tx: &mut Transaction<'_, Postgres>) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WORK_CHANNEL)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Forwards notifications on [`WORK_CHANNEL`] to `wake`. The listener reconnects by itself
+    /// after a dropped connection; the fallback poll covers anything missed meanwhile.
+    fn listen_inner(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let listener = async {
+                    let mut listener = PgListener::connect_with(&pool).await?;
+                    listener.listen(WORK_CHANNEL).await?;
+                    Ok::<_, sqlx::Error>(listener)
+                };
+                let mut listener = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    l = listener => match l {
+                        Ok(l) => l,
+                        Err(e) => {
+                            warn!(error = %e, "listening for work notifications failed; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                            continue;
+                        }
+                    },
+                };
+                backoff = Duration::from_millis(100);
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        n = listener.recv() => match n {
+                            Ok(_) => wake.notify_one(),
+                            Err(e) => {
+                                warn!(error = %e, "work notification listener lost its connection");
+                                break;
+                            }
+                        },
+                    }
+                }
+            }
+        });
     }
 
     async fn migrate_inner(&self) -> Result<()> {

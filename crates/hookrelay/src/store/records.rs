@@ -10,7 +10,7 @@ use crate::model::PayloadFormat;
 
 /// Columns of `webhooks`, in the order [`WebhookRecord`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.url, w.description, w.events, w.channels, \
-    w.secret, w.active, w.disabled_reason, w.retry_schedule, w.timeout_seconds, \
+    w.secret, w.previous_secret, w.previous_secret_expires_at, w.active, w.disabled_reason, w.retry_schedule, w.timeout_seconds, \
     w.rate_limit_per_second, w.headers, w.signature, w.payload_format, w.created_at, w.updated_at";
 
 #[derive(FromRow)]
@@ -43,6 +43,8 @@ pub struct WebhookRecord {
     events: String,
     channels: String,
     secret: String,
+    previous_secret: Option<String>,
+    previous_secret_expires_at: Option<i64>,
     active: bool,
     disabled_reason: Option<String>,
     retry_schedule: String,
@@ -69,6 +71,7 @@ impl From<WebhookRecord> for Webhook {
             events: json_or_default(&r.events),
             channels: json_or_default(&r.channels),
             secret: r.secret,
+            previous_secret: r.previous_secret.zip(r.previous_secret_expires_at),
             active: r.active,
             disabled_reason: r.disabled_reason,
             retry_schedule: json_or_default(&r.retry_schedule),

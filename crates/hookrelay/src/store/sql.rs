@@ -19,6 +19,14 @@ macro_rules! impl_store {
                 self.migrate_inner().await
             }
 
+            fn listen_for_work(
+                &self,
+                wake: std::sync::Arc<tokio::sync::Notify>,
+                shutdown: tokio_util::sync::CancellationToken,
+            ) {
+                self.listen_inner(wake, shutdown)
+            }
+
             async fn admin_key_hash(&self) -> $crate::store::Result<Option<String>> {
                 Ok(sqlx::query_scalar(
                     "SELECT key_hash FROM api_keys WHERE tenant_id IS NULL ORDER BY created_at LIMIT 1",
@@ -150,8 +158,9 @@ macro_rules! impl_store {
                 sqlx::query(
                     "INSERT INTO webhooks (id, tenant_id, url, description, events, channels, secret, \
                      active, disabled_reason, retry_schedule, timeout_seconds, rate_limit_per_second, \
-                     headers, signature, payload_format, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     headers, signature, payload_format, created_at, updated_at, previous_secret, \
+                     previous_secret_expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 )
                 .bind(w.id.as_str())
                 .bind(w.tenant_id.as_str())
@@ -170,6 +179,8 @@ macro_rules! impl_store {
                 .bind(w.payload_format.as_str())
                 .bind(w.created_at)
                 .bind(w.updated_at)
+                .bind(w.previous_secret.as_ref().map(|p| p.0.as_str()))
+                .bind(w.previous_secret.as_ref().map(|p| p.1))
                 .execute(self.write())
                 .await?;
                 Ok(())
@@ -216,7 +227,8 @@ macro_rules! impl_store {
                     "UPDATE webhooks SET url = $3, description = $4, events = $5, channels = $6, \
                      secret = $7, active = $8, disabled_reason = $9, retry_schedule = $10, \
                      timeout_seconds = $11, rate_limit_per_second = $12, headers = $13, \
-                     signature = $14, payload_format = $15, updated_at = $16 \
+                     signature = $14, payload_format = $15, updated_at = $16, previous_secret = $17, \
+                     previous_secret_expires_at = $18 \
                      WHERE id = $1 AND tenant_id = $2",
                 )
                 .bind(w.id.as_str())
@@ -235,6 +247,8 @@ macro_rules! impl_store {
                 .bind(&j.signature)
                 .bind(w.payload_format.as_str())
                 .bind(w.updated_at)
+                .bind(w.previous_secret.as_ref().map(|p| p.0.as_str()))
+                .bind(w.previous_secret.as_ref().map(|p| p.1))
                 .execute(self.write())
                 .await?;
                 $crate::store::sql::one_row(done.rows_affected())
@@ -407,6 +421,9 @@ macro_rules! impl_store {
                             .push_bind(event.created_at);
                     });
                     q.build().execute(&mut *tx).await?;
+                }
+                if !targets.is_empty() {
+                    Self::notify_work(&mut tx).await?;
                 }
                 tx.commit().await?;
                 Ok(Published::Created { deliveries: targets.len() as u64 })

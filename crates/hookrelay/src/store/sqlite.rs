@@ -3,10 +3,13 @@
 //! surfacing as `SQLITE_BUSY`), reads through a small pool that WAL mode lets run alongside it.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::records::{ClaimedRecord, claimed_select};
 use super::{Claimed, Result};
@@ -58,6 +61,13 @@ impl SqliteStore {
 
     async fn begin_write(&self) -> Result<Transaction<'_, Sqlite>> {
         Ok(self.writer.begin().await?)
+    }
+
+    /// One process owns an SQLite file, so the in-process wake-up is all there is.
+    fn listen_inner(&self, _wake: Arc<Notify>, _shutdown: CancellationToken) {}
+
+    async fn notify_work(_tx: &mut Transaction<'_, Sqlite>) -> Result<()> {
+        Ok(())
     }
 
     async fn migrate_inner(&self) -> Result<()> {

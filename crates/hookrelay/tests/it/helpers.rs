@@ -64,12 +64,16 @@ enum Database {
         schema: String,
         url: String,
     },
+    /// Another app's database, which that app cleans up.
+    Borrowed { url: String },
 }
 
 impl Database {
     fn url(&self) -> &str {
         match self {
-            Database::Sqlite { url, .. } | Database::Postgres { url, .. } => url,
+            Database::Sqlite { url, .. }
+            | Database::Postgres { url, .. }
+            | Database::Borrowed { url } => url,
         }
     }
 }
@@ -132,6 +136,24 @@ impl TestApp {
         };
         app.start().await;
         Some(app)
+    }
+
+    /// A second node on this app's database (PostgreSQL scale-out), with its own config tweaks.
+    pub async fn spawn_peer(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let url = self.database.url().to_owned();
+        let mut config = test_config(&url);
+        adjust(&mut config);
+        let mut peer = TestApp {
+            backend: self.backend,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            client: reqwest::Client::new(),
+            database: Database::Borrowed { url },
+            config,
+            token: CancellationToken::new(),
+            handle: None,
+        };
+        peer.start().await;
+        peer
     }
 
     async fn start(&mut self) {
@@ -328,6 +350,7 @@ async fn fresh_postgres_schema() -> Option<Database> {
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]
 pub struct Received {
+    pub at: Instant,
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -377,6 +400,7 @@ impl TestReceiver {
                 let state = shared.clone();
                 async move {
                     state.received.lock().expect("lock").push(Received {
+                        at: Instant::now(),
                         path: uri.path().to_owned(),
                         headers,
                         body,
@@ -424,6 +448,11 @@ impl TestReceiver {
         self.state
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// When each request arrived, in order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.received().iter().map(|r| r.at).collect()
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -1,0 +1,117 @@
+//! Secret rotation: `POST /v1/webhooks/{id}/rotate-secret` issues a new secret (or takes one).
+//! Where the scheme carries several signatures (Standard Webhooks), the old secret keeps
+//! signing too for the configured overlap (24 h by default), so receivers can switch without
+//! dropping a delivery; single-signature schemes switch at once, and the answer says so.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::Scope;
+use super::extract::OptionalJson;
+use super::webhooks::{check_secret, new_secret, scheme_name};
+use super::{ApiError, AppState};
+use crate::clock::{now_ms, rfc3339};
+use crate::ids::WebhookId;
+use crate::model::SignatureConfig;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rotate_secret))
+        .routes(routes!(rotate_tenant_secret))
+}
+
+/// The new secret. An empty body generates one.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotateIn {
+    /// The new secret; generated when absent.
+    secret: Option<String>,
+}
+
+/// The outcome of a rotation.
+#[derive(Serialize, ToSchema)]
+pub struct RotateOut {
+    /// The webhook.
+    webhook_id: String,
+    /// The new secret, which signs every delivery from now on.
+    secret: String,
+    /// Until when the old secret signs too (RFC 3339); null when the scheme carries one
+    /// signature and switched at once.
+    previous_secret_expires_at: Option<String>,
+    /// What receivers should do, in a sentence.
+    note: String,
+}
+
+/// Replaces a webhook's signing secret.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
+    request_body(content = RotateIn, description = "Optional: the new secret"),
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn rotate_secret(
+    scope: Scope,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<RotateIn>,
+) -> Result<Json<RotateOut>, ApiError> {
+    let input = body.unwrap_or_default();
+    let store = &state.store;
+    let mut webhook = store
+        .get_webhook(&scope.0, &WebhookId::from_trusted(id))
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let secret = match input.secret {
+        Some(s) => {
+            check_secret(&s, &webhook.signature)?;
+            s
+        }
+        None => new_secret(),
+    };
+    let now = now_ms();
+    let several = matches!(webhook.signature, SignatureConfig::StandardWebhooks);
+    let old = std::mem::replace(&mut webhook.secret, secret);
+    webhook.previous_secret =
+        several.then(|| (old, now + state.rotation_overlap.as_millis() as i64));
+    webhook.updated_at = now;
+    store
+        .update_webhook(&webhook)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let expires = webhook
+        .previous_secret
+        .as_ref()
+        .map(|(_, until)| rfc3339(*until));
+    let note = match &expires {
+        Some(until) => format!(
+            "deliveries carry signatures for both the new and the old secret until {until}; update receivers before then"
+        ),
+        None => format!(
+            "the {} scheme carries a single signature: deliveries are signed with the new secret from now on",
+            scheme_name(&webhook.signature)
+        ),
+    };
+    Ok(Json(RotateOut {
+        webhook_id: webhook.id.to_string(),
+        secret: webhook.secret,
+        previous_secret_expires_at: expires,
+        note,
+    }))
+}
+
+/// Replaces a tenant's webhook's signing secret (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/rotate-secret", tag = "webhooks",
+    request_body(content = RotateIn, description = "Optional: the new secret"),
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody)))]
+async fn rotate_tenant_secret(
+    scope: Scope,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    body: OptionalJson<RotateIn>,
+) -> Result<Json<RotateOut>, ApiError> {
+    rotate_secret(scope, state, Path(path.1), body).await
+}

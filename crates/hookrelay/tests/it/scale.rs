@@ -1,0 +1,62 @@
+//! Behaviour across nodes and limits: a publish on an API-only node wakes a delivering node at
+//! once through PostgreSQL LISTEN/NOTIFY; per-webhook rate limits space attempts out.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp, TestReceiver};
+
+backend_tests!(a_rate_limited_webhook_receives_attempts_spaced_by_its_rate);
+
+async fn a_rate_limited_webhook_receives_attempts_spaced_by_its_rate(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "rate_limit_per_second": 4}))
+        .await;
+    for i in 0..6 {
+        app.publish(json!({"type": "a.b", "data": {"i": i}})).await;
+    }
+    receiver.wait_for(6).await;
+    let arrivals = receiver.arrivals();
+    // Six attempts at four a second cannot all arrive within less than 5/4 s.
+    let spread = arrivals[5].duration_since(arrivals[0]);
+    assert!(
+        spread >= Duration::from_millis(1200),
+        "arrived within {spread:?}"
+    );
+    for pair in arrivals.windows(2) {
+        assert!(
+            pair[1].duration_since(pair[0]) >= Duration::from_millis(200),
+            "{arrivals:?}"
+        );
+    }
+    crate::helpers::eventually(Duration::from_secs(10), "all six succeed", || async {
+        let list = app.deliveries(w["id"].as_str().unwrap()).await;
+        list.len() == 6
+            && list
+                .iter()
+                .all(|d| d["status"] == "succeeded" && d["attempts"] == 1)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_on_an_api_only_node_wakes_a_delivering_node_at_once() {
+    // The delivering node polls only once a minute: only the notification can deliver in time.
+    let Some(worker) =
+        TestApp::spawn_with(Backend::Postgres, |c| c.poll_interval_ms = 60_000).await
+    else {
+        return;
+    };
+    let api = worker.spawn_peer(|c| c.deliver = false).await;
+    let receiver = TestReceiver::spawn().await;
+    api.create_webhook(json!({"url": receiver.url("/h")})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    api.publish(json!({"type": "a.b", "data": {}})).await;
+    let got = tokio::time::timeout(Duration::from_secs(15), receiver.wait_for(1)).await;
+    assert!(got.is_ok(), "the delivering node was woken by NOTIFY");
+    api.teardown().await;
+    worker.teardown().await;
+}
