@@ -12,13 +12,15 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::api::{self, AppState};
+use crate::api::schemas::Catalog;
+use crate::api::{self, AppState, StateInner};
 use crate::config::Config;
 use crate::delivery::guard::AddressPolicy;
 use crate::delivery::{Sender, WorkerSettings, worker};
 use crate::ids::KeyId;
 use crate::keys;
 use crate::model::UrlPolicy;
+use crate::publisher::Publisher;
 use crate::store::{self, Store};
 
 /// A built, bound, not yet running hookrelay.
@@ -49,13 +51,15 @@ impl App {
         } else {
             UrlPolicy::Production
         };
-        let state = AppState::new(
-            store.clone(),
-            wake.clone(),
+        let state = AppState::new(StateInner {
+            store: store.clone(),
+            publisher: Publisher::start(store.clone(), wake.clone()),
+            wake: wake.clone(),
             admin_key_hash,
             url_policy,
-            Duration::from_secs(config.secret_rotation_overlap_seconds),
-        );
+            catalog: Catalog::default(),
+            rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
+        });
         let router = api::router(state, config.max_body_bytes);
         let sender = Sender::new(
             AddressPolicy {

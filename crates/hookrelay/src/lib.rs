@@ -13,6 +13,7 @@ pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod payload;
+pub mod publisher;
 pub mod store;
 pub mod telemetry;
 

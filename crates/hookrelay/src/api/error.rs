@@ -98,24 +98,34 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        if let Self::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
-        }
-        let field = match &self {
+impl ApiError {
+    /// The `error` object of the body.
+    pub fn detail(&self) -> ErrorDetail {
+        let field = match self {
             Self::Validation(invalid) => Some(invalid.field.clone()),
             _ => None,
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code,
-                message: self.to_string(),
-                field,
-            },
-        };
-        (status, Json(body)).into_response()
+        ErrorDetail {
+            code: self.status_and_code().1,
+            message: self.to_string(),
+            field,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        (
+            status,
+            Json(ErrorBody {
+                error: self.detail(),
+            }),
+        )
+            .into_response()
     }
 }
 

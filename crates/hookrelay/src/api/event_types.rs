@@ -165,6 +165,7 @@ async fn create_event_type(
         .create_event_type(&event_type)
         .await
         .map_err(store_err)?;
+    state.catalog.invalidate(&event_type.name);
     Ok((StatusCode::CREATED, Json(event_type.into())))
 }
 
@@ -206,6 +207,7 @@ async fn update_event_type(
     (t.example, t.schema) = checked(&t.description, example.as_ref(), schema.as_ref())?;
     t.updated_at = now_ms().max(t.updated_at + 1);
     store.update_event_type(&t).await.map_err(store_err)?;
+    state.catalog.invalidate(&t.name);
     Ok(Json(t.into()))
 }
 
@@ -223,5 +225,6 @@ async fn delete_event_type(
         .delete_event_type(&name)
         .await
         .map_err(store_err)?;
+    state.catalog.invalidate(&name);
     Ok(StatusCode::NO_CONTENT)
 }

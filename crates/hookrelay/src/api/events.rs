@@ -1,5 +1,7 @@
-//! Publishing: `POST /v1/events` writes the event and its deliveries in one transaction, wakes
-//! the delivery worker, and answers 202. A repeated id answers 200 with the first result.
+//! Publishing. `POST /v1/events` hands the event to the group-commit writer, which stores it and
+//! its deliveries in one transaction, then answers 202. A repeated id answers 200 with the first
+//! result. `POST /v1/events/batch` publishes up to 1,000 events in one transaction, with one
+//! result per event.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Admin;
+use super::error::ErrorDetail;
 use super::extract::ApiJson;
 use super::schemas::check;
 use super::{ApiError, AppState};
@@ -19,8 +22,13 @@ use crate::ids::{EventId, TenantId};
 use crate::model::{Channel, EventTypeName};
 use crate::store::{NewEvent, Published};
 
+/// Most events in one batch request.
+const MAX_BATCH: usize = 1000;
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(publish))
+    OpenApiRouter::new()
+        .routes(routes!(publish))
+        .routes(routes!(publish_batch))
 }
 
 /// An event to publish.
@@ -52,40 +60,117 @@ pub struct PublishOut {
     deliveries: u64,
 }
 
-fn target_tenants(input: &PublishIn) -> Result<Vec<TenantId>, ApiError> {
-    let (field, raw): (&str, Vec<String>) = match (&input.tenant, &input.tenants) {
+/// Events to publish together.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchIn {
+    /// 1 to 1,000 events, each as `POST /v1/events` takes it.
+    events: Vec<PublishIn>,
+}
+
+/// One event's outcome in a batch.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItemOut {
+    /// 202 published, 200 published before (nothing new), 422 refused.
+    status: u16,
+    /// The event id (absent when refused before it had one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    /// Deliveries queued for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries: Option<u64>,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorDetail>,
+}
+
+/// The outcome of a batch, one entry per event in order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchOut {
+    /// Results, in the order of the request's events.
+    data: Vec<BatchItemOut>,
+}
+
+/// Parses and checks one event; `at` prefixes field names (`""` or `"events[3]."`).
+async fn parse_event(state: &AppState, input: PublishIn, at: &str) -> Result<NewEvent, ApiError> {
+    let field = |name: &str| format!("{at}{name}");
+    let id = match &input.id {
+        Some(id) => EventId::parse(id).map_err(|m| ApiError::invalid(field("id"), m))?,
+        None => EventId::generate(),
+    };
+    let event_type = EventTypeName::parse(&input.event_type, &field("type"))?;
+    let tenants = target_tenants(&input, at)?;
+    let channels = Channel::parse_list(
+        input.channels.as_deref().unwrap_or_default(),
+        &field("channels"),
+    )?;
+    let data = input.data.get();
+    if !data.trim_start().starts_with('{') {
+        return Err(ApiError::invalid(field("data"), "must be a JSON object"));
+    }
+    if let Some(validator) = state
+        .catalog
+        .validator(&*state.store, event_type.as_str())
+        .await?
+    {
+        let value: serde_json::Value = serde_json::from_str(data)
+            .map_err(|e| ApiError::invalid(field("data"), e.to_string()))?;
+        check(&validator, &value, &field("data"))?;
+    }
+    Ok(NewEvent {
+        id,
+        event_type: event_type.as_str().to_owned(),
+        tenants,
+        channels: channels.iter().map(|c| c.as_str().to_owned()).collect(),
+        data: data.to_owned(),
+        created_at: now_ms(),
+    })
+}
+
+fn target_tenants(input: &PublishIn, at: &str) -> Result<Vec<TenantId>, ApiError> {
+    let invalid = |name: &str, msg: &str| ApiError::invalid(format!("{at}{name}"), msg);
+    let (single, raw): (bool, &[String]) = match (&input.tenant, &input.tenants) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
+            return Err(invalid(
                 "tenants",
                 "give either `tenant` or `tenants`, not both",
             ));
         }
-        (Some(t), None) => ("tenant", vec![t.clone()]),
+        (Some(t), None) => (true, std::slice::from_ref(t)),
         (None, Some(ts)) if ts.is_empty() => {
-            return Err(ApiError::invalid(
-                "tenants",
-                "must name at least one tenant",
-            ));
+            return Err(invalid("tenants", "must name at least one tenant"));
         }
         (None, Some(ts)) if ts.len() > 1000 => {
-            return Err(ApiError::invalid("tenants", "at most 1000 tenants"));
+            return Err(invalid("tenants", "at most 1000 tenants"));
         }
-        (None, Some(ts)) => ("tenants", ts.clone()),
+        (None, Some(ts)) => (false, ts.as_slice()),
         (None, None) => return Ok(vec![TenantId::default_tenant()]),
     };
     let mut tenants: Vec<TenantId> = Vec::with_capacity(raw.len());
     for (i, t) in raw.iter().enumerate() {
-        let at = if field == "tenant" {
-            field.to_owned()
+        let name = if single {
+            "tenant".to_owned()
         } else {
             format!("tenants[{i}]")
         };
-        let id = TenantId::parse(t).map_err(|m| ApiError::invalid(at, m))?;
+        let id = TenantId::parse(t).map_err(|m| invalid(&name, m))?;
         if !tenants.contains(&id) {
             tenants.push(id);
         }
     }
     Ok(tenants)
+}
+
+fn unknown_tenant(tenant_count: usize, tenant: &TenantId, at: &str) -> ApiError {
+    let field = if tenant_count == 1 {
+        "tenant"
+    } else {
+        "tenants"
+    };
+    ApiError::invalid(
+        format!("{at}{field}"),
+        format!("tenant {tenant} does not exist"),
+    )
 }
 
 /// Publishes an event to every matching webhook of the target tenant(s).
@@ -100,66 +185,87 @@ async fn publish(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<PublishIn>,
 ) -> Result<(StatusCode, Json<PublishOut>), ApiError> {
-    let id = match &input.id {
-        Some(id) => EventId::parse(id).map_err(|m| ApiError::invalid("id", m))?,
-        None => EventId::generate(),
-    };
-    let event_type = EventTypeName::parse(&input.event_type, "type")?;
-    let tenants = target_tenants(&input)?;
-    let channels = Channel::parse_list(input.channels.as_deref().unwrap_or_default(), "channels")?;
-    let data = input.data.get();
-    if !data.trim_start().starts_with('{') {
-        return Err(ApiError::invalid("data", "must be a JSON object"));
-    }
-    match state.store.get_event_type(event_type.as_str()).await {
-        Ok(known) => {
-            if let Some(validator) = state.schemas.validator(&known) {
-                let value: serde_json::Value = serde_json::from_str(data)
-                    .map_err(|e| ApiError::invalid("data", e.to_string()))?;
-                check(&validator, &value, "data")?;
-            }
-        }
-        Err(crate::store::Error::NotFound) => {}
-        Err(e) => return Err(ApiError::from_store(e, "event type")),
-    }
-    let event = NewEvent {
-        id,
-        event_type: event_type.as_str().to_owned(),
-        tenants,
-        channels: channels.iter().map(|c| c.as_str().to_owned()).collect(),
-        data: data.to_owned(),
-        created_at: now_ms(),
-    };
+    let event = parse_event(&state, input, "").await?;
+    let id = event.id.to_string();
+    let tenant_count = event.tenants.len();
     let published = state
-        .store
-        .publish(&event)
+        .publisher
+        .publish(event)
         .await
         .map_err(|e| ApiError::from_store(e, "event"))?;
     let (status, deliveries) = match published {
-        Published::Created { deliveries } => {
-            if deliveries > 0 {
-                state.wake.notify_one();
-            }
-            (StatusCode::ACCEPTED, deliveries)
-        }
+        Published::Created { deliveries } => (StatusCode::ACCEPTED, deliveries),
         Published::Duplicate { deliveries } => (StatusCode::OK, deliveries),
-        Published::UnknownTenant(t) => {
-            let field = if input.tenant.is_some() {
-                "tenant"
-            } else {
-                "tenants"
-            };
-            return Err(ApiError::invalid(
-                field,
-                format!("tenant {t} does not exist"),
-            ));
-        }
+        Published::UnknownTenant(t) => return Err(unknown_tenant(tenant_count, &t, "")),
     };
-    Ok((
-        status,
-        Json(PublishOut {
-            id: event.id.to_string(),
-            deliveries,
-        }),
-    ))
+    Ok((status, Json(PublishOut { id, deliveries })))
+}
+
+/// Publishes up to 1,000 events in one transaction. Each event is checked on its own: refused
+/// ones get a 422 entry and do not stop the others.
+#[utoipa::path(post, path = "/v1/events/batch", tag = "events", request_body = BatchIn,
+    responses(
+        (status = 200, description = "One result per event, in order", body = BatchOut),
+        (status = 413, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn publish_batch(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<BatchIn>,
+) -> Result<Json<BatchOut>, ApiError> {
+    if input.events.is_empty() || input.events.len() > MAX_BATCH {
+        return Err(ApiError::invalid("events", "must hold 1 to 1000 events"));
+    }
+    let mut results: Vec<Option<BatchItemOut>> = Vec::with_capacity(input.events.len());
+    let mut positions = Vec::with_capacity(input.events.len());
+    let mut events = Vec::with_capacity(input.events.len());
+    for (i, item) in input.events.into_iter().enumerate() {
+        match parse_event(&state, item, &format!("events[{i}].")).await {
+            Ok(event) => {
+                positions.push(i);
+                events.push(event);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(refused(e))),
+        }
+    }
+    let published = state
+        .publisher
+        .publish_many(&events)
+        .await
+        .map_err(|e| ApiError::from_store(e, "event"))?;
+    for ((i, event), outcome) in positions.into_iter().zip(&events).zip(published) {
+        let id = Some(event.id.to_string());
+        results[i] = Some(match outcome {
+            Published::Created { deliveries } => BatchItemOut {
+                status: 202,
+                id,
+                deliveries: Some(deliveries),
+                error: None,
+            },
+            Published::Duplicate { deliveries } => BatchItemOut {
+                status: 200,
+                id,
+                deliveries: Some(deliveries),
+                error: None,
+            },
+            Published::UnknownTenant(t) => refused(unknown_tenant(
+                event.tenants.len(),
+                &t,
+                &format!("events[{i}]."),
+            )),
+        });
+    }
+    Ok(Json(BatchOut {
+        data: results.into_iter().flatten().collect(),
+    }))
+}
+
+fn refused(e: ApiError) -> BatchItemOut {
+    BatchItemOut {
+        status: 422,
+        id: None,
+        deliveries: None,
+        error: Some(e.detail()),
+    }
 }

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::model::UrlPolicy;
+use crate::publisher::Publisher;
 use crate::store::Store;
 
 pub mod auth;
@@ -24,7 +25,7 @@ pub mod extract;
 mod health;
 mod page;
 mod rotation;
-mod schemas;
+pub mod schemas;
 mod tenants;
 mod webhooks;
 
@@ -38,6 +39,8 @@ pub struct AppState(Arc<StateInner>);
 pub struct StateInner {
     /// Persistence.
     pub store: Arc<dyn Store>,
+    /// Group-commit publishing.
+    pub publisher: Publisher,
     /// Wakes the delivery worker when work is written.
     pub wake: Arc<Notify>,
     /// SHA-256 of the admin key.
@@ -45,28 +48,15 @@ pub struct StateInner {
     /// Whether plain-HTTP and private URLs are accepted.
     pub url_policy: UrlPolicy,
     /// Compiled JSON Schemas of the event type catalog.
-    pub schemas: schemas::SchemaCache,
+    pub catalog: schemas::Catalog,
     /// How long a rotated-out secret keeps signing.
     pub rotation_overlap: std::time::Duration,
 }
 
 impl AppState {
     /// Wraps the state.
-    pub fn new(
-        store: Arc<dyn Store>,
-        wake: Arc<Notify>,
-        admin_key_hash: String,
-        url_policy: UrlPolicy,
-        rotation_overlap: std::time::Duration,
-    ) -> Self {
-        Self(Arc::new(StateInner {
-            store,
-            wake,
-            admin_key_hash,
-            url_policy,
-            schemas: schemas::SchemaCache::default(),
-            rotation_overlap,
-        }))
+    pub fn new(inner: StateInner) -> Self {
+        Self(Arc::new(inner))
     }
 }
 

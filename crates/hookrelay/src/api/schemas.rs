@@ -1,18 +1,30 @@
-//! Compiled JSON Schemas of the event type catalog, cached by (name, updated_at) so a publish
-//! compiles nothing. Schemas may not reference remote or file documents: `jsonschema` is built
+//! The event type catalog as publishing sees it: each type's compiled JSON Schema, cached so a
+//! publish neither queries the catalog nor compiles anything. Entries are re-read after
+//! [`TTL`] (another node may have changed the catalog) and dropped at once when this node
+//! changes them. Schemas may not reference remote or file documents: `jsonschema` is built
 //! without its resolver features, so a `$ref` to a URL fails to compile instead of fetching.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::store::EventType;
+use crate::store::{self, Store};
 
-/// Name → (updated_at, validator).
+/// How long a catalog entry is trusted before it is read again.
+pub const TTL: Duration = Duration::from_secs(2);
+
+struct Entry {
+    fetched: Instant,
+    /// `None`: the type is not in the catalog (or has no schema).
+    validator: Option<Arc<jsonschema::Validator>>,
+}
+
+/// Name → compiled schema.
 #[derive(Default)]
-pub struct SchemaCache(Mutex<HashMap<String, (i64, Arc<jsonschema::Validator>)>>);
+pub struct Catalog(Mutex<HashMap<String, Entry>>);
 
 /// Compiles a schema, or says in a 422 on `field` why it cannot be used.
 pub fn compile(schema: &Value, field: &str) -> Result<jsonschema::Validator, ApiError> {
@@ -41,22 +53,48 @@ pub fn check(validator: &jsonschema::Validator, data: &Value, field: &str) -> Re
     }
 }
 
-impl SchemaCache {
-    /// The validator of `event_type`'s schema, compiled at most once per version.
-    pub fn validator(&self, event_type: &EventType) -> Option<Arc<jsonschema::Validator>> {
-        let text = event_type.schema.as_deref()?;
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((version, v)) = map.get(&event_type.name)
-            && *version == event_type.updated_at
+impl Catalog {
+    /// The validator for events of type `name`, if its catalog entry has a schema.
+    pub async fn validator(
+        &self,
+        store: &dyn Store,
+        name: &str,
+    ) -> Result<Option<Arc<jsonschema::Validator>>, ApiError> {
+        if let Some(entry) = self.lock().get(name)
+            && entry.fetched.elapsed() < TTL
         {
-            return Some(v.clone());
+            return Ok(entry.validator.clone());
         }
-        let schema: Value = serde_json::from_str(text).ok()?;
-        let validator = Arc::new(jsonschema::validator_for(&schema).ok()?);
+        let validator = match store.get_event_type(name).await {
+            Ok(t) => t
+                .schema
+                .as_deref()
+                .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                .and_then(|schema| jsonschema::validator_for(&schema).ok())
+                .map(Arc::new),
+            Err(store::Error::NotFound) => None,
+            Err(e) => return Err(ApiError::from_store(e, "event type")),
+        };
+        let mut map = self.lock();
+        if map.len() > 10_000 {
+            map.clear();
+        }
         map.insert(
-            event_type.name.clone(),
-            (event_type.updated_at, validator.clone()),
+            name.to_owned(),
+            Entry {
+                fetched: Instant::now(),
+                validator: validator.clone(),
+            },
         );
-        Some(validator)
+        Ok(validator)
+    }
+
+    /// Forgets `name` after this node changed it.
+    pub fn invalidate(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

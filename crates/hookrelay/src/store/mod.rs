@@ -386,7 +386,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_event_type(&self, name: &str) -> Result<()>;
 
     /// Writes the event and one delivery per matching active webhook in one transaction.
-    async fn publish(&self, event: &NewEvent) -> Result<Published>;
+    async fn publish(&self, event: &NewEvent) -> Result<Published> {
+        let mut results = self.publish_many(std::slice::from_ref(event)).await?;
+        results.pop().ok_or(Error::NotFound)
+    }
+    /// Writes many events and their deliveries in one transaction (group commit): one result
+    /// per event, in order. An event repeated within the batch is a `Duplicate` of its first.
+    async fn publish_many(&self, events: &[NewEvent]) -> Result<Vec<Published>>;
     /// Leases up to `limit` due deliveries until `lease_until`, skipping `skip_webhooks`
     /// (those already at their concurrency limit).
     async fn claim_due(

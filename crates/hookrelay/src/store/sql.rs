@@ -343,90 +343,87 @@ macro_rules! impl_store {
                 $crate::store::sql::one_row(done.rows_affected())
             }
 
-            async fn publish(
+            async fn publish_many(
                 &self,
-                event: &$crate::store::NewEvent,
-            ) -> $crate::store::Result<$crate::store::Published> {
-                use $crate::store::Published;
-                let mut tx = self.begin_write().await?;
-                let existing: Option<i64> =
-                    sqlx::query_scalar("SELECT deliveries FROM events WHERE id = $1")
-                        .bind(event.id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let Some(n) = existing {
-                    return Ok(Published::Duplicate { deliveries: n.max(0) as u64 });
+                events: &[$crate::store::NewEvent],
+            ) -> $crate::store::Result<Vec<$crate::store::Published>> {
+                use $crate::store::sql::{Plan, TargetRow};
+                if events.is_empty() {
+                    return Ok(Vec::new());
                 }
+                let mut tx = self.begin_write().await?;
+                // Which ids were published before: one query for the whole batch.
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id, deliveries FROM events WHERE id IN (");
+                let mut list = q.separated(", ");
+                for e in events {
+                    list.push_bind(e.id.as_str());
+                }
+                q.push(")");
+                let existing: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                // Every target tenant with its active webhooks: one query for the whole batch.
+                let mut tenants: Vec<&str> = events
+                    .iter()
+                    .flat_map(|e| e.tenants.iter().map($crate::ids::TenantId::as_str))
+                    .collect();
+                tenants.sort_unstable();
+                tenants.dedup();
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "SELECT t.id, w.id, w.events, w.channels FROM tenants t \
                      LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = ",
                 );
                 q.push_bind(true).push(" WHERE t.id IN (");
-                let mut ids = q.separated(", ");
-                for t in &event.tenants {
-                    ids.push_bind(t.as_str());
+                let mut list = q.separated(", ");
+                for t in &tenants {
+                    list.push_bind(*t);
                 }
                 q.push(")");
-                let rows: Vec<$crate::store::sql::TargetRow> =
-                    q.build_query_as().fetch_all(&mut *tx).await?;
-                if let Some(missing) = event
-                    .tenants
-                    .iter()
-                    .find(|t| !rows.iter().any(|r| r.0 == t.as_str()))
-                {
-                    return Ok(Published::UnknownTenant(missing.clone()));
+                let rows: Vec<TargetRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let plan = Plan::new(events, &existing, &rows);
+                if plan.new_events.is_empty() {
+                    return Ok(plan.results);
                 }
-                let targets = $crate::store::sql::matching_webhooks(&rows, event);
-                let inserted = sqlx::query(
-                    "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(event.id.as_str())
-                .bind(&event.event_type)
-                .bind(serde_json::to_string(&event.tenants).unwrap_or_default())
-                .bind(serde_json::to_string(&event.channels).unwrap_or_default())
-                .bind(&event.data)
-                .bind(targets.len() as i64)
-                .bind(event.created_at)
-                .execute(&mut *tx)
-                .await;
-                match inserted.map_err($crate::store::Error::from) {
-                    Ok(_) => {}
-                    // A concurrent publish of the same id won the race: answer as a repeat.
-                    Err($crate::store::Error::Conflict) => {
-                        drop(tx);
-                        let n: i64 = sqlx::query_scalar("SELECT deliveries FROM events WHERE id = $1")
-                            .bind(event.id.as_str())
-                            .fetch_one(self.write())
-                            .await?;
-                        return Ok(Published::Duplicate { deliveries: n.max(0) as u64 });
-                    }
-                    Err(e) => return Err(e),
+                for chunk in plan.new_events.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (e, n)| {
+                        b.push_bind(e.id.as_str())
+                            .push_bind(e.event_type.as_str())
+                            .push_bind(serde_json::to_string(&e.tenants).unwrap_or_default())
+                            .push_bind(serde_json::to_string(&e.channels).unwrap_or_default())
+                            .push_bind(e.data.as_str())
+                            .push_bind(*n as i64)
+                            .push_bind(e.created_at);
+                    });
+                    // A unique violation here means another node published one of these ids
+                    // between the read above and this write: nothing is committed, and the
+                    // `Conflict` tells the caller to run the batch again (it then reads as a repeat).
+                    q.build().execute(&mut *tx).await?;
                 }
-                for chunk in targets.chunks($crate::store::sql::INSERT_CHUNK) {
+                for chunk in plan.deliveries.chunks($crate::store::sql::INSERT_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
                          attempts, next_attempt_at, created_at, updated_at) ",
                     );
-                    q.push_values(chunk, |mut b, (webhook, tenant)| {
+                    q.push_values(chunk, |mut b, (e, webhook, tenant)| {
                         b.push_bind($crate::ids::DeliveryId::generate().to_string())
-                            .push_bind(event.id.as_str())
+                            .push_bind(e.id.as_str())
                             .push_bind(*webhook)
                             .push_bind(*tenant)
-                            .push_bind(&event.event_type)
+                            .push_bind(e.event_type.as_str())
                             .push_bind("pending")
                             .push_bind(0_i64)
-                            .push_bind(event.created_at)
-                            .push_bind(event.created_at)
-                            .push_bind(event.created_at);
+                            .push_bind(e.created_at)
+                            .push_bind(e.created_at)
+                            .push_bind(e.created_at);
                     });
                     q.build().execute(&mut *tx).await?;
                 }
-                if !targets.is_empty() {
+                if !plan.deliveries.is_empty() {
                     Self::notify_work(&mut tx).await?;
                 }
                 tx.commit().await?;
-                Ok(Published::Created { deliveries: targets.len() as u64 })
+                Ok(plan.results)
             }
 
             async fn claim_due(
@@ -619,9 +616,58 @@ pub fn one_row(affected: u64) -> super::Result<()> {
 /// (tenant, webhook, events JSON, channels JSON).
 pub type TargetRow = (String, Option<String>, Option<String>, Option<String>);
 
+/// What a batch publish writes, worked out from what the database already holds.
+pub struct Plan<'a> {
+    /// One result per event, in order.
+    pub results: Vec<super::Published>,
+    /// Events to insert, each with its delivery count.
+    pub new_events: Vec<(&'a NewEvent, u64)>,
+    /// Deliveries to insert: (event, webhook id, tenant id).
+    pub deliveries: Vec<(&'a NewEvent, &'a str, &'a str)>,
+}
+
+impl<'a> Plan<'a> {
+    /// Plans `events` given the `(id, deliveries)` of those already stored and the target rows.
+    pub fn new(events: &'a [NewEvent], existing: &[(String, i64)], rows: &'a [TargetRow]) -> Self {
+        use super::Published;
+        let mut plan = Plan {
+            results: Vec::with_capacity(events.len()),
+            new_events: Vec::new(),
+            deliveries: Vec::new(),
+        };
+        let mut seen: std::collections::HashMap<&str, u64> = existing
+            .iter()
+            .map(|(id, n)| (id.as_str(), n.max(&0).unsigned_abs()))
+            .collect();
+        for event in events {
+            if let Some(&n) = seen.get(event.id.as_str()) {
+                plan.results.push(Published::Duplicate { deliveries: n });
+                continue;
+            }
+            if let Some(missing) = event
+                .tenants
+                .iter()
+                .find(|t| !rows.iter().any(|r| r.0 == t.as_str()))
+            {
+                plan.results.push(Published::UnknownTenant(missing.clone()));
+                continue;
+            }
+            let targets = matching_webhooks(rows, event);
+            let n = targets.len() as u64;
+            seen.insert(event.id.as_str(), n);
+            plan.new_events.push((event, n));
+            plan.deliveries
+                .extend(targets.into_iter().map(|(w, t)| (event, w, t)));
+            plan.results.push(Published::Created { deliveries: n });
+        }
+        plan
+    }
+}
+
 /// The (webhook, tenant) pairs of `rows` that the event goes to.
 pub fn matching_webhooks<'a>(rows: &'a [TargetRow], event: &NewEvent) -> Vec<(&'a str, &'a str)> {
     rows.iter()
+        .filter(|(tenant, ..)| event.tenants.iter().any(|t| t.as_str() == tenant))
         .filter_map(|(tenant, webhook, events, channels)| {
             let webhook = webhook.as_deref()?;
             let events: Vec<String> =

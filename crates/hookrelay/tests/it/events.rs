@@ -12,6 +12,8 @@ backend_tests!(
     one_event_fans_out_to_every_named_tenant_and_no_other,
     bad_events_are_refused_and_nothing_is_stored,
     bodies_over_the_limit_get_413,
+    a_batch_publishes_every_valid_event_and_refuses_each_bad_one_by_itself,
+    concurrent_publishes_are_all_stored_and_delivered_exactly_as_answered,
 );
 
 async fn publishing_the_same_id_again_answers_the_first_result_and_delivers_once(
@@ -192,4 +194,119 @@ async fn bodies_over_the_limit_get_413(app: &mut TestApp) {
         .post("/v1/events", json!({"type": "a.b", "data": {"blob": fits}}))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
+}
+
+async fn a_batch_publishes_every_valid_event_and_refuses_each_bad_one_by_itself(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "events": ["batch.*"]}))
+        .await;
+    app.publish(json!({"id": "seen-before", "type": "batch.a", "data": {}}))
+        .await;
+    let (status, out) = app
+        .post(
+            "/v1/events/batch",
+            json!({"events": [
+                {"id": "b1", "type": "batch.a", "data": {"n": 1}},
+                {"id": "b2", "type": "not valid", "data": {}},
+                {"id": "seen-before", "type": "batch.a", "data": {}},
+                {"id": "b3", "type": "batch.b", "data": {"n": 3}, "tenant": "nobody"},
+                {"id": "b4", "type": "other.kind", "data": {}},
+                {"id": "b1", "type": "batch.a", "data": {"n": 1}},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let data = out["data"].as_array().unwrap();
+    assert_eq!(data.len(), 6);
+    assert_eq!(data[0], json!({"status": 202, "id": "b1", "deliveries": 1}));
+    assert_eq!(data[1]["status"], 422);
+    assert_eq!(data[1]["error"]["field"], "events[1].type");
+    assert_eq!(
+        data[2],
+        json!({"status": 200, "id": "seen-before", "deliveries": 1})
+    );
+    assert_eq!(data[3]["status"], 422);
+    assert_eq!(data[3]["error"]["field"], "events[3].tenant");
+    assert_eq!(data[4], json!({"status": 202, "id": "b4", "deliveries": 0}));
+    assert_eq!(
+        data[5],
+        json!({"status": 200, "id": "b1", "deliveries": 1}),
+        "a repeat within the batch"
+    );
+    let got = receiver.wait_for(2).await;
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["b1", "seen-before"]);
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(10),
+        "two deliveries settle",
+        || async {
+            let list = app.deliveries(w["id"].as_str().unwrap()).await;
+            list.len() == 2 && list.iter().all(|d| d["status"] == "succeeded")
+        },
+    )
+    .await;
+
+    let (status, err) = app.post("/v1/events/batch", json!({"events": []})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["field"], "events");
+    let too_many: Vec<_> = (0..1001)
+        .map(|_| json!({"type": "a.b", "data": {}}))
+        .collect();
+    let (status, _) = app
+        .post("/v1/events/batch", json!({"events": too_many}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn concurrent_publishes_are_all_stored_and_delivered_exactly_as_answered(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let w = app.create_webhook(json!({"url": receiver.url("/h")})).await;
+    // Many publishes in flight at once share commits; each must still be answered only for
+    // what was stored, and a repeated id must never deliver twice.
+    let app = &*app;
+    let tasks = (0..200).map(|i| async move {
+        let id = format!("c{}", i % 150);
+        app.post(
+            "/v1/events",
+            json!({"id": id, "type": "a.b", "data": {"i": i}}),
+        )
+        .await
+    });
+    let answers = futures_util::future::join_all(tasks).await;
+    let created = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    let repeats = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(
+        (created, repeats),
+        (150, 50),
+        "every id published exactly once"
+    );
+    let got = receiver.wait_for(150).await;
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 150);
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(20),
+        "all succeed",
+        || async {
+            let (_, page) = app
+                .get(&format!(
+                    "/v1/webhooks/{}/deliveries?status=succeeded&limit=250",
+                    w["id"].as_str().unwrap()
+                ))
+                .await;
+            page["data"].as_array().unwrap().len() == 150
+        },
+    )
+    .await;
+    assert_eq!(
+        receiver.received().len(),
+        150,
+        "nothing was delivered twice"
+    );
 }

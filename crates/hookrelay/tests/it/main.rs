@@ -14,3 +14,4 @@ mod events;
 mod lifecycle;
 mod openapi;
 mod webhooks;
+mod wire_formats;
