@@ -91,7 +91,7 @@ impl Default for Config {
             admin_key: None,
             max_body_bytes: 1024 * 1024,
             allowed_cidrs: Vec::new(),
-            max_in_flight: 512,
+            max_in_flight: 1024,
             per_webhook_concurrency: 32,
             per_host_connections: 64,
             claim_batch: 256,

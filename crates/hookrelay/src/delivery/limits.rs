@@ -9,60 +9,95 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::ids::WebhookId;
 
-/// In-flight counts per webhook.
+/// In flight at once to a webhook whose last attempt was slow: enough to notice recovery,
+/// too few for a hanging endpoint to take the capacity others need.
+pub const SLOW_WEBHOOK_CONCURRENCY: usize = 2;
+
+/// An attempt slower than this marks its webhook slow.
+pub const SLOW_ATTEMPT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// In-flight counts per webhook, and which webhooks are slow.
 pub struct WebhookLimits {
     per_webhook: usize,
-    in_flight: Mutex<HashMap<WebhookId, usize>>,
+    state: Mutex<LimitState>,
+}
+
+#[derive(Default)]
+struct LimitState {
+    in_flight: HashMap<WebhookId, usize>,
+    slow: std::collections::HashSet<WebhookId>,
+}
+
+impl LimitState {
+    fn limit(&self, webhook: &WebhookId, per_webhook: usize) -> usize {
+        if self.slow.contains(webhook) {
+            SLOW_WEBHOOK_CONCURRENCY.min(per_webhook)
+        } else {
+            per_webhook
+        }
+    }
 }
 
 impl WebhookLimits {
-    /// At most `per_webhook` in flight for any one webhook.
+    /// At most `per_webhook` in flight for any one webhook (fewer while it is slow).
     pub fn new(per_webhook: usize) -> Self {
         Self {
             per_webhook,
-            in_flight: Mutex::new(HashMap::new()),
+            state: Mutex::new(LimitState::default()),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LimitState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes a slot for `webhook`, or answers false when it is at its limit.
     pub fn try_start(&self, webhook: &WebhookId) -> bool {
-        let mut map = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let count = map.entry(webhook.clone()).or_insert(0);
-        if *count >= self.per_webhook {
+        let mut state = self.lock();
+        let limit = state.limit(webhook, self.per_webhook);
+        let count = state.in_flight.entry(webhook.clone()).or_insert(0);
+        if *count >= limit {
             return false;
         }
         *count += 1;
         true
     }
 
-    /// Frees a slot; answers whether the webhook had been at its limit (so waiting work can go).
-    pub fn finish(&self, webhook: &WebhookId) -> bool {
-        let mut map = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(count) = map.get_mut(webhook) else {
+    /// Frees a slot and notes whether the attempt was slow (`None`: no attempt was made);
+    /// answers whether the webhook had been at its limit (so waiting work can go).
+    pub fn finish(&self, webhook: &WebhookId, slow: Option<bool>) -> bool {
+        let mut state = self.lock();
+        let limit = state.limit(webhook, self.per_webhook);
+        match slow {
+            Some(true) => {
+                if state.slow.len() > 100_000 {
+                    state.slow.clear();
+                }
+                state.slow.insert(webhook.clone());
+            }
+            Some(false) => {
+                state.slow.remove(webhook);
+            }
+            None => {}
+        }
+        let Some(count) = state.in_flight.get_mut(webhook) else {
             return false;
         };
-        let was_full = *count >= self.per_webhook;
+        let was_full = *count >= limit;
         *count -= 1;
         if *count == 0 {
-            map.remove(webhook);
+            state.in_flight.remove(webhook);
         }
         was_full
     }
 
     /// The webhooks at their limit, for the claim query to skip.
     pub fn saturated(&self) -> Vec<WebhookId> {
-        let map = self
+        let state = self.lock();
+        state
             .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        map.iter()
-            .filter(|(_, n)| **n >= self.per_webhook)
+            .iter()
+            .filter(|(id, n)| **n >= state.limit(id, self.per_webhook))
             .map(|(id, _)| id.clone())
             .collect()
     }
@@ -124,10 +159,25 @@ mod tests {
         assert!(limits.try_start(&w));
         assert!(!limits.try_start(&w));
         assert_eq!(limits.saturated(), vec![w.clone()]);
-        assert!(limits.finish(&w));
+        assert!(limits.finish(&w, Some(false)));
         assert!(limits.saturated().is_empty());
-        assert!(!limits.finish(&w));
-        assert!(!limits.finish(&w));
+        assert!(!limits.finish(&w, None));
+        assert!(!limits.finish(&w, None));
+    }
+
+    #[test]
+    fn a_slow_webhook_is_held_to_a_small_limit_until_it_answers_quickly() {
+        let limits = WebhookLimits::new(8);
+        let w = WebhookId::generate();
+        assert!(limits.try_start(&w));
+        limits.finish(&w, Some(true));
+        for _ in 0..SLOW_WEBHOOK_CONCURRENCY {
+            assert!(limits.try_start(&w));
+        }
+        assert!(!limits.try_start(&w), "slow: held to the small limit");
+        limits.finish(&w, Some(false));
+        assert!(limits.try_start(&w), "a quick answer lifts it");
+        assert!(limits.try_start(&w));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::limits::{HostLimits, WebhookLimits};
+use super::limits::{HostLimits, SLOW_ATTEMPT, WebhookLimits};
 use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
 use super::{recorder, schedule};
@@ -164,7 +164,7 @@ async fn dispatch(
             None => match permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => {
-                    shared.webhooks.finish(&delivery.webhook.id);
+                    shared.webhooks.finish(&delivery.webhook.id, None);
                     deferred.push(delivery.id);
                     continue;
                 }
@@ -209,7 +209,7 @@ async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphoreP
                 {
                     warn!(error = %e, "deferring a rate-limited delivery failed; its lease will expire instead");
                 }
-                if shared.webhooks.finish(&webhook.id) {
+                if shared.webhooks.finish(&webhook.id, None) {
                     shared.wake.notify_one();
                 }
                 return;
@@ -259,10 +259,11 @@ async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphoreP
         status,
         next_attempt_at,
     };
+    let slow = record.latency_ms >= SLOW_ATTEMPT.as_millis() as i64;
     if shared.results.send(record).await.is_err() {
         warn!("attempt result dropped: the recorder has stopped");
     }
-    if shared.webhooks.finish(&webhook.id) {
+    if shared.webhooks.finish(&webhook.id, Some(slow)) {
         shared.wake.notify_one();
     }
     drop(permit);

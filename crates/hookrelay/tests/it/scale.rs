@@ -8,7 +8,57 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, TestReceiver};
 
-backend_tests!(a_rate_limited_webhook_receives_attempts_spaced_by_its_rate);
+backend_tests!(
+    a_rate_limited_webhook_receives_attempts_spaced_by_its_rate,
+    a_hanging_endpoint_does_not_hold_up_a_healthy_one,
+);
+
+async fn a_hanging_endpoint_does_not_hold_up_a_healthy_one(app: &mut TestApp) {
+    // Few global slots, so that without per-webhook limits the hanging endpoint would take them all.
+    app.stop().await;
+    let small = app
+        .spawn_peer(|c| {
+            c.max_in_flight = 8;
+            c.per_webhook_concurrency = 4;
+        })
+        .await;
+    let hanging = TestReceiver::spawn().await;
+    hanging.set_delay(Duration::from_secs(30));
+    let healthy = TestReceiver::spawn().await;
+    let stuck = small
+        .create_webhook(json!({"url": hanging.url("/hang"), "events": ["slow.*"],
+                               "timeout_seconds": 5, "retry_schedule": []}))
+        .await;
+    small
+        .create_webhook(json!({"url": healthy.url("/ok"), "events": ["fast.*"]}))
+        .await;
+    for i in 0..20 {
+        small
+            .publish(json!({"type": "slow.e", "data": {"i": i}}))
+            .await;
+    }
+    hanging.wait_for(4).await;
+    for i in 0..10 {
+        small
+            .publish(json!({"type": "fast.e", "data": {"i": i}}))
+            .await;
+    }
+    healthy.wait_for(10).await;
+    // All ten healthy deliveries arrived while the hanging endpoint still held its first
+    // requests: none of its attempts has finished yet.
+    let stuck_log = small.deliveries(stuck["id"].as_str().unwrap()).await;
+    assert!(
+        stuck_log.iter().all(|d| d["attempts"] == 0),
+        "healthy deliveries waited for the hanging ones"
+    );
+    assert_eq!(
+        hanging.received().len(),
+        4,
+        "the hanging webhook is held to its concurrency limit"
+    );
+    small.teardown().await;
+    app.restart().await;
+}
 
 async fn a_rate_limited_webhook_receives_attempts_spaced_by_its_rate(app: &mut TestApp) {
     let receiver = TestReceiver::spawn().await;
