@@ -219,7 +219,13 @@ fn classify(e: &reqwest::Error) -> (String, bool) {
         if let Some(forbidden) = err.downcast_ref::<Forbidden>() {
             return (forbidden.to_string(), false);
         }
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return (format!("tls: {tls}"), true);
+        }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = rustls_error(io) {
+                return (format!("tls: {tls}"), true);
+            }
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
                     return ("connection refused".into(), true);
@@ -244,6 +250,18 @@ fn classify(e: &reqwest::Error) -> (String, bool) {
         format!("request failed: {}", innermost(e))
     };
     (reason, true)
+}
+
+/// The TLS error inside (possibly nested) `io::Error`s, whose `source()` skips their payload.
+fn rustls_error(io: &std::io::Error) -> Option<&rustls::Error> {
+    let mut payload = io.get_ref();
+    while let Some(inner) = payload {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        payload = inner.downcast_ref::<std::io::Error>()?.get_ref();
+    }
+    None
 }
 
 fn innermost(e: &reqwest::Error) -> String {

@@ -54,7 +54,8 @@ impl WebhookUrl {
             {
                 return bad("must not point at a private, loopback or link-local address");
             }
-            if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
                 return bad("must not point at localhost");
             }
         }
@@ -353,6 +354,8 @@ mod tests {
             "https://10.1.2.3/x",
             "https://[::1]/x",
             "https://localhost/x",
+            "https://LocalHost./x",
+            "https://api.localhost/x",
             "ftp://example.com",
             "not a url",
             "https://user:pw@example.com/",

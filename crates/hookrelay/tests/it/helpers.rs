@@ -81,6 +81,8 @@ impl Database {
 /// A running hookrelay.
 pub struct TestApp {
     pub backend: Backend,
+    /// The running app's store, for tests that must write what the API would refuse.
+    pub store: Option<std::sync::Arc<dyn hookrelay::store::Store>>,
     pub address: SocketAddr,
     pub client: reqwest::Client,
     database: Database,
@@ -127,6 +129,7 @@ impl TestApp {
         adjust(&mut config);
         let mut app = TestApp {
             backend,
+            store: None,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             client: reqwest::Client::new(),
             database,
@@ -145,6 +148,7 @@ impl TestApp {
         adjust(&mut config);
         let mut peer = TestApp {
             backend: self.backend,
+            store: None,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             client: reqwest::Client::new(),
             database: Database::Borrowed { url },
@@ -159,6 +163,7 @@ impl TestApp {
     async fn start(&mut self) {
         let app = App::build(self.config.clone()).await.expect("app builds");
         self.address = app.address();
+        self.store = Some(app.store());
         self.token = app.shutdown_token();
         self.handle = Some(tokio::spawn(app.run_until_stopped()));
     }

@@ -11,6 +11,7 @@ mod auth;
 mod delivery;
 mod event_types;
 mod events;
+mod guard;
 mod lifecycle;
 mod openapi;
 mod webhooks;
