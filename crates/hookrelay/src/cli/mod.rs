@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`. Each subcommand lives in its own file.
+//! The command line: `serve`, `migrate`, `listen`, `verify`. Each subcommand lives in its own
+//! file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +8,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 
+mod listen;
 mod migrate;
 mod serve;
+mod verify;
 
 /// hookrelay: self-hosted webhook delivery.
 #[derive(Debug, Parser)]
@@ -24,6 +27,10 @@ enum Command {
     Serve(ConfigArgs),
     /// Apply database migrations and exit.
     Migrate(ConfigArgs),
+    /// Receive webhooks locally: verify and print each delivery.
+    Listen(listen::ListenArgs),
+    /// Check one captured delivery's signature (exit 0 valid, 1 invalid, 2 usage error).
+    Verify(verify::VerifyArgs),
 }
 
 /// Flags shared by the commands that read the configuration.
@@ -58,6 +65,18 @@ impl ConfigArgs {
 
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => block_on(async move { serve::run(args.load()?).await }),
+        Command::Migrate(args) => block_on(async move { migrate::run(args.load()?).await }),
+        // `listen` reads the local time zone before any runtime thread exists, then calls
+        // `block_on` itself; `verify` is synchronous and has its own exit codes.
+        Command::Listen(args) => listen::run(args),
+        Command::Verify(args) => verify::run(&args),
+    }
+}
+
+/// Runs `future` on a fresh multi-threaded runtime; an error is printed and exits 1.
+fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,13 +87,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve::run(args.load()?).await,
-            Command::Migrate(args) => migrate::run(args.load()?).await,
-        }
-    });
-    match result {
+    match runtime.block_on(future) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

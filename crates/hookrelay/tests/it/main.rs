@@ -8,6 +8,7 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod delivery;
 mod event_types;
 mod events;
