@@ -15,5 +15,8 @@ mod events;
 mod guard;
 mod lifecycle;
 mod openapi;
+mod rotation;
+mod scale;
+mod serve;
 mod webhooks;
 mod wire_formats;
