@@ -15,6 +15,7 @@ mod events;
 mod guard;
 mod lifecycle;
 mod openapi;
+mod readme;
 mod rotation;
 mod scale;
 mod serve;
