@@ -51,16 +51,6 @@ impl App {
         } else {
             UrlPolicy::Production
         };
-        let state = AppState::new(StateInner {
-            store: store.clone(),
-            publisher: Publisher::start(store.clone(), wake.clone()),
-            wake: wake.clone(),
-            admin_key_hash,
-            url_policy,
-            catalog: Catalog::default(),
-            rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
-        });
-        let router = api::router(state, config.max_body_bytes);
         let sender = Sender::new(
             AddressPolicy {
                 allow_all: config.dev,
@@ -68,6 +58,17 @@ impl App {
             },
             config.per_host_connections,
         )?;
+        let state = AppState::new(StateInner {
+            store: store.clone(),
+            publisher: Publisher::start(store.clone(), wake.clone()),
+            sender: sender.clone(),
+            wake: wake.clone(),
+            admin_key_hash,
+            url_policy,
+            catalog: Catalog::default(),
+            rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
+        });
+        let router = api::router(state, config.max_body_bytes);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

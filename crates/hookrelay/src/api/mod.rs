@@ -26,6 +26,8 @@ mod health;
 mod page;
 mod rotation;
 pub mod schemas;
+mod sends;
+mod stats;
 mod tenants;
 mod webhooks;
 
@@ -41,6 +43,8 @@ pub struct StateInner {
     pub store: Arc<dyn Store>,
     /// Group-commit publishing.
     pub publisher: Publisher,
+    /// Makes test sends (the same client and address guard as the workers).
+    pub sender: crate::delivery::Sender,
     /// Wakes the delivery worker when work is written.
     pub wake: Arc<Notify>,
     /// SHA-256 of the admin key.
@@ -101,6 +105,8 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::router())
         .merge(webhooks::router())
         .merge(rotation::router())
+        .merge(sends::router())
+        .merge(stats::router())
         .merge(deliveries::router())
         .routes(routes!(openapi_json))
         .split_for_parts()

@@ -314,6 +314,28 @@ pub struct DeliveryFilter {
     pub since: Option<i64>,
 }
 
+/// A webhook's recent attempts and delivery counts, for statistics.
+#[derive(Clone, Debug, Default)]
+pub struct Activity {
+    /// (started_at ms, latency ms, succeeded), newest first.
+    pub attempts: Vec<(i64, i64, bool)>,
+    /// Deliveries created in the window, by status.
+    pub deliveries: Vec<(DeliveryStatus, u64)>,
+}
+
+/// Which past deliveries to queue again.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    /// Created at or after (unix ms).
+    pub since: i64,
+    /// Created before (unix ms).
+    pub until: i64,
+    /// Only deliveries in this state.
+    pub status: Option<DeliveryStatus>,
+    /// When they become due (unix ms).
+    pub now: i64,
+}
+
 /// Who an API key belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyOwner {
@@ -423,6 +445,18 @@ pub trait Store: Send + Sync + 'static {
         filter: &DeliveryFilter,
         page: &Page,
     ) -> Result<Paged<Delivery>>;
+    /// Attempts of a webhook since `since` (unix ms), newest first, at most `limit`, and its
+    /// deliveries created since then counted by status.
+    async fn webhook_activity(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Activity>;
+    /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
+    /// pending and due at `now`; answers how many.
+    async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64>;
     /// Makes a delivery pending and due at `now` (manual retry); `tenant` None: any tenant's.
     async fn retry_delivery(
         &self,

@@ -561,6 +561,71 @@ macro_rules! impl_store {
                 }))
             }
 
+            async fn webhook_activity(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                webhook: &$crate::ids::WebhookId,
+                since: i64,
+                limit: u32,
+            ) -> $crate::store::Result<$crate::store::Activity> {
+                let attempts: Vec<(i64, i64, bool)> = sqlx::query_as(
+                    "SELECT a.started_at, a.latency_ms, a.succeeded FROM attempts a \
+                     JOIN webhooks w ON w.id = a.webhook_id \
+                     WHERE a.webhook_id = $1 AND w.tenant_id = $2 AND a.started_at >= $3 \
+                     ORDER BY a.started_at DESC LIMIT $4",
+                )
+                .bind(webhook.as_str())
+                .bind(tenant.as_str())
+                .bind(since)
+                .bind(i64::from(limit))
+                .fetch_all(self.read())
+                .await?;
+                let counts: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM deliveries \
+                     WHERE webhook_id = $1 AND tenant_id = $2 AND created_at >= $3 GROUP BY status",
+                )
+                .bind(webhook.as_str())
+                .bind(tenant.as_str())
+                .bind(since)
+                .fetch_all(self.read())
+                .await?;
+                Ok($crate::store::Activity {
+                    attempts,
+                    deliveries: counts
+                        .into_iter()
+                        .filter_map(|(s, n)| {
+                            $crate::store::DeliveryStatus::parse(&s).map(|s| (s, n.max(0) as u64))
+                        })
+                        .collect(),
+                })
+            }
+
+            async fn replay(
+                &self,
+                tenant: &$crate::ids::TenantId,
+                webhook: &$crate::ids::WebhookId,
+                replay: &$crate::store::Replay,
+            ) -> $crate::store::Result<u64> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ",
+                );
+                q.push_bind(replay.now)
+                    .push(", updated_at = ")
+                    .push_bind(replay.now)
+                    .push(" WHERE webhook_id = ")
+                    .push_bind(webhook.as_str())
+                    .push(" AND tenant_id = ")
+                    .push_bind(tenant.as_str())
+                    .push(" AND created_at >= ")
+                    .push_bind(replay.since)
+                    .push(" AND created_at < ")
+                    .push_bind(replay.until);
+                if let Some(status) = replay.status {
+                    q.push(" AND status = ").push_bind(status.as_str());
+                }
+                Ok(q.build().execute(self.write()).await?.rows_affected())
+            }
+
             async fn retry_delivery(
                 &self,
                 tenant: Option<&$crate::ids::TenantId>,

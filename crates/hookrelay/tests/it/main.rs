@@ -18,6 +18,7 @@ mod openapi;
 mod readme;
 mod rotation;
 mod scale;
+mod sends;
 mod serve;
 mod webhooks;
 mod wire_formats;

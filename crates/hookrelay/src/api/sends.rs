@@ -1,0 +1,187 @@
+//! Sending on demand: `POST /v1/webhooks/{id}/test` makes one attempt now with an event type's
+//! example and answers with its result (nothing is queued or logged); `POST
+//! /v1/webhooks/{id}/replay` queues a webhook's past deliveries again.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::Scope;
+use super::extract::ApiJson;
+use super::{ApiError, AppState};
+use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::delivery::send::Message;
+use crate::ids::{EventId, WebhookId};
+use crate::model::EventTypeName;
+use crate::store::{self, DeliveryStatus, Replay};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(test_webhook))
+        .routes(routes!(replay))
+}
+
+/// Which event to send as a test.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestIn {
+    /// Its type; the data is the catalog's example for it (`{}` when there is none).
+    event_type: String,
+}
+
+/// What the test attempt came to.
+#[derive(Serialize, ToSchema)]
+pub struct TestOut {
+    /// The id the test was sent with (in `webhook-id`).
+    event_id: String,
+    /// A 2xx within the timeout.
+    succeeded: bool,
+    /// The response status, if one arrived.
+    status_code: Option<u16>,
+    /// Milliseconds.
+    latency_ms: i64,
+    /// The first 4 KiB of the response body.
+    response_body: Option<String>,
+    /// Why no acceptable response arrived.
+    error: Option<String>,
+}
+
+/// Sends one test event to the webhook now and answers with the attempt's result.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", request_body = TestIn,
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = TestOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn test_webhook(
+    scope: Scope,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<TestIn>,
+) -> Result<Json<TestOut>, ApiError> {
+    let event_type = EventTypeName::parse(&input.event_type, "event_type")?;
+    let webhook = state
+        .store
+        .get_webhook(&scope.0, &WebhookId::from_trusted(id))
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let data = match state.store.get_event_type(event_type.as_str()).await {
+        Ok(t) => t.example.unwrap_or_else(|| "{}".to_owned()),
+        Err(store::Error::NotFound) => "{}".to_owned(),
+        Err(e) => return Err(ApiError::from_store(e, "event type")),
+    };
+    let event_id = EventId::generate();
+    let outcome = state
+        .sender
+        .attempt(
+            &webhook,
+            Message {
+                id: event_id.as_str(),
+                event_type: event_type.as_str(),
+                created_at: now_ms(),
+                data: &data,
+            },
+        )
+        .await;
+    Ok(Json(TestOut {
+        event_id: event_id.to_string(),
+        succeeded: outcome.succeeded,
+        status_code: outcome.status_code,
+        latency_ms: outcome.latency_ms,
+        response_body: outcome.response_body,
+        error: outcome.error,
+    }))
+}
+
+/// Which deliveries to queue again.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayIn {
+    /// Deliveries created at or after this RFC 3339 time.
+    since: String,
+    /// Deliveries created before this RFC 3339 time (default now).
+    until: Option<String>,
+    /// Only deliveries in this state: `pending`, `succeeded` or `failed`.
+    status: Option<String>,
+}
+
+/// How many deliveries were queued again.
+#[derive(Serialize, ToSchema)]
+pub struct ReplayOut {
+    /// Deliveries now pending and due.
+    requeued: u64,
+    /// The window used (RFC 3339).
+    since: String,
+    /// The window used (RFC 3339).
+    until: String,
+}
+
+/// Queues a webhook's past deliveries again; each keeps its event id, so receivers can dedupe.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", request_body = ReplayIn,
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 202, body = ReplayOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn replay(
+    scope: Scope,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReplayIn>,
+) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    let time = |s: &str, field: &str| {
+        parse_rfc3339(s).ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                "must be an RFC 3339 time such as 2026-11-22T10:00:00Z",
+            )
+        })
+    };
+    let now = now_ms();
+    let since = time(&input.since, "since")?;
+    let until = match &input.until {
+        Some(u) => time(u, "until")?,
+        None => now + 1,
+    };
+    if until <= since {
+        return Err(ApiError::invalid("until", "must be after since"));
+    }
+    let status =
+        match &input.status {
+            None => None,
+            Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "must be pending, succeeded or failed")
+            })?),
+        };
+    let webhook = WebhookId::from_trusted(id);
+    state
+        .store
+        .get_webhook(&scope.0, &webhook)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let requeued = state
+        .store
+        .replay(
+            &scope.0,
+            &webhook,
+            &Replay {
+                since,
+                until,
+                status,
+                now,
+            },
+        )
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    if requeued > 0 {
+        state.wake.notify_one();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ReplayOut {
+            requeued,
+            since: rfc3339(since),
+            until: rfc3339(until),
+        }),
+    ))
+}

@@ -1,0 +1,220 @@
+//! Per-webhook statistics: `GET /v1/webhooks/{id}/stats?window=24h` answers delivery counts,
+//! the attempt success rate, latency percentiles and hourly buckets over the window.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::Scope;
+use super::extract::ApiQuery;
+use super::{ApiError, AppState};
+use crate::clock::{now_ms, rfc3339};
+use crate::ids::WebhookId;
+use crate::store::{Activity, DeliveryStatus};
+
+/// Most attempts read for one answer; beyond it the figures describe the newest ones.
+const SAMPLE: u32 = 100_000;
+const HOUR_MS: i64 = 3_600_000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(webhook_stats))
+}
+
+/// `?window=`
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// How far back: `<n>h` or `<n>d`, at most 30 days (default `24h`).
+    window: Option<String>,
+}
+
+/// Deliveries created in the window, by status.
+#[derive(Serialize, ToSchema, Default)]
+pub struct DeliveryCounts {
+    pending: u64,
+    succeeded: u64,
+    failed: u64,
+    total: u64,
+}
+
+/// Attempts made in the window.
+#[derive(Serialize, ToSchema, Default)]
+pub struct AttemptCounts {
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+}
+
+/// Attempt latency percentiles, in milliseconds.
+#[derive(Serialize, ToSchema)]
+pub struct Latency {
+    p50: i64,
+    p90: i64,
+    p99: i64,
+    max: i64,
+}
+
+/// One hour of attempts.
+#[derive(Serialize, ToSchema)]
+pub struct HourBucket {
+    /// The hour's start (RFC 3339).
+    hour: String,
+    attempts: u64,
+    succeeded: u64,
+    failed: u64,
+}
+
+/// A webhook's statistics over a window.
+#[derive(Serialize, ToSchema)]
+pub struct StatsOut {
+    webhook_id: String,
+    /// The window as asked, e.g. `24h`.
+    window: String,
+    /// The window's start (RFC 3339).
+    since: String,
+    deliveries: DeliveryCounts,
+    attempts: AttemptCounts,
+    /// Succeeded attempts / attempts; null without attempts.
+    success_rate: Option<f64>,
+    /// Null without attempts.
+    latency_ms: Option<Latency>,
+    /// Hours with attempts, oldest first.
+    hourly: Vec<HourBucket>,
+    /// True when there were more attempts than were read (the newest 100,000 were).
+    sampled: bool,
+}
+
+fn parse_window(window: &str) -> Result<i64, ApiError> {
+    let bad = || ApiError::invalid("window", "must be like 1h, 24h or 7d, at most 30d");
+    let (number, unit) = window.split_at(window.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "h" => n * HOUR_MS,
+        "d" => n * 24 * HOUR_MS,
+        _ => return Err(bad()),
+    };
+    if ms <= 0 || ms > 30 * 24 * HOUR_MS {
+        return Err(bad());
+    }
+    Ok(ms)
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn summarize(webhook_id: String, window: String, since: i64, activity: Activity) -> StatsOut {
+    let mut deliveries = DeliveryCounts::default();
+    for (status, n) in activity.deliveries {
+        match status {
+            DeliveryStatus::Pending => deliveries.pending = n,
+            DeliveryStatus::Succeeded => deliveries.succeeded = n,
+            DeliveryStatus::Failed => deliveries.failed = n,
+        }
+        deliveries.total += n;
+    }
+    let mut attempts = AttemptCounts::default();
+    let mut hours: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    let mut latencies = Vec::with_capacity(activity.attempts.len());
+    for &(started_at, latency, ok) in &activity.attempts {
+        attempts.total += 1;
+        let bucket = hours
+            .entry(started_at - started_at.rem_euclid(HOUR_MS))
+            .or_default();
+        if ok {
+            attempts.succeeded += 1;
+            bucket.0 += 1;
+        } else {
+            attempts.failed += 1;
+            bucket.1 += 1;
+        }
+        latencies.push(latency);
+    }
+    latencies.sort_unstable();
+    let latency_ms = latencies.last().map(|&max| Latency {
+        p50: percentile(&latencies, 0.50),
+        p90: percentile(&latencies, 0.90),
+        p99: percentile(&latencies, 0.99),
+        max,
+    });
+    StatsOut {
+        webhook_id,
+        window,
+        since: rfc3339(since),
+        success_rate: (attempts.total > 0)
+            .then(|| attempts.succeeded as f64 / attempts.total as f64),
+        sampled: attempts.total >= u64::from(SAMPLE),
+        deliveries,
+        attempts,
+        latency_ms,
+        hourly: hours
+            .into_iter()
+            .map(|(hour, (ok, failed))| HourBucket {
+                hour: rfc3339(hour),
+                attempts: ok + failed,
+                succeeded: ok,
+                failed,
+            })
+            .collect(),
+    }
+}
+
+/// A webhook's delivery statistics over a window.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/stats", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id"), StatsQuery),
+    responses((status = 200, body = StatsOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn webhook_stats(
+    scope: Scope,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<Json<StatsOut>, ApiError> {
+    let window = q.window.unwrap_or_else(|| "24h".to_owned());
+    let since = now_ms() - parse_window(&window)?;
+    let webhook = WebhookId::from_trusted(id);
+    state
+        .store
+        .get_webhook(&scope.0, &webhook)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let activity = state
+        .store
+        .webhook_activity(&scope.0, &webhook, since, SAMPLE)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    Ok(Json(summarize(
+        webhook.to_string(),
+        window,
+        since,
+        activity,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_hours_or_days_up_to_thirty_days() {
+        assert_eq!(parse_window("24h").ok(), Some(24 * HOUR_MS));
+        assert_eq!(parse_window("7d").ok(), Some(7 * 24 * HOUR_MS));
+        for bad in ["", "h", "0h", "31d", "5m", "-1h", "x1h"] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let sorted: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&sorted, 0.5), 50);
+        assert_eq!(percentile(&sorted, 0.99), 99);
+        assert_eq!(percentile(&[7], 0.99), 7);
+    }
+}
