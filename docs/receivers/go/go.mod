@@ -1,0 +1,3 @@
+module example.com/hookrelay/receivers
+
+go 1.21

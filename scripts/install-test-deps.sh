@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the official Standard Webhooks libraries that hookrelay-signature's compatibility
+# tests (crates/hookrelay-signature/tests/official_libraries.rs) run against, into
+# project-local, gitignored directories:
+#   - PyPI `standardwebhooks` into crates/hookrelay-signature/tests/foreign/.python
+#   - npm `standardwebhooks` into crates/hookrelay-signature/tests/foreign/node/node_modules
+#     (versions pinned by package.json and package-lock.json there)
+# Idempotent and quiet: does nothing when the pinned versions are already there. Needs python3
+# with pip, and node with npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON_VERSION=1.1.0
+foreign=crates/hookrelay-signature/tests/foreign
+
+installed_python=$(cat "$foreign"/.python/standardwebhooks-*.dist-info/METADATA 2>/dev/null \
+  | sed -n 's/^Version: //p' | head -n 1 || true)
+if [ "$installed_python" != "$PYTHON_VERSION" ]; then
+  python3 -m pip --version >/dev/null 2>&1 \
+    || { echo "$0: python3 has no pip (on Debian/Ubuntu: apt-get install python3-pip)" >&2; exit 1; }
+  rm -rf "$foreign/.python"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-input --no-compile \
+    --target "$foreign/.python" "standardwebhooks==$PYTHON_VERSION"
+fi
+
+wanted_node=$(node -p 'require("./'"$foreign"'/node/package-lock.json").packages["node_modules/standardwebhooks"].version')
+installed_node=$(node -p 'try { require("./'"$foreign"'/node/node_modules/standardwebhooks/package.json").version } catch { "" }')
+if [ "$installed_node" != "$wanted_node" ]; then
+  command -v npm >/dev/null || { echo "$0: npm is not installed" >&2; exit 1; }
+  npm ci --prefix "$foreign/node" --silent --no-audit --no-fund >/dev/null
+fi
