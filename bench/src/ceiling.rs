@@ -1,0 +1,89 @@
+//! The ceiling: the same receiver driven by a bare HTTP client — same body size, same headers,
+//! same connection count as hookrelay, but no storage and no signing — for as many requests as
+//! the scenario delivered. hookrelay's delivery rate divided by this is the headline figure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::task::JoinSet;
+
+use crate::receiver::Receiver;
+use crate::stats::rate;
+
+/// Connections (and requests in flight): hookrelay's default `per_host_connections`.
+pub const CONNECTIONS: usize = 64;
+
+/// A signature header of the size hookrelay sends (`v1,` and a base64 HMAC-SHA256).
+const SIGNATURE: &str = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=";
+
+/// What the bare client achieved.
+#[derive(Clone, Copy, Debug)]
+pub struct Ceiling {
+    /// Requests per second, first request to last arrival.
+    pub rate: f64,
+    /// Requests that did not arrive (should be 0).
+    pub missing: u64,
+}
+
+/// Sends `requests` POSTs of `body_len` bytes to webhooks `0..webhooks` of `receiver`.
+pub async fn measure(
+    receiver: &Receiver,
+    requests: usize,
+    webhooks: usize,
+    body_len: usize,
+) -> anyhow::Result<Ceiling> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the ceiling client")?;
+    let body = axum::body::Bytes::from(filler(body_len.max(2)));
+    let urls: Arc<[String]> = (0..webhooks.max(1)).map(|n| receiver.url(n)).collect();
+    let tracker = receiver.track(requests, 1, requests as u64);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = tracker.now_ns();
+    let mut set = JoinSet::new();
+    for _ in 0..CONNECTIONS {
+        let (client, body, urls, next) = (client.clone(), body.clone(), urls.clone(), next.clone());
+        set.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    return;
+                }
+                let response = client
+                    .post(&urls[i % urls.len()])
+                    .header("content-type", "application/json")
+                    .header("webhook-id", format!("c{i}"))
+                    .header("webhook-timestamp", "1700000000")
+                    .header("webhook-signature", SIGNATURE)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                if let Ok(r) = response {
+                    let _ = r.bytes().await;
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    let outcome = tracker
+        .wait(Duration::from_secs(10), Duration::from_secs(5), || true)
+        .await;
+    let last = tracker.arrival_span().map_or(started, |(_, last)| last);
+    Ok(Ceiling {
+        rate: rate(outcome.delivered, last.saturating_sub(started)),
+        missing: outcome.missing,
+    })
+}
+
+/// A JSON-ish body of exactly `len` bytes.
+fn filler(len: usize) -> Vec<u8> {
+    let mut body = vec![b'x'; len];
+    body[0] = b'"';
+    body[len - 1] = b'"';
+    body
+}
