@@ -1,11 +1,15 @@
-//! Concurrency limits that keep one endpoint from taking everyone's capacity: how many
-//! deliveries each webhook has in flight (the dispatcher stops claiming for a webhook at its
-//! limit), and a semaphore per host capping connections to it.
+//! Concurrency limits that keep one endpoint from taking everyone's capacity. The dispatcher
+//! counts attempts in flight per webhook and per host (`host:port`), starts an attempt only when
+//! both are under their limit, and leaves out of its claims every webhook that is at its limit
+//! or whose host is. So a claimed delivery never waits for a slot while holding a global one:
+//! hanging endpoints cost their own slots and nothing else.
+//!
+//! A webhook whose last attempt was slow is held to [`SLOW_WEBHOOK_CONCURRENCY`] until it
+//! answers quickly again, so hundreds of hanging endpoints cannot fill the global limit either.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crate::ids::WebhookId;
 
@@ -14,22 +18,29 @@ use crate::ids::WebhookId;
 pub const SLOW_WEBHOOK_CONCURRENCY: usize = 2;
 
 /// An attempt slower than this marks its webhook slow.
-pub const SLOW_ATTEMPT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const SLOW_ATTEMPT: Duration = Duration::from_secs(2);
 
-/// In-flight counts per webhook, and which webhooks are slow.
-pub struct WebhookLimits {
+/// Entries kept about webhooks not in flight before the maps are trimmed.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// In-flight counts per webhook and per host.
+pub struct Limits {
     per_webhook: usize,
-    state: Mutex<LimitState>,
+    per_host: usize,
+    state: Mutex<State>,
 }
 
 #[derive(Default)]
-struct LimitState {
-    in_flight: HashMap<WebhookId, usize>,
-    slow: std::collections::HashSet<WebhookId>,
+struct State {
+    webhooks: HashMap<WebhookId, usize>,
+    hosts: HashMap<Arc<str>, usize>,
+    /// The host each recently seen webhook delivers to, to skip webhooks of saturated hosts.
+    host_of: HashMap<WebhookId, Arc<str>>,
+    slow: HashSet<WebhookId>,
 }
 
-impl LimitState {
-    fn limit(&self, webhook: &WebhookId, per_webhook: usize) -> usize {
+impl State {
+    fn webhook_limit(&self, webhook: &WebhookId, per_webhook: usize) -> usize {
         if self.slow.contains(webhook) {
             SLOW_WEBHOOK_CONCURRENCY.min(per_webhook)
         } else {
@@ -38,39 +49,52 @@ impl LimitState {
     }
 }
 
-impl WebhookLimits {
-    /// At most `per_webhook` in flight for any one webhook (fewer while it is slow).
-    pub fn new(per_webhook: usize) -> Self {
+impl Limits {
+    /// At most `per_webhook` attempts in flight to one webhook (fewer while it is slow) and
+    /// `per_host` to one host.
+    pub fn new(per_webhook: usize, per_host: usize) -> Self {
         Self {
             per_webhook,
-            state: Mutex::new(LimitState::default()),
+            per_host,
+            state: Mutex::new(State::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LimitState> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes a slot for `webhook`, or answers false when it is at its limit.
-    pub fn try_start(&self, webhook: &WebhookId) -> bool {
+    /// Takes a slot for `webhook` on `host`, or answers false when either is at its limit.
+    pub fn try_start(&self, webhook: &WebhookId, host: &str) -> bool {
         let mut state = self.lock();
-        let limit = state.limit(webhook, self.per_webhook);
-        let count = state.in_flight.entry(webhook.clone()).or_insert(0);
-        if *count >= limit {
+        let host: Arc<str> = match state.host_of.get(webhook) {
+            Some(known) if &**known == host => known.clone(),
+            _ => Arc::from(host),
+        };
+        if state.host_of.len() > MAX_REMEMBERED {
+            state.host_of.clear();
+        }
+        state.host_of.insert(webhook.clone(), host.clone());
+        let limit = state.webhook_limit(webhook, self.per_webhook);
+        let on_webhook = state.webhooks.get(webhook).copied().unwrap_or(0);
+        let on_host = state.hosts.get(&host).copied().unwrap_or(0);
+        if on_webhook >= limit || on_host >= self.per_host {
             return false;
         }
-        *count += 1;
+        *state.webhooks.entry(webhook.clone()).or_insert(0) += 1;
+        *state.hosts.entry(host).or_insert(0) += 1;
         true
     }
 
-    /// Frees a slot and notes whether the attempt was slow (`None`: no attempt was made);
-    /// answers whether the webhook had been at its limit (so waiting work can go).
-    pub fn finish(&self, webhook: &WebhookId, slow: Option<bool>) -> bool {
+    /// Frees the slot taken for `webhook` on `host` and notes whether the attempt was slow
+    /// (`None`: no attempt was made). Answers whether the webhook or the host had been at its
+    /// limit, so that work left out of claims can go again.
+    pub fn finish(&self, webhook: &WebhookId, host: &str, slow: Option<bool>) -> bool {
         let mut state = self.lock();
-        let limit = state.limit(webhook, self.per_webhook);
+        let limit = state.webhook_limit(webhook, self.per_webhook);
         match slow {
             Some(true) => {
-                if state.slow.len() > 100_000 {
+                if state.slow.len() > MAX_REMEMBERED {
                     state.slow.clear();
                 }
                 state.slow.insert(webhook.clone());
@@ -80,63 +104,55 @@ impl WebhookLimits {
             }
             None => {}
         }
-        let Some(count) = state.in_flight.get_mut(webhook) else {
-            return false;
-        };
-        let was_full = *count >= limit;
-        *count -= 1;
-        if *count == 0 {
-            state.in_flight.remove(webhook);
+        let mut was_full = false;
+        if let Some(count) = state.webhooks.get_mut(webhook) {
+            was_full |= *count >= limit;
+            *count -= 1;
+            if *count == 0 {
+                state.webhooks.remove(webhook);
+            }
+        }
+        if let Some(count) = state.hosts.get_mut(host) {
+            was_full |= *count >= self.per_host;
+            *count -= 1;
+            if *count == 0 {
+                state.hosts.remove(host);
+            }
         }
         was_full
     }
 
-    /// The webhooks at their limit, for the claim query to skip.
+    /// Webhooks to leave out of the next claim: those at their limit, and every webhook known
+    /// to deliver to a host at its limit.
     pub fn saturated(&self) -> Vec<WebhookId> {
         let state = self.lock();
-        state
-            .in_flight
+        let full_hosts: HashSet<&Arc<str>> = state
+            .hosts
             .iter()
-            .filter(|(id, n)| **n >= state.limit(id, self.per_webhook))
+            .filter(|(_, n)| **n >= self.per_host)
+            .map(|(h, _)| h)
+            .collect();
+        let mut skip: Vec<WebhookId> = state
+            .webhooks
+            .iter()
+            .filter(|(id, n)| **n >= state.webhook_limit(id, self.per_webhook))
             .map(|(id, _)| id.clone())
-            .collect()
-    }
-}
-
-/// One semaphore per `host:port`.
-pub struct HostLimits {
-    per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
-}
-
-impl HostLimits {
-    /// At most `per_host` requests (and so connections) to any host at once.
-    pub fn new(per_host: usize) -> Self {
-        Self {
-            per_host,
-            hosts: Mutex::new(HashMap::new()),
+            .collect();
+        if !full_hosts.is_empty() {
+            let on_full_hosts: Vec<WebhookId> = state
+                .host_of
+                .iter()
+                .filter(|(id, host)| full_hosts.contains(host) && !skip.contains(id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            skip.extend(on_full_hosts);
         }
-    }
-
-    /// Waits for a slot to the host of `url`.
-    pub async fn acquire(&self, url: &str) -> Option<OwnedSemaphorePermit> {
-        let key = host_key(url);
-        let semaphore = {
-            let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
-            // Forget hosts nobody is using, so the map doesn't grow with every host ever seen.
-            if hosts.len() > 4096 {
-                hosts.retain(|_, s| Arc::strong_count(s) > 1);
-            }
-            hosts
-                .entry(key)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-                .clone()
-        };
-        semaphore.acquire_owned().await.ok()
+        skip
     }
 }
 
-fn host_key(url: &str) -> String {
+/// The `host:port` a URL connects to, the unit of the per-host limit.
+pub fn host_key(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(u) => format!(
             "{}:{}",
@@ -151,33 +167,65 @@ fn host_key(url: &str) -> String {
 mod tests {
     use super::*;
 
+    const HOST: &str = "a.example:443";
+
     #[test]
-    fn a_webhook_at_its_limit_is_reported_saturated_until_a_slot_frees() {
-        let limits = WebhookLimits::new(2);
+    fn a_webhook_at_its_limit_is_skipped_until_a_slot_frees() {
+        let limits = Limits::new(2, 64);
         let w = WebhookId::generate();
-        assert!(limits.try_start(&w));
-        assert!(limits.try_start(&w));
-        assert!(!limits.try_start(&w));
+        assert!(limits.try_start(&w, HOST));
+        assert!(limits.try_start(&w, HOST));
+        assert!(!limits.try_start(&w, HOST));
         assert_eq!(limits.saturated(), vec![w.clone()]);
-        assert!(limits.finish(&w, Some(false)));
+        assert!(limits.finish(&w, HOST, Some(false)));
         assert!(limits.saturated().is_empty());
-        assert!(!limits.finish(&w, None));
-        assert!(!limits.finish(&w, None));
+        assert!(!limits.finish(&w, HOST, None));
+        assert!(
+            !limits.finish(&w, HOST, None),
+            "finishing more than started is harmless"
+        );
     }
 
     #[test]
     fn a_slow_webhook_is_held_to_a_small_limit_until_it_answers_quickly() {
-        let limits = WebhookLimits::new(8);
+        let limits = Limits::new(8, 64);
         let w = WebhookId::generate();
-        assert!(limits.try_start(&w));
-        limits.finish(&w, Some(true));
+        assert!(limits.try_start(&w, HOST));
+        limits.finish(&w, HOST, Some(true));
         for _ in 0..SLOW_WEBHOOK_CONCURRENCY {
-            assert!(limits.try_start(&w));
+            assert!(limits.try_start(&w, HOST));
         }
-        assert!(!limits.try_start(&w), "slow: held to the small limit");
-        limits.finish(&w, Some(false));
-        assert!(limits.try_start(&w), "a quick answer lifts it");
-        assert!(limits.try_start(&w));
+        assert!(!limits.try_start(&w, HOST), "slow: held to the small limit");
+        limits.finish(&w, HOST, Some(false));
+        assert!(limits.try_start(&w, HOST), "a quick answer lifts it");
+        assert!(limits.try_start(&w, HOST));
+    }
+
+    #[test]
+    fn every_webhook_of_a_saturated_host_is_skipped_and_other_hosts_are_not() {
+        let limits = Limits::new(8, 2);
+        let (a, b, c, other) = (
+            WebhookId::generate(),
+            WebhookId::generate(),
+            WebhookId::generate(),
+            WebhookId::generate(),
+        );
+        assert!(limits.try_start(&c, HOST));
+        assert!(!limits.finish(&c, HOST, Some(false)));
+        assert!(limits.try_start(&a, HOST));
+        assert!(limits.try_start(&b, HOST));
+        assert!(!limits.try_start(&c, HOST), "the host is full");
+        assert!(limits.try_start(&other, "b.example:443"));
+        let mut skip = limits.saturated();
+        skip.sort();
+        let mut expected = vec![a.clone(), b.clone(), c.clone()];
+        expected.sort();
+        assert_eq!(skip, expected);
+        assert!(
+            limits.finish(&a, HOST, Some(false)),
+            "the host had been full"
+        );
+        assert!(limits.saturated().is_empty());
     }
 
     #[test]

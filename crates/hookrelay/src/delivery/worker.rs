@@ -11,9 +11,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{Instrument, debug, debug_span, error, info, warn};
 
-use super::limits::{HostLimits, SLOW_ATTEMPT, WebhookLimits};
+use super::limits::{Limits, SLOW_ATTEMPT, host_key};
 use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
 use super::{recorder, schedule};
@@ -45,8 +45,7 @@ struct Shared {
     store: Arc<dyn Store>,
     sender: Sender,
     rates: RateLimits,
-    webhooks: WebhookLimits,
-    hosts: HostLimits,
+    limits: Limits,
     wake: Arc<Notify>,
     results: mpsc::Sender<AttemptRecord>,
 }
@@ -66,8 +65,10 @@ pub async fn run(
         store: store.clone(),
         sender,
         rates: RateLimits::default(),
-        webhooks: WebhookLimits::new(settings.per_webhook_concurrency),
-        hosts: HostLimits::new(settings.per_host_connections),
+        limits: Limits::new(
+            settings.per_webhook_concurrency,
+            settings.per_host_connections,
+        ),
         wake: wake.clone(),
         results,
     });
@@ -90,7 +91,7 @@ pub async fn run(
         let wanted = (1 + permits.available_permits()).min(settings.claim_batch);
         let now = now_ms();
         let lease_until = now + settings.lease.as_millis() as i64;
-        let skip = shared.webhooks.saturated();
+        let skip = shared.limits.saturated();
         let claimed = match store
             .claim_due(now, wanted as u32, lease_until, &skip)
             .await
@@ -154,7 +155,8 @@ async fn dispatch(
     let mut first = Some(first);
     let mut deferred = Vec::new();
     for delivery in claimed {
-        if !shared.webhooks.try_start(&delivery.webhook.id) {
+        let host = host_key(&delivery.webhook.url);
+        if !shared.limits.try_start(&delivery.webhook.id, &host) {
             deferred.push(delivery.id);
             continue;
         }
@@ -164,20 +166,21 @@ async fn dispatch(
             None => match permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => {
-                    shared.webhooks.finish(&delivery.webhook.id, None);
+                    shared.limits.finish(&delivery.webhook.id, &host, None);
                     deferred.push(delivery.id);
                     continue;
                 }
             },
         };
-        let span = info_span!(
+        // Debug level: an enabled span per delivery costs formatting on the hot path.
+        let span = debug_span!(
             "delivery",
             delivery.id = %delivery.id,
             webhook.id = %delivery.webhook.id,
             event.id = %delivery.event_id,
             attempt = delivery.attempts + 1,
         );
-        tracker.spawn(attempt(shared.clone(), delivery, permit).instrument(span));
+        tracker.spawn(attempt(shared.clone(), delivery, host, permit).instrument(span));
     }
     if !deferred.is_empty() {
         debug!(
@@ -191,7 +194,12 @@ async fn dispatch(
 }
 
 /// One attempt: send, work out the next state, hand the result to the recorder.
-async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphorePermit) {
+async fn attempt(
+    shared: Arc<Shared>,
+    delivery: Claimed,
+    host: String,
+    permit: OwnedSemaphorePermit,
+) {
     let webhook = &delivery.webhook;
     if let Some(rate) = webhook.rate_limit_per_second {
         match shared
@@ -209,14 +217,13 @@ async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphoreP
                 {
                     warn!(error = %e, "deferring a rate-limited delivery failed; its lease will expire instead");
                 }
-                if shared.webhooks.finish(&webhook.id, None) {
+                if shared.limits.finish(&webhook.id, &host, None) {
                     shared.wake.notify_one();
                 }
                 return;
             }
         }
     }
-    let host_permit = shared.hosts.acquire(&webhook.url).await;
     let outcome = shared
         .sender
         .attempt(
@@ -229,7 +236,6 @@ async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphoreP
             },
         )
         .await;
-    drop(host_permit);
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
@@ -263,7 +269,7 @@ async fn attempt(shared: Arc<Shared>, delivery: Claimed, permit: OwnedSemaphoreP
     if shared.results.send(record).await.is_err() {
         warn!("attempt result dropped: the recorder has stopped");
     }
-    if shared.webhooks.finish(&webhook.id, Some(slow)) {
+    if shared.limits.finish(&webhook.id, &host, Some(slow)) {
         shared.wake.notify_one();
     }
     drop(permit);

@@ -377,6 +377,8 @@ impl Received {
 #[derive(Default)]
 struct ReceiverState {
     received: Mutex<Vec<Received>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    peak_in_flight: std::sync::atomic::AtomicUsize,
     arrived: Notify,
     status: AtomicU16,
     delay_ms: AtomicU64,
@@ -411,12 +413,15 @@ impl TestReceiver {
                         body,
                     });
                     state.arrived.notify_waiters();
+                    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    state.peak_in_flight.fetch_max(now, Ordering::SeqCst);
                     let delay = state.delay_ms.load(Ordering::SeqCst);
                     if delay > 0 {
                         tokio::time::sleep(Duration::from_millis(delay)).await;
                     }
                     let scripted = state.script.lock().expect("lock").pop_front();
                     let status = scripted.unwrap_or_else(|| state.status.load(Ordering::SeqCst));
+                    state.in_flight.fetch_sub(1, Ordering::SeqCst);
                     (
                         StatusCode::from_u16(status).expect("status"),
                         format!("answer {status}"),
@@ -453,6 +458,11 @@ impl TestReceiver {
         self.state
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The most requests it was answering at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.state.peak_in_flight.load(Ordering::SeqCst)
     }
 
     /// When each request arrived, in order.

@@ -11,7 +11,48 @@ use crate::helpers::{Backend, TestApp, TestReceiver};
 backend_tests!(
     a_rate_limited_webhook_receives_attempts_spaced_by_its_rate,
     a_hanging_endpoint_does_not_hold_up_a_healthy_one,
+    no_more_requests_than_the_per_host_limit_reach_one_host_at_once,
 );
+
+async fn no_more_requests_than_the_per_host_limit_reach_one_host_at_once(app: &mut TestApp) {
+    app.stop().await;
+    let capped = app.spawn_peer(|c| c.per_host_connections = 3).await;
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_delay(Duration::from_millis(100));
+    let mut hooks = Vec::new();
+    for i in 0..10 {
+        hooks.push(
+            capped
+                .create_webhook(json!({"url": receiver.url(&format!("/w{i}"))}))
+                .await,
+        );
+    }
+    for _ in 0..3 {
+        capped.publish(json!({"type": "a.b", "data": {}})).await;
+    }
+    receiver.wait_for(30).await;
+    assert!(
+        receiver.peak_in_flight() <= 3,
+        "peak {}",
+        receiver.peak_in_flight()
+    );
+    assert!(
+        receiver.peak_in_flight() >= 2,
+        "still concurrent: peak {}",
+        receiver.peak_in_flight()
+    );
+    crate::helpers::eventually(Duration::from_secs(20), "all thirty succeed", || async {
+        let mut done = 0;
+        for w in &hooks {
+            let list = capped.deliveries(w["id"].as_str().unwrap()).await;
+            done += list.iter().filter(|d| d["status"] == "succeeded").count();
+        }
+        done == 30
+    })
+    .await;
+    capped.teardown().await;
+    app.restart().await;
+}
 
 async fn a_hanging_endpoint_does_not_hold_up_a_healthy_one(app: &mut TestApp) {
     // Few global slots, so that without per-webhook limits the hanging endpoint would take them all.
