@@ -1,13 +1,15 @@
 //! Concurrency limits that keep one endpoint from taking everyone's capacity. The dispatcher
-//! counts attempts in flight per webhook and per host (`host:port`), starts an attempt only when
-//! both are under their limit, and leaves out of its claims every webhook that is at its limit
-//! or whose host is. So a claimed delivery never waits for a slot while holding a global one:
-//! hanging endpoints cost their own slots and nothing else.
+//! counts attempts per webhook and per host (`host:port`). A delivery starts only when both are
+//! under their limit; when only its host is full, it waits in that host's queue (at most
+//! `per_host` long) and the next attempt to that host to finish hands its slot over, so a busy
+//! host keeps a ready backlog without re-claiming. Webhooks at their limit, and every webhook of
+//! a host whose queue is full, are left out of claims: a hanging host holds at most twice its
+//! limit in global slots, and nothing else.
 //!
 //! A webhook whose last attempt was slow is held to [`SLOW_WEBHOOK_CONCURRENCY`] until it
 //! answers quickly again, so hundreds of hanging endpoints cannot fill the global limit either.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -23,23 +25,44 @@ pub const SLOW_ATTEMPT: Duration = Duration::from_secs(2);
 /// Entries kept about webhooks not in flight before the maps are trimmed.
 const MAX_REMEMBERED: usize = 100_000;
 
-/// In-flight counts per webhook and per host.
-pub struct Limits {
-    per_webhook: usize,
-    per_host: usize,
-    state: Mutex<State>,
+/// What became of an item offered to [`Limits::admit`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admit<T> {
+    /// Send it now.
+    Now(T),
+    /// It waits in its host's queue; [`Limits::finish`] hands it out.
+    Queued,
+    /// Its webhook, or its host's queue, is full: give it back.
+    Refused(T),
 }
 
-#[derive(Default)]
-struct State {
+/// What finishing an attempt freed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Finished<T> {
+    /// The webhook or host had been at its limit, so work left out of claims may go again.
+    pub was_full: bool,
+    /// A queued item that takes over the finished attempt's slot on the host.
+    pub next: Option<T>,
+}
+
+/// In-flight counts per webhook and per host, and each host's queue of items `T`.
+pub struct Limits<T> {
+    per_webhook: usize,
+    per_host: usize,
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
     webhooks: HashMap<WebhookId, usize>,
+    /// Attempts being sent to each host.
     hosts: HashMap<Arc<str>, usize>,
-    /// The host each recently seen webhook delivers to, to skip webhooks of saturated hosts.
+    queues: HashMap<Arc<str>, VecDeque<T>>,
+    /// The host each recently seen webhook delivers to, to skip webhooks of full hosts.
     host_of: HashMap<WebhookId, Arc<str>>,
     slow: HashSet<WebhookId>,
 }
 
-impl State {
+impl<T> State<T> {
     fn webhook_limit(&self, webhook: &WebhookId, per_webhook: usize) -> usize {
         if self.slow.contains(webhook) {
             SLOW_WEBHOOK_CONCURRENCY.min(per_webhook)
@@ -47,49 +70,68 @@ impl State {
             per_webhook
         }
     }
+
+    fn host(&mut self, webhook: &WebhookId, host: &str) -> Arc<str> {
+        let host: Arc<str> = match self.host_of.get(webhook) {
+            Some(known) if &**known == host => return known.clone(),
+            _ => Arc::from(host),
+        };
+        if self.host_of.len() > MAX_REMEMBERED {
+            self.host_of.clear();
+        }
+        self.host_of.insert(webhook.clone(), host.clone());
+        host
+    }
 }
 
-impl Limits {
-    /// At most `per_webhook` attempts in flight to one webhook (fewer while it is slow) and
-    /// `per_host` to one host.
+impl<T> Limits<T> {
+    /// At most `per_webhook` attempts at once to one webhook (fewer while it is slow), and
+    /// `per_host` sent plus `per_host` queued to one host.
     pub fn new(per_webhook: usize, per_host: usize) -> Self {
         Self {
             per_webhook,
             per_host,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                webhooks: HashMap::new(),
+                hosts: HashMap::new(),
+                queues: HashMap::new(),
+                host_of: HashMap::new(),
+                slow: HashSet::new(),
+            }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes a slot for `webhook` on `host`, or answers false when either is at its limit.
-    pub fn try_start(&self, webhook: &WebhookId, host: &str) -> bool {
+    /// Offers `item`, a claimed delivery of `webhook` to `host`.
+    pub fn admit(&self, webhook: &WebhookId, host: &str, item: T) -> Admit<T> {
         let mut state = self.lock();
-        let host: Arc<str> = match state.host_of.get(webhook) {
-            Some(known) if &**known == host => known.clone(),
-            _ => Arc::from(host),
-        };
-        if state.host_of.len() > MAX_REMEMBERED {
-            state.host_of.clear();
-        }
-        state.host_of.insert(webhook.clone(), host.clone());
+        let host = state.host(webhook, host);
         let limit = state.webhook_limit(webhook, self.per_webhook);
-        let on_webhook = state.webhooks.get(webhook).copied().unwrap_or(0);
-        let on_host = state.hosts.get(&host).copied().unwrap_or(0);
-        if on_webhook >= limit || on_host >= self.per_host {
-            return false;
+        if state.webhooks.get(webhook).copied().unwrap_or(0) >= limit {
+            return Admit::Refused(item);
         }
+        let sending = state.hosts.entry(host.clone()).or_insert(0);
+        let admitted = if *sending < self.per_host {
+            *sending += 1;
+            Admit::Now(item)
+        } else {
+            let queue = state.queues.entry(host).or_default();
+            if queue.len() >= self.per_host {
+                return Admit::Refused(item);
+            }
+            queue.push_back(item);
+            Admit::Queued
+        };
         *state.webhooks.entry(webhook.clone()).or_insert(0) += 1;
-        *state.hosts.entry(host).or_insert(0) += 1;
-        true
+        admitted
     }
 
-    /// Frees the slot taken for `webhook` on `host` and notes whether the attempt was slow
-    /// (`None`: no attempt was made). Answers whether the webhook or the host had been at its
-    /// limit, so that work left out of claims can go again.
-    pub fn finish(&self, webhook: &WebhookId, host: &str, slow: Option<bool>) -> bool {
+    /// Ends an attempt of `webhook` to `host`, noting whether it was slow (`None`: no attempt
+    /// was made). A queued item of the same host, if any, takes over its slot.
+    pub fn finish(&self, webhook: &WebhookId, host: &str, slow: Option<bool>) -> Finished<T> {
         let mut state = self.lock();
         let limit = state.webhook_limit(webhook, self.per_webhook);
         match slow {
@@ -112,24 +154,33 @@ impl Limits {
                 state.webhooks.remove(webhook);
             }
         }
-        if let Some(count) = state.hosts.get_mut(host) {
-            was_full |= *count >= self.per_host;
-            *count -= 1;
+        let next = state.queues.get_mut(host).and_then(VecDeque::pop_front);
+        if let Some(queue) = state.queues.get(host)
+            && queue.is_empty()
+        {
+            state.queues.remove(host);
+        }
+        if next.is_some() {
+            // The slot passes to the queued item: the host's count stays; its queue had been
+            // full only if it is one short of full now.
+            was_full |= state.queues.get(host).map_or(0, VecDeque::len) + 1 >= self.per_host;
+        } else if let Some(count) = state.hosts.get_mut(host) {
+            *count = count.saturating_sub(1);
             if *count == 0 {
                 state.hosts.remove(host);
             }
         }
-        was_full
+        Finished { was_full, next }
     }
 
     /// Webhooks to leave out of the next claim: those at their limit, and every webhook known
-    /// to deliver to a host at its limit.
+    /// to deliver to a host whose queue is full.
     pub fn saturated(&self) -> Vec<WebhookId> {
         let state = self.lock();
         let full_hosts: HashSet<&Arc<str>> = state
-            .hosts
+            .queues
             .iter()
-            .filter(|(_, n)| **n >= self.per_host)
+            .filter(|(_, q)| q.len() >= self.per_host)
             .map(|(h, _)| h)
             .collect();
         let mut skip: Vec<WebhookId> = state
@@ -173,15 +224,16 @@ mod tests {
     fn a_webhook_at_its_limit_is_skipped_until_a_slot_frees() {
         let limits = Limits::new(2, 64);
         let w = WebhookId::generate();
-        assert!(limits.try_start(&w, HOST));
-        assert!(limits.try_start(&w, HOST));
-        assert!(!limits.try_start(&w, HOST));
+        assert_eq!(limits.admit(&w, HOST, 1), Admit::Now(1));
+        assert_eq!(limits.admit(&w, HOST, 2), Admit::Now(2));
+        assert_eq!(limits.admit(&w, HOST, 3), Admit::Refused(3));
         assert_eq!(limits.saturated(), vec![w.clone()]);
-        assert!(limits.finish(&w, HOST, Some(false)));
+        assert!(limits.finish(&w, HOST, Some(false)).was_full);
         assert!(limits.saturated().is_empty());
-        assert!(!limits.finish(&w, HOST, None));
+        let f = limits.finish(&w, HOST, None);
+        assert!(!f.was_full && f.next.is_none());
         assert!(
-            !limits.finish(&w, HOST, None),
+            !limits.finish(&w, HOST, None).was_full,
             "finishing more than started is harmless"
         );
     }
@@ -190,42 +242,66 @@ mod tests {
     fn a_slow_webhook_is_held_to_a_small_limit_until_it_answers_quickly() {
         let limits = Limits::new(8, 64);
         let w = WebhookId::generate();
-        assert!(limits.try_start(&w, HOST));
+        assert_eq!(limits.admit(&w, HOST, 0), Admit::Now(0));
         limits.finish(&w, HOST, Some(true));
-        for _ in 0..SLOW_WEBHOOK_CONCURRENCY {
-            assert!(limits.try_start(&w, HOST));
+        for i in 0..SLOW_WEBHOOK_CONCURRENCY {
+            assert_eq!(limits.admit(&w, HOST, i), Admit::Now(i));
         }
-        assert!(!limits.try_start(&w, HOST), "slow: held to the small limit");
+        assert_eq!(
+            limits.admit(&w, HOST, 9),
+            Admit::Refused(9),
+            "slow: held to the small limit"
+        );
         limits.finish(&w, HOST, Some(false));
-        assert!(limits.try_start(&w, HOST), "a quick answer lifts it");
-        assert!(limits.try_start(&w, HOST));
+        assert_eq!(
+            limits.admit(&w, HOST, 7),
+            Admit::Now(7),
+            "a quick answer lifts it"
+        );
+        assert_eq!(limits.admit(&w, HOST, 8), Admit::Now(8));
     }
 
     #[test]
-    fn every_webhook_of_a_saturated_host_is_skipped_and_other_hosts_are_not() {
+    fn a_busy_host_queues_up_to_its_limit_hands_slots_over_then_is_skipped() {
         let limits = Limits::new(8, 2);
-        let (a, b, c, other) = (
-            WebhookId::generate(),
+        let (a, b, c) = (
             WebhookId::generate(),
             WebhookId::generate(),
             WebhookId::generate(),
         );
-        assert!(limits.try_start(&c, HOST));
-        assert!(!limits.finish(&c, HOST, Some(false)));
-        assert!(limits.try_start(&a, HOST));
-        assert!(limits.try_start(&b, HOST));
-        assert!(!limits.try_start(&c, HOST), "the host is full");
-        assert!(limits.try_start(&other, "b.example:443"));
+        assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
+        assert_eq!(limits.admit(&b, HOST, "b1"), Admit::Now("b1"));
+        assert_eq!(limits.admit(&a, HOST, "a2"), Admit::Queued);
+        assert!(limits.saturated().is_empty(), "room in the queue");
+        assert_eq!(limits.admit(&b, HOST, "b2"), Admit::Queued);
+        assert_eq!(
+            limits.admit(&c, HOST, "c1"),
+            Admit::Refused("c1"),
+            "slots and queue full"
+        );
+        let other = WebhookId::generate();
+        assert_eq!(
+            limits.admit(&other, "b.example:443", "x"),
+            Admit::Now("x"),
+            "other hosts go on"
+        );
         let mut skip = limits.saturated();
         skip.sort();
         let mut expected = vec![a.clone(), b.clone(), c.clone()];
         expected.sort();
         assert_eq!(skip, expected);
-        assert!(
-            limits.finish(&a, HOST, Some(false)),
-            "the host had been full"
+        let f = limits.finish(&a, HOST, Some(false));
+        assert_eq!(f.next, Some("a2"), "the first queued takes the slot");
+        assert!(f.was_full, "the queue had been full");
+        assert!(limits.saturated().is_empty(), "room in the queue again");
+        assert_eq!(limits.finish(&b, HOST, Some(false)).next, Some("b2"));
+        assert_eq!(limits.finish(&a, HOST, Some(false)).next, None);
+        assert_eq!(limits.finish(&b, HOST, Some(false)).next, None);
+        assert_eq!(
+            limits.admit(&a, HOST, "a3"),
+            Admit::Now("a3"),
+            "all slots free again"
         );
-        assert!(limits.saturated().is_empty());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, debug_span, error, info, warn};
 
-use super::limits::{Limits, SLOW_ATTEMPT, host_key};
+use super::limits::{Admit, Limits, SLOW_ATTEMPT, host_key};
 use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
 use super::{recorder, schedule};
@@ -40,12 +40,16 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
 }
 
+/// A claimed delivery waiting in its host's queue, with the global slot it holds.
+type Queued = (Claimed, OwnedSemaphorePermit);
+
 /// What every attempt task shares (svix's `WorkerContext`).
 struct Shared {
     store: Arc<dyn Store>,
     sender: Sender,
     rates: RateLimits,
-    limits: Limits,
+    limits: Limits<Queued>,
+    shutdown: CancellationToken,
     wake: Arc<Notify>,
     results: mpsc::Sender<AttemptRecord>,
 }
@@ -69,6 +73,7 @@ pub async fn run(
             settings.per_webhook_concurrency,
             settings.per_host_connections,
         ),
+        shutdown: shutdown.clone(),
         wake: wake.clone(),
         results,
     });
@@ -143,7 +148,8 @@ pub async fn run(
     }
 }
 
-/// Starts a task per claimed delivery; gives back those whose webhook is at its limit.
+/// Starts a task per claimed delivery that may go now, queues those whose host is busy, and
+/// gives back those whose webhook (or host queue) is full.
 async fn dispatch(
     shared: &Arc<Shared>,
     store: &Arc<dyn Store>,
@@ -155,32 +161,26 @@ async fn dispatch(
     let mut first = Some(first);
     let mut deferred = Vec::new();
     for delivery in claimed {
-        let host = host_key(&delivery.webhook.url);
-        if !shared.limits.try_start(&delivery.webhook.id, &host) {
-            deferred.push(delivery.id);
-            continue;
-        }
         let permit = match first.take() {
             Some(p) => p,
             // The dispatcher is the only one taking permits, so the ones it counted are there.
             None => match permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => {
-                    shared.limits.finish(&delivery.webhook.id, &host, None);
                     deferred.push(delivery.id);
                     continue;
                 }
             },
         };
-        // Debug level: an enabled span per delivery costs formatting on the hot path.
-        let span = debug_span!(
-            "delivery",
-            delivery.id = %delivery.id,
-            webhook.id = %delivery.webhook.id,
-            event.id = %delivery.event_id,
-            attempt = delivery.attempts + 1,
-        );
-        tracker.spawn(attempt(shared.clone(), delivery, host, permit).instrument(span));
+        let host = host_key(&delivery.webhook.url);
+        let webhook = delivery.webhook.id.clone();
+        match shared.limits.admit(&webhook, &host, (delivery, permit)) {
+            Admit::Now((delivery, permit)) => {
+                tracker.spawn(run_host_slot(shared.clone(), delivery, host, permit));
+            }
+            Admit::Queued => {}
+            Admit::Refused((delivery, _permit)) => deferred.push(delivery.id),
+        }
     }
     if !deferred.is_empty() {
         debug!(
@@ -193,13 +193,40 @@ async fn dispatch(
     }
 }
 
-/// One attempt: send, work out the next state, hand the result to the recorder.
-async fn attempt(
+/// Makes attempts to one host: this delivery, then each queued one its slot is handed to.
+async fn run_host_slot(
     shared: Arc<Shared>,
-    delivery: Claimed,
+    mut delivery: Claimed,
     host: String,
-    permit: OwnedSemaphorePermit,
+    mut permit: OwnedSemaphorePermit,
 ) {
+    loop {
+        // Debug level: an enabled span per delivery costs formatting on the hot path.
+        let span = debug_span!(
+            "delivery",
+            delivery.id = %delivery.id,
+            webhook.id = %delivery.webhook.id,
+            event.id = %delivery.event_id,
+            attempt = delivery.attempts + 1,
+        );
+        let slow = attempt(&shared, &delivery).instrument(span).await;
+        let finished = shared.limits.finish(&delivery.webhook.id, &host, slow);
+        if finished.was_full {
+            shared.wake.notify_one();
+        }
+        drop(permit);
+        match finished.next {
+            // At shutdown, queued deliveries are not started: their leases expire and they
+            // are attempted again after the restart.
+            Some(next) if !shared.shutdown.is_cancelled() => (delivery, permit) = next,
+            _ => break,
+        }
+    }
+}
+
+/// One attempt: send, work out the next state, hand the result to the recorder. Answers
+/// whether it was slow, or `None` when a rate limit deferred it without an attempt.
+async fn attempt(shared: &Shared, delivery: &Claimed) -> Option<bool> {
     let webhook = &delivery.webhook;
     if let Some(rate) = webhook.rate_limit_per_second {
         match shared
@@ -217,10 +244,7 @@ async fn attempt(
                 {
                     warn!(error = %e, "deferring a rate-limited delivery failed; its lease will expire instead");
                 }
-                if shared.limits.finish(&webhook.id, &host, None) {
-                    shared.wake.notify_one();
-                }
-                return;
+                return None;
             }
         }
     }
@@ -251,6 +275,7 @@ async fn attempt(
         next = status.as_str(),
         "attempt finished"
     );
+    let slow = outcome.latency_ms >= SLOW_ATTEMPT.as_millis() as i64;
     let record = AttemptRecord {
         id: AttemptId::generate(),
         delivery_id: delivery.id.clone(),
@@ -265,14 +290,10 @@ async fn attempt(
         status,
         next_attempt_at,
     };
-    let slow = record.latency_ms >= SLOW_ATTEMPT.as_millis() as i64;
     if shared.results.send(record).await.is_err() {
-        warn!("attempt result dropped: the recorder has stopped");
+        warn!(delivery.id = %delivery.id, "attempt result dropped: the recorder has stopped");
     }
-    if shared.limits.finish(&webhook.id, &host, Some(slow)) {
-        shared.wake.notify_one();
-    }
-    drop(permit);
+    Some(slow)
 }
 
 /// How long to sleep when there is no due work: until the next retry is due, at most the poll.
