@@ -40,8 +40,9 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
 }
 
-/// A claimed delivery waiting in its host's queue, with the global slot it holds.
-type Queued = (Claimed, OwnedSemaphorePermit);
+/// A claimed delivery waiting in its host's queue, with the global slot it holds and when it
+/// was claimed.
+type Queued = (Claimed, OwnedSemaphorePermit, std::time::Instant);
 
 /// What every attempt task shares (svix's `WorkerContext`).
 struct Shared {
@@ -49,6 +50,7 @@ struct Shared {
     sender: Sender,
     rates: RateLimits,
     limits: Limits<Queued>,
+    lease: Duration,
     shutdown: CancellationToken,
     wake: Arc<Notify>,
     results: mpsc::Sender<AttemptRecord>,
@@ -73,6 +75,7 @@ pub async fn run(
             settings.per_webhook_concurrency,
             settings.per_host_connections,
         ),
+        lease: settings.lease,
         shutdown: shutdown.clone(),
         wake: wake.clone(),
         results,
@@ -174,12 +177,16 @@ async fn dispatch(
         };
         let host = host_key(&delivery.webhook.url);
         let webhook = delivery.webhook.id.clone();
-        match shared.limits.admit(&webhook, &host, (delivery, permit)) {
-            Admit::Now((delivery, permit)) => {
+        let claimed_at = std::time::Instant::now();
+        match shared
+            .limits
+            .admit(&webhook, &host, (delivery, permit, claimed_at))
+        {
+            Admit::Now((delivery, permit, _)) => {
                 tracker.spawn(run_host_slot(shared.clone(), delivery, host, permit));
             }
             Admit::Queued => {}
-            Admit::Refused((delivery, _permit)) => deferred.push(delivery.id),
+            Admit::Refused((delivery, _permit, _)) => deferred.push(delivery.id),
         }
     }
     if !deferred.is_empty() {
@@ -215,11 +222,27 @@ async fn run_host_slot(
             shared.wake.notify_one();
         }
         drop(permit);
-        match finished.next {
-            // At shutdown, queued deliveries are not started: their leases expire and they
-            // are attempted again after the restart.
-            Some(next) if !shared.shutdown.is_cancelled() => (delivery, permit) = next,
-            _ => break,
+        let mut next = finished.next;
+        loop {
+            match next {
+                // At shutdown, queued deliveries are not started: their leases expire and
+                // they are attempted again after the restart.
+                Some(_) if shared.shutdown.is_cancelled() => return,
+                // One that waited past half its lease might be claimed again elsewhere while
+                // it is sent: leave it to that lease instead.
+                Some((stale, stale_permit, claimed_at))
+                    if claimed_at.elapsed() > shared.lease / 2 =>
+                {
+                    drop(stale_permit);
+                    let finished = shared.limits.finish(&stale.webhook.id, &host, None);
+                    next = finished.next;
+                }
+                Some((queued, queued_permit, _)) => {
+                    (delivery, permit) = (queued, queued_permit);
+                    break;
+                }
+                None => return,
+            }
         }
     }
 }

@@ -1,0 +1,3 @@
+-- Nothing reads deliveries by event (events are never deleted, so no cascade needs it either),
+-- and every delivery inserted paid for this index.
+DROP INDEX deliveries_by_event;
