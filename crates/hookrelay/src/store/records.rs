@@ -34,7 +34,7 @@ impl From<TenantRecord> for Tenant {
     }
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, serde::Deserialize)]
 pub struct WebhookRecord {
     id: String,
     tenant_id: String,
@@ -225,6 +225,48 @@ impl From<AttemptRow> for Attempt {
             response_body: r.response_body,
             error: r.error,
             succeeded: r.succeeded,
+        }
+    }
+}
+
+/// A claimed delivery as SQLite's one-row claim returns it: an element of a JSON array built by
+/// [`claimed_json_object`], so a whole batch crosses from the database thread as one value.
+#[derive(serde::Deserialize)]
+pub struct ClaimedJson {
+    delivery_id: String,
+    attempts: i64,
+    event_id: String,
+    event_type: String,
+    event_created_at: i64,
+    data: String,
+    webhook: WebhookRecord,
+}
+
+/// The `json_object(...)` of one claimed delivery, given aliases `d`, `e` and `w`.
+pub fn claimed_json_object() -> &'static str {
+    "json_object('delivery_id', d.id, 'attempts', d.attempts, 'event_id', e.id, \
+     'event_type', e.event_type, 'event_created_at', e.created_at, 'data', e.data, \
+     'webhook', json_object('id', w.id, 'tenant_id', w.tenant_id, 'url', w.url, \
+     'description', w.description, 'events', w.events, 'channels', w.channels, \
+     'secret', w.secret, 'previous_secret', w.previous_secret, \
+     'previous_secret_expires_at', w.previous_secret_expires_at, \
+     'active', CASE WHEN w.active THEN json('true') ELSE json('false') END, \
+     'disabled_reason', w.disabled_reason, 'retry_schedule', w.retry_schedule, \
+     'timeout_seconds', w.timeout_seconds, 'rate_limit_per_second', w.rate_limit_per_second, \
+     'headers', w.headers, 'signature', w.signature, 'payload_format', w.payload_format, \
+     'created_at', w.created_at, 'updated_at', w.updated_at))"
+}
+
+impl From<ClaimedJson> for Claimed {
+    fn from(r: ClaimedJson) -> Self {
+        Claimed {
+            id: DeliveryId::from_trusted(r.delivery_id),
+            attempts: r.attempts.max(0) as u32,
+            event_id: EventId::from_trusted(r.event_id),
+            event_type: r.event_type,
+            event_created_at: r.event_created_at,
+            data: r.data,
+            webhook: r.webhook.into(),
         }
     }
 }

@@ -651,6 +651,7 @@ macro_rules! impl_store {
 pub(crate) use impl_store;
 
 use super::{NewEvent, Paged};
+use crate::model::EventFilter;
 use crate::model::filter::channels_match;
 
 /// Turns `limit + 1` fetched rows into a page and the next cursor.
@@ -691,6 +692,14 @@ pub struct Plan<'a> {
     pub deliveries: Vec<(&'a NewEvent, &'a str, &'a str)>,
 }
 
+/// A target tenant's active webhook with its subscription parsed once per group.
+struct Target<'a> {
+    tenant: &'a str,
+    webhook: &'a str,
+    filter: EventFilter,
+    channels: Vec<String>,
+}
+
 impl<'a> Plan<'a> {
     /// Plans `events` given the `(id, deliveries)` of those already stored and the target rows.
     pub fn new(events: &'a [NewEvent], existing: &[(String, i64)], rows: &'a [TargetRow]) -> Self {
@@ -700,6 +709,20 @@ impl<'a> Plan<'a> {
             new_events: Vec::new(),
             deliveries: Vec::new(),
         };
+        let targets: Vec<Target<'a>> = rows
+            .iter()
+            .filter_map(|(tenant, webhook, events, channels)| {
+                Some(Target {
+                    tenant,
+                    webhook: webhook.as_deref()?,
+                    filter: EventFilter::from_trusted(
+                        serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default(),
+                    ),
+                    channels: serde_json::from_str(channels.as_deref().unwrap_or("[]"))
+                        .unwrap_or_default(),
+                })
+            })
+            .collect();
         let mut seen: std::collections::HashMap<&str, u64> = existing
             .iter()
             .map(|(id, n)| (id.as_str(), n.max(&0).unsigned_abs()))
@@ -717,31 +740,22 @@ impl<'a> Plan<'a> {
                 plan.results.push(Published::UnknownTenant(missing.clone()));
                 continue;
             }
-            let targets = matching_webhooks(rows, event);
-            let n = targets.len() as u64;
+            let before = plan.deliveries.len();
+            plan.deliveries.extend(
+                targets
+                    .iter()
+                    .filter(|t| {
+                        event.tenants.iter().any(|e| e.as_str() == t.tenant)
+                            && t.filter.matches(&event.event_type)
+                            && channels_match(&t.channels, &event.channels)
+                    })
+                    .map(|t| (event, t.webhook, t.tenant)),
+            );
+            let n = (plan.deliveries.len() - before) as u64;
             seen.insert(event.id.as_str(), n);
             plan.new_events.push((event, n));
-            plan.deliveries
-                .extend(targets.into_iter().map(|(w, t)| (event, w, t)));
             plan.results.push(Published::Created { deliveries: n });
         }
         plan
     }
-}
-
-/// The (webhook, tenant) pairs of `rows` that the event goes to.
-pub fn matching_webhooks<'a>(rows: &'a [TargetRow], event: &NewEvent) -> Vec<(&'a str, &'a str)> {
-    rows.iter()
-        .filter(|(tenant, ..)| event.tenants.iter().any(|t| t.as_str() == tenant))
-        .filter_map(|(tenant, webhook, events, channels)| {
-            let webhook = webhook.as_deref()?;
-            let events: Vec<String> =
-                serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default();
-            let channels: Vec<String> =
-                serde_json::from_str(channels.as_deref().unwrap_or("[]")).unwrap_or_default();
-            let filter = crate::model::EventFilter::from_trusted(events);
-            (filter.matches(&event.event_type) && channels_match(&channels, &event.channels))
-                .then_some((webhook, tenant.as_str()))
-        })
-        .collect()
 }

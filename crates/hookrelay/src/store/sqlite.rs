@@ -11,7 +11,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::records::{ClaimedRecord, claimed_select};
+use super::records::{ClaimedJson, claimed_json_object};
 use super::{Claimed, Result};
 use crate::ids::WebhookId;
 
@@ -77,9 +77,10 @@ impl SqliteStore {
             .map_err(|e| super::Error::Backend(e.into()))
     }
 
-    /// `UPDATE … RETURNING` leases the batch in one statement (the single writer connection
-    /// makes it atomic); a second read joins each claimed delivery with its event and webhook,
-    /// since SQLite's RETURNING cannot join.
+    /// Leases a batch in three statements on the one writer connection, none returning more
+    /// than one row: pick the due ids (as a JSON array), lease them, and read them joined with
+    /// their events and webhooks as one JSON array. sqlx hands every row across a channel from
+    /// its database thread and copies every value, so rows, not statements, are what cost here.
     async fn claim_inner(
         &self,
         now: i64,
@@ -87,10 +88,12 @@ impl SqliteStore {
         lease_until: i64,
         skip_webhooks: &[WebhookId],
     ) -> Result<Vec<Claimed>> {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new("UPDATE deliveries SET next_attempt_at = ");
-        q.push_bind(lease_until)
-            .push(" WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ")
-            .push_bind(now);
+        let mut conn = self.writer.acquire().await?;
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT json_group_array(id) FROM (SELECT id FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= ",
+        );
+        q.push_bind(now);
         if !skip_webhooks.is_empty() {
             q.push(" AND webhook_id NOT IN (");
             let mut list = q.separated(", ");
@@ -101,23 +104,29 @@ impl SqliteStore {
         }
         q.push(" ORDER BY next_attempt_at LIMIT ")
             .push_bind(i64::from(limit))
-            .push(") RETURNING id");
-        let ids: Vec<(String,)> = q.build_query_as().fetch_all(&self.writer).await?;
-        if ids.is_empty() {
+            .push(")");
+        let (ids,): (String,) = q.build_query_as().fetch_one(&mut *conn).await?;
+        if ids == "[]" {
             return Ok(Vec::new());
         }
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {} FROM deliveries d JOIN events e ON e.id = d.event_id \
-             JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (",
-            claimed_select()
-        ));
-        let mut list = q.separated(", ");
-        for (id,) in &ids {
-            list.push_bind(id.as_str());
-        }
-        q.push(")");
-        // The writer connection: it has certainly seen its own update.
-        let rows: Vec<ClaimedRecord> = q.build_query_as().fetch_all(&self.writer).await?;
+        sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(lease_until)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+        let (batch,): (String,) = sqlx::query_as(&format!(
+            "SELECT json_group_array({}) FROM json_each($1) j \
+             JOIN deliveries d ON d.id = j.value JOIN events e ON e.id = d.event_id \
+             JOIN webhooks w ON w.id = d.webhook_id",
+            claimed_json_object()
+        ))
+        .bind(&ids)
+        .fetch_one(&mut *conn)
+        .await?;
+        let rows: Vec<ClaimedJson> = serde_json::from_str(&batch)
+            .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
         Ok(rows.into_iter().map(Claimed::from).collect())
     }
 }
