@@ -23,32 +23,43 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
              Keep it safe, or set HOOKRELAY_ADMIN_KEY to use your own.\n"
         );
     }
+    // Registered before serving starts: a SIGTERM that arrives early must not kill the process.
+    let signals = Signals::register()?;
     let token = app.shutdown_token();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.wait().await;
         info!("shutdown requested; finishing in-flight deliveries");
         token.cancel();
     });
     app.run_until_stopped().await
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and Ctrl-C, listened for from the moment they are registered.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> anyhow::Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg_attr(
+        not(unix),
+        expect(unused_mut, reason = "only unix has a SIGTERM stream")
+    )]
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        let term = self.term.recv();
+        #[cfg(not(unix))]
+        let term = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

@@ -119,7 +119,13 @@ pub async fn run(
         if got == wanted {
             continue;
         }
-        let sleep = idle_sleep(&store, settings.poll_interval).await;
+        // With webhooks skipped, due work may be waiting for their slots: a finishing attempt
+        // wakes the loop, so don't spin on a due time that only they can take.
+        let sleep = if skip.is_empty() {
+            idle_sleep(&store, settings.poll_interval).await
+        } else {
+            settings.poll_interval
+        };
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep(sleep) => {}

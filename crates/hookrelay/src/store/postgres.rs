@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::records::{ClaimedRecord, claimed_select};
-use super::{Claimed, Result};
+use super::{Claimed, Result, scan_window};
 use crate::ids::WebhookId;
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
@@ -125,7 +125,10 @@ impl PgStore {
         let sql = format!(
             "WITH due AS ( \
                 SELECT id FROM deliveries \
-                WHERE status = 'pending' AND next_attempt_at <= $1 AND NOT (webhook_id = ANY($4)) \
+                WHERE id IN ( \
+                    SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+                    ORDER BY next_attempt_at LIMIT $5) \
+                AND status = 'pending' AND NOT (webhook_id = ANY($4)) \
                 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED \
              ), d AS ( \
                 UPDATE deliveries SET next_attempt_at = $3 FROM due WHERE deliveries.id = due.id \
@@ -139,6 +142,7 @@ impl PgStore {
             .bind(i64::from(limit))
             .bind(lease_until)
             .bind(&skip)
+            .bind(i64::from(scan_window(limit)))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(Claimed::from).collect())
