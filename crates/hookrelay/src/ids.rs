@@ -32,6 +32,12 @@ macro_rules! generated_id {
                 Self(format!("{}{}", $prefix, next_ulid()))
             }
 
+            /// The smallest id generated at or after `ms` (unix milliseconds): ids sort by
+            /// creation time, so `id >= lower_bound(t)` selects those created since `t`.
+            pub fn lower_bound(ms: i64) -> Self {
+                Self(format!("{}{}", $prefix, ulid::Ulid::from_parts(ms.max(0) as u64, 0)))
+            }
+
             /// Wraps an id read from storage or from a request path; unknown ids simply match nothing.
             pub fn from_trusted(s: impl Into<String>) -> Self {
                 Self(s.into())
@@ -168,6 +174,15 @@ mod tests {
             ids.windows(2).all(|w| w[0] < w[1]),
             "ordered even within a millisecond"
         );
+    }
+
+    #[test]
+    fn a_lower_bound_sorts_before_every_id_made_later() {
+        let now = crate::clock::now_ms();
+        let bound = DeliveryId::lower_bound(now - 1);
+        let id = DeliveryId::generate();
+        assert!(bound < id);
+        assert!(DeliveryId::lower_bound(now + 60_000) > id);
     }
 
     #[test]

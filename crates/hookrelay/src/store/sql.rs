@@ -568,16 +568,20 @@ macro_rules! impl_store {
                 since: i64,
                 limit: u32,
             ) -> $crate::store::Result<$crate::store::Activity> {
+                // Through the webhook's deliveries: ids are time-ordered, so those created since
+                // the window's start less the longest retry schedule (7 days) are an index range.
+                let oldest = $crate::ids::DeliveryId::lower_bound(since - 7 * 24 * 3_600_000);
                 let attempts: Vec<(i64, i64, bool)> = sqlx::query_as(
-                    "SELECT a.started_at, a.latency_ms, a.succeeded FROM attempts a \
-                     JOIN webhooks w ON w.id = a.webhook_id \
-                     WHERE a.webhook_id = $1 AND w.tenant_id = $2 AND a.started_at >= $3 \
-                     ORDER BY a.started_at DESC LIMIT $4",
+                    "SELECT a.started_at, a.latency_ms, a.succeeded FROM deliveries d \
+                     JOIN attempts a ON a.delivery_id = d.id \
+                     WHERE d.webhook_id = $1 AND d.tenant_id = $2 AND d.id >= $5 \
+                     AND a.started_at >= $3 ORDER BY a.started_at DESC LIMIT $4",
                 )
                 .bind(webhook.as_str())
                 .bind(tenant.as_str())
                 .bind(since)
                 .bind(i64::from(limit))
+                .bind(oldest.as_str())
                 .fetch_all(self.read())
                 .await?;
                 let counts: Vec<(String, i64)> = sqlx::query_as(
