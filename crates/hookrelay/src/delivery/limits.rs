@@ -181,22 +181,22 @@ impl<T> Limits<T> {
             .filter(|(_, q)| q.len() >= self.per_host)
             .map(|(h, _)| h)
             .collect();
-        let mut skip: Vec<WebhookId> = state
+        let mut skip: HashSet<&WebhookId> = state
             .webhooks
             .iter()
             .filter(|(id, n)| **n >= state.webhook_limit(id, self.per_webhook))
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| id)
             .collect();
         if !full_hosts.is_empty() {
-            let on_full_hosts: Vec<WebhookId> = state
-                .host_of
-                .iter()
-                .filter(|(id, host)| full_hosts.contains(host) && !skip.contains(id))
-                .map(|(id, _)| id.clone())
-                .collect();
-            skip.extend(on_full_hosts);
+            skip.extend(
+                state
+                    .host_of
+                    .iter()
+                    .filter(|(_, host)| full_hosts.contains(host))
+                    .map(|(id, _)| id),
+            );
         }
-        skip
+        skip.into_iter().cloned().collect()
     }
 }
 

@@ -123,12 +123,14 @@ impl PgStore {
     ) -> Result<Vec<Claimed>> {
         let skip: Vec<&str> = skip_webhooks.iter().map(WebhookId::as_str).collect();
         let sql = format!(
+            // `NOT IN (SELECT unnest(..))` is a hashed subplan: one probe per row, where
+            // `<> ALL(array)` compares against every skipped webhook.
             "WITH due AS ( \
                 SELECT id FROM deliveries \
                 WHERE id IN ( \
                     SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
                     ORDER BY next_attempt_at LIMIT $5) \
-                AND status = 'pending' AND NOT (webhook_id = ANY($4)) \
+                AND status = 'pending' AND webhook_id NOT IN (SELECT unnest($4::text[])) \
                 ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED \
              ), d AS ( \
                 UPDATE deliveries SET next_attempt_at = $3 FROM due WHERE deliveries.id = due.id \
