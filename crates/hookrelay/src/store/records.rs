@@ -131,8 +131,9 @@ impl From<EventTypeRecord> for EventType {
     }
 }
 
-/// A claimed delivery joined with its event and webhook.
-#[derive(FromRow)]
+/// A claimed delivery joined with its event and webhook: a row on PostgreSQL, an element of the
+/// JSON array that SQLite's one-row claim returns (built by [`claimed_json_object`]).
+#[derive(FromRow, serde::Deserialize)]
 pub struct ClaimedRecord {
     delivery_id: String,
     attempts: i64,
@@ -229,19 +230,6 @@ impl From<AttemptRow> for Attempt {
     }
 }
 
-/// A claimed delivery as SQLite's one-row claim returns it: an element of a JSON array built by
-/// [`claimed_json_object`], so a whole batch crosses from the database thread as one value.
-#[derive(serde::Deserialize)]
-pub struct ClaimedJson {
-    delivery_id: String,
-    attempts: i64,
-    event_id: String,
-    event_type: String,
-    event_created_at: i64,
-    data: String,
-    webhook: WebhookRecord,
-}
-
 /// The `json_object(...)` of one claimed delivery, given aliases `d`, `e` and `w`.
 pub fn claimed_json_object() -> &'static str {
     "json_object('delivery_id', d.id, 'attempts', d.attempts, 'event_id', e.id, \
@@ -255,18 +243,4 @@ pub fn claimed_json_object() -> &'static str {
      'timeout_seconds', w.timeout_seconds, 'rate_limit_per_second', w.rate_limit_per_second, \
      'headers', w.headers, 'signature', w.signature, 'payload_format', w.payload_format, \
      'created_at', w.created_at, 'updated_at', w.updated_at))"
-}
-
-impl From<ClaimedJson> for Claimed {
-    fn from(r: ClaimedJson) -> Self {
-        Claimed {
-            id: DeliveryId::from_trusted(r.delivery_id),
-            attempts: r.attempts.max(0) as u32,
-            event_id: EventId::from_trusted(r.event_id),
-            event_type: r.event_type,
-            event_created_at: r.event_created_at,
-            data: r.data,
-            webhook: r.webhook.into(),
-        }
-    }
 }

@@ -11,7 +11,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::records::{ClaimedJson, claimed_json_object};
+use super::records::{ClaimedRecord, claimed_json_object};
 use super::{Claimed, Result, scan_window};
 use crate::ids::WebhookId;
 
@@ -131,7 +131,7 @@ impl SqliteStore {
         .bind(&ids)
         .fetch_one(&mut *conn)
         .await?;
-        let rows: Vec<ClaimedJson> = serde_json::from_str(&batch)
+        let rows: Vec<ClaimedRecord> = serde_json::from_str(&batch)
             .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
         Ok(rows.into_iter().map(Claimed::from).collect())
     }
