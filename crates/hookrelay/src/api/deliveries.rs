@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::auth::{Scope, Visibility};
 use super::extract::ApiQuery;
 use super::page::{ListResponse, PageQuery};
+use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
 use crate::ids::{DeliveryId, WebhookId};
@@ -169,12 +170,9 @@ async fn list_deliveries(
 ) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
     let (filter, page) = q.parse()?;
     let webhook = WebhookId::from_trusted(id);
-    let store = &state.store;
-    store
-        .get_webhook(&scope.0, &webhook)
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
-    let paged = store
+    find_webhook(&state, &scope, &webhook).await?;
+    let paged = state
+        .store
         .list_deliveries(&scope.0, &webhook, &filter, &page)
         .await
         .map_err(|e| ApiError::from_store(e, "delivery"))?;

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::auth::Scope;
 use super::extract::OptionalJson;
-use super::webhooks::{check_secret, new_secret, scheme_name};
+use super::webhooks::{check_secret, find_webhook, new_secret, scheme_name};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::WebhookId;
@@ -59,11 +59,7 @@ async fn rotate_secret(
     OptionalJson(body): OptionalJson<RotateIn>,
 ) -> Result<Json<RotateOut>, ApiError> {
     let input = body.unwrap_or_default();
-    let store = &state.store;
-    let mut webhook = store
-        .get_webhook(&scope.0, &WebhookId::from_trusted(id))
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let mut webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
     let secret = match input.secret {
         Some(s) => {
             check_secret(&s, &webhook.signature)?;
@@ -77,7 +73,8 @@ async fn rotate_secret(
     webhook.previous_secret =
         several.then(|| (old, now + state.rotation_overlap.as_millis() as i64));
     webhook.updated_at = now;
-    store
+    state
+        .store
         .update_webhook(&webhook)
         .await
         .map_err(|e| ApiError::from_store(e, "webhook"))?;

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::auth::Scope;
 use super::extract::ApiJson;
+use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
 use crate::delivery::send::Message;
@@ -62,11 +63,7 @@ async fn test_webhook(
     ApiJson(input): ApiJson<TestIn>,
 ) -> Result<Json<TestOut>, ApiError> {
     let event_type = EventTypeName::parse(&input.event_type, "event_type")?;
-    let webhook = state
-        .store
-        .get_webhook(&scope.0, &WebhookId::from_trusted(id))
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
     let data = match state.store.get_event_type(event_type.as_str()).await {
         Ok(t) => t.example.unwrap_or_else(|| "{}".to_owned()),
         Err(store::Error::NotFound) => "{}".to_owned(),
@@ -154,11 +151,7 @@ async fn replay(
             })?),
         };
     let webhook = WebhookId::from_trusted(id);
-    state
-        .store
-        .get_webhook(&scope.0, &webhook)
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    find_webhook(&state, &scope, &webhook).await?;
     let requeued = state
         .store
         .replay(

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::auth::Scope;
 use super::extract::ApiQuery;
+use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::WebhookId;
@@ -179,11 +180,7 @@ async fn webhook_stats(
     let window = q.window.unwrap_or_else(|| "24h".to_owned());
     let since = now_ms() - parse_window(&window)?;
     let webhook = WebhookId::from_trusted(id);
-    state
-        .store
-        .get_webhook(&scope.0, &webhook)
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    find_webhook(&state, &scope, &webhook).await?;
     let activity = state
         .store
         .webhook_activity(&scope.0, &webhook, since, SAMPLE)

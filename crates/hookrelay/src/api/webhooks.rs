@@ -321,6 +321,19 @@ fn store_err(e: crate::store::Error) -> ApiError {
     ApiError::from_store(e, "webhook")
 }
 
+/// The scope's webhook `id`, or a 404: every handler under `/v1/webhooks/{id}/…` starts here.
+pub(super) async fn find_webhook(
+    state: &AppState,
+    scope: &Scope,
+    id: &WebhookId,
+) -> Result<Webhook, ApiError> {
+    state
+        .store
+        .get_webhook(&scope.0, id)
+        .await
+        .map_err(store_err)
+}
+
 /// Lists the tenant's webhooks.
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageQuery),
     responses((status = 200, body = ListResponse<WebhookOut>)))]
@@ -363,11 +376,7 @@ async fn get_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let webhook = state
-        .store
-        .get_webhook(&scope.0, &WebhookId::from_trusted(id))
-        .await
-        .map_err(store_err)?;
+    let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
     Ok(Json(webhook.into()))
 }
 
@@ -382,13 +391,13 @@ async fn update_webhook(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let store = &state.store;
-    let mut webhook = store
-        .get_webhook(&scope.0, &WebhookId::from_trusted(id))
+    let mut webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
+    apply_patch(&mut webhook, patch, state.url_policy)?;
+    state
+        .store
+        .update_webhook(&webhook)
         .await
         .map_err(store_err)?;
-    apply_patch(&mut webhook, patch, state.url_policy)?;
-    store.update_webhook(&webhook).await.map_err(store_err)?;
     Ok(Json(webhook.into()))
 }
 
