@@ -92,7 +92,11 @@ pub struct StatsOut {
 
 fn parse_window(window: &str) -> Result<i64, ApiError> {
     let bad = || ApiError::invalid("window", "must be like 1h, 24h or 7d, at most 30d");
-    let (number, unit) = window.split_at(window.len().saturating_sub(1));
+    // By character, not byte: a multi-byte last character is bad input, not a panic.
+    let Some((at, _)) = window.char_indices().last() else {
+        return Err(bad());
+    };
+    let (number, unit) = window.split_at(at);
     let n: i64 = number.parse().map_err(|_| bad())?;
     let ms = match unit {
         "h" => n * HOUR_MS,
@@ -202,7 +206,7 @@ mod tests {
     fn windows_are_hours_or_days_up_to_thirty_days() {
         assert_eq!(parse_window("24h").ok(), Some(24 * HOUR_MS));
         assert_eq!(parse_window("7d").ok(), Some(7 * 24 * HOUR_MS));
-        for bad in ["", "h", "0h", "31d", "5m", "-1h", "x1h"] {
+        for bad in ["", "h", "0h", "31d", "5m", "-1h", "x1h", "5ä", "ä"] {
             assert!(parse_window(bad).is_err(), "{bad}");
         }
     }

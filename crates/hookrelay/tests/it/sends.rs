@@ -135,11 +135,13 @@ async fn stats_count_deliveries_and_attempts_with_latency_and_hourly_buckets(app
         .await;
     assert_eq!(quiet["success_rate"], json!(null));
     assert_eq!(quiet["latency_ms"], json!(null));
-    let (status, err) = app
-        .get(&format!("/v1/webhooks/{id}/stats?window=90d"))
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(err["error"]["field"], "window");
+    for window in ["90d", "5%C3%A4"] {
+        let (status, err) = app
+            .get(&format!("/v1/webhooks/{id}/stats?window={window}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{window}");
+        assert_eq!(err["error"]["field"], "window");
+    }
 }
 
 async fn replay_queues_past_deliveries_again_with_their_event_ids(app: &mut TestApp) {
