@@ -16,7 +16,7 @@ use crate::api::schemas::Catalog;
 use crate::api::{self, AppState, StateInner};
 use crate::config::Config;
 use crate::delivery::guard::AddressPolicy;
-use crate::delivery::{Sender, WorkerSettings, worker};
+use crate::delivery::{Sender, Worker, WorkerSettings};
 use crate::ids::KeyId;
 use crate::keys;
 use crate::model::UrlPolicy;
@@ -28,9 +28,8 @@ pub struct App {
     listener: TcpListener,
     router: axum::Router,
     store: Arc<dyn Store>,
-    sender: Sender,
     wake: Arc<Notify>,
-    settings: WorkerSettings,
+    worker: Worker,
     deliver: bool,
     shutdown: CancellationToken,
     generated_admin_key: Option<String>,
@@ -58,9 +57,26 @@ impl App {
             },
             config.per_host_connections,
         )?;
+        let settings = WorkerSettings {
+            max_in_flight: config.max_in_flight,
+            per_webhook_concurrency: config.per_webhook_concurrency,
+            per_host_connections: config.per_host_connections,
+            claim_batch: config.claim_batch,
+            lease: Duration::from_secs(config.lease_seconds),
+            poll_interval: Duration::from_millis(config.poll_interval_ms),
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+        };
+        let shutdown = CancellationToken::new();
+        let worker = Worker::new(
+            store.clone(),
+            sender.clone(),
+            wake.clone(),
+            settings,
+            shutdown.clone(),
+        );
         let state = AppState::new(StateInner {
             store: store.clone(),
-            publisher: Publisher::start(store.clone(), wake.clone()),
+            publisher: Publisher::start(store.clone(), wake.clone(), worker.handoff()),
             sender: sender.clone(),
             wake: wake.clone(),
             admin_key_hash,
@@ -72,24 +88,14 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let settings = WorkerSettings {
-            max_in_flight: config.max_in_flight,
-            per_webhook_concurrency: config.per_webhook_concurrency,
-            per_host_connections: config.per_host_connections,
-            claim_batch: config.claim_batch,
-            lease: Duration::from_secs(config.lease_seconds),
-            poll_interval: Duration::from_millis(config.poll_interval_ms),
-            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
-        };
         Ok(App {
             listener,
             router,
             store,
-            sender,
             wake,
-            settings,
+            worker,
             deliver: config.deliver,
-            shutdown: CancellationToken::new(),
+            shutdown,
             generated_admin_key,
         })
     }
@@ -130,13 +136,7 @@ impl App {
         let worker = if self.deliver {
             self.store
                 .listen_for_work(self.wake.clone(), shutdown.clone());
-            Some(tokio::spawn(worker::run(
-                self.store.clone(),
-                self.sender,
-                self.wake,
-                self.settings,
-                shutdown.clone(),
-            )))
+            Some(tokio::spawn(self.worker.run()))
         } else {
             info!("delivery is off on this node (deliver = false): serving the API only");
             None

@@ -54,6 +54,13 @@ macro_rules! generated_id {
                 f.write_str(&self.0)
             }
         }
+
+        // Hashes and compares as its text, so maps keyed by id can be probed with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

@@ -2,12 +2,15 @@
 //! takes every event waiting at that moment and writes them all in one transaction, so under
 //! load many publishes share one commit (one fsync on SQLite, one round trip on PostgreSQL)
 //! instead of paying for one each. A caller is answered only after its event is committed.
+//! New deliveries the dispatcher has room for are handed to it directly (see
+//! [`crate::delivery::handoff`]).
 
 use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::warn;
 
+use crate::delivery::Handoff;
 use crate::store::{self, NewEvent, Published, Store};
 
 /// Most events written in one transaction.
@@ -22,17 +25,28 @@ struct Job {
 #[derive(Clone)]
 pub struct Publisher {
     jobs: mpsc::Sender<Job>,
+    writer: Arc<Writer>,
+}
+
+/// Writes groups of events and hands their new deliveries to this node's dispatcher.
+struct Writer {
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
+    handoff: Handoff,
 }
 
 impl Publisher {
     /// Starts the writer task; it ends when the last `Publisher` clone is dropped, after
     /// writing what it was given.
-    pub fn start(store: Arc<dyn Store>, wake: Arc<Notify>) -> Self {
+    pub fn start(store: Arc<dyn Store>, wake: Arc<Notify>, handoff: Handoff) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(write_groups(store.clone(), wake.clone(), rx));
-        Self { jobs, store, wake }
+        let writer = Arc::new(Writer {
+            store,
+            wake,
+            handoff,
+        });
+        tokio::spawn(write_groups(writer.clone(), rx));
+        Self { jobs, writer }
     }
 
     /// Publishes one event; answers once it is committed.
@@ -48,20 +62,17 @@ impl Publisher {
 
     /// Publishes a batch given in one request: already a group, so it goes straight to the store.
     pub async fn publish_many(&self, events: &[NewEvent]) -> store::Result<Vec<Published>> {
-        let results = with_conflict_retry(&*self.store, events).await?;
-        wake_if_queued(&self.wake, &results);
-        Ok(results)
+        self.writer.write(events).await
     }
 }
 
-async fn write_groups(store: Arc<dyn Store>, wake: Arc<Notify>, mut rx: mpsc::Receiver<Job>) {
+async fn write_groups(writer: Arc<Writer>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         let (events, replies): (Vec<NewEvent>, Vec<_>) =
             jobs.drain(..).map(|j| (j.event, j.reply)).unzip();
-        match with_conflict_retry(&*store, &events).await {
+        match writer.write(&events).await {
             Ok(results) => {
-                wake_if_queued(&wake, &results);
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }
@@ -79,23 +90,27 @@ async fn write_groups(store: Arc<dyn Store>, wake: Arc<Notify>, mut rx: mpsc::Re
     }
 }
 
-/// A `Conflict` means a concurrent writer (another node) stored one of the ids first and
-/// nothing of this group was committed; run it again, when those ids read as repeats.
-async fn with_conflict_retry(
-    store: &dyn Store,
-    events: &[NewEvent],
-) -> store::Result<Vec<Published>> {
-    match store.publish_many(events).await {
-        Err(store::Error::Conflict) => store.publish_many(events).await,
-        other => other,
-    }
-}
-
-fn wake_if_queued(wake: &Notify, results: &[Published]) {
-    if results
-        .iter()
-        .any(|r| matches!(r, Published::Created { deliveries } if *deliveries > 0))
-    {
-        wake.notify_one();
+impl Writer {
+    /// Writes `events` in one transaction, then starts the deliveries the hand-off took and
+    /// wakes the dispatcher for the rest.
+    async fn write(&self, events: &[NewEvent]) -> store::Result<Vec<Published>> {
+        let mut taking = self.handoff.intake();
+        let publication = match self.store.publish_many(events, &mut taking).await {
+            // A `Conflict` means a concurrent writer (another node) stored one of the ids first
+            // and nothing of this group was committed; run it again, when those ids read as
+            // repeats. A fresh intake: the failed one gives its slots back as it drops.
+            Err(store::Error::Conflict) => {
+                taking = self.handoff.intake();
+                self.store.publish_many(events, &mut taking).await?
+            }
+            other => other?,
+        };
+        if publication.queued > 0 {
+            self.wake.notify_one();
+        }
+        self.handoff
+            .dispatch(taking, events, publication.taken)
+            .await;
+        Ok(publication.results)
     }
 }

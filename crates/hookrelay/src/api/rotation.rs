@@ -73,7 +73,7 @@ async fn rotate_secret(
     webhook.previous_secret =
         several.then(|| (old, now + state.rotation_overlap.as_millis() as i64));
     webhook.updated_at = now;
-    state
+    webhook.updated_at = state
         .store
         .update_webhook(&webhook)
         .await

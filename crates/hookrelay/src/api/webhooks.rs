@@ -393,7 +393,7 @@ async fn update_webhook(
 ) -> Result<Json<WebhookOut>, ApiError> {
     let mut webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
     apply_patch(&mut webhook, patch, state.url_policy)?;
-    state
+    webhook.updated_at = state
         .store
         .update_webhook(&webhook)
         .await

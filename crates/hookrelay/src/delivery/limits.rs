@@ -127,6 +127,26 @@ impl<T> Limits<T> {
         admitted
     }
 
+    /// Whether a delivery of `webhook` to `host` would be admitted or queued without filling
+    /// the host's queue, on top of `promised_webhook` and `promised_host` deliveries already
+    /// promised but not yet offered to [`Limits::admit`].
+    pub fn has_room(
+        &self,
+        webhook: &WebhookId,
+        host: &str,
+        promised_webhook: usize,
+        promised_host: usize,
+    ) -> bool {
+        let state = self.lock();
+        let limit = state.webhook_limit(webhook, self.per_webhook);
+        if state.webhooks.get(webhook).copied().unwrap_or(0) + promised_webhook >= limit {
+            return false;
+        }
+        let load = state.hosts.get(host).copied().unwrap_or(0)
+            + state.queues.get(host).map_or(0, VecDeque::len);
+        load + promised_host < 2 * self.per_host
+    }
+
     /// Ends an attempt of `webhook` to `host`, noting whether it was slow (`None`: no attempt
     /// was made). A queued item of the same host, if any, takes over its slot.
     pub fn finish(&self, webhook: &WebhookId, host: &str, slow: Option<bool>) -> Finished<T> {
@@ -304,6 +324,36 @@ mod tests {
             limits.admit(&a, HOST, "a3"),
             Admit::Now("a3"),
             "all slots free again"
+        );
+    }
+
+    #[test]
+    fn room_counts_promises_against_the_webhook_limit_and_twice_the_host_limit() {
+        let limits: Limits<&str> = Limits::new(2, 2);
+        let a = WebhookId::from_trusted("wh_a");
+        let b = WebhookId::from_trusted("wh_b");
+        assert!(limits.has_room(&a, HOST, 0, 0));
+        assert!(limits.has_room(&a, HOST, 1, 1));
+        assert!(
+            !limits.has_room(&a, HOST, 2, 0),
+            "two promised: the webhook is full"
+        );
+        assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
+        assert!(
+            !limits.has_room(&a, HOST, 1, 0),
+            "one sending, one promised"
+        );
+        assert!(
+            limits.has_room(&b, HOST, 0, 2),
+            "host: one sending, two promised, of four"
+        );
+        assert!(
+            !limits.has_room(&b, HOST, 0, 3),
+            "the host's slots and queue are spoken for"
+        );
+        assert!(
+            limits.has_room(&b, "other:443", 0, 0),
+            "hosts are counted apart"
         );
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tracing::warn;
 
-use crate::store::{AttemptRecord, Store};
+use crate::store::{AttemptRecord, DeliveryStatus, Store};
 
 /// Most records written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -29,8 +29,12 @@ pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AttemptRecord>, w
                 }
             }
         }
+        // A retry was scheduled: the dispatcher may need to sleep less than it planned. Only
+        // then: a wake-up costs a claim, and a saturated host would make that claim come back
+        // empty after filtering out its webhooks.
+        if batch.iter().any(|r| r.status == DeliveryStatus::Pending) {
+            wake.notify_one();
+        }
         batch.clear();
-        // Retries were scheduled: the dispatcher may need to sleep less than it planned.
-        wake.notify_one();
     }
 }

@@ -6,6 +6,7 @@
 //! of the claim); no transaction or pooled connection is held across an HTTP call.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
@@ -13,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, debug_span, error, info, warn};
 
-use super::limits::{Admit, Limits, SLOW_ATTEMPT, host_key};
+use super::cache::WebhookCache;
+use super::handoff::Handoff;
+use super::limits::{Admit, Limits, SLOW_ATTEMPT};
 use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
 use super::{recorder, schedule};
@@ -40,49 +43,135 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
 }
 
-/// A claimed delivery waiting in its host's queue, with the global slot it holds and when it
-/// was claimed.
+/// How long the dispatcher waits before claiming again after a claim came back short while
+/// webhooks were skipped. New deliveries to webhooks with room are handed over by the publish
+/// itself, so this delays only deliveries that must be claimed.
+const SATURATED_PAUSE: Duration = Duration::from_millis(10);
+
+/// A delivery waiting in its host's queue, with the global slot it holds and when it was
+/// claimed (or taken).
 type Queued = (Claimed, OwnedSemaphorePermit, std::time::Instant);
 
-/// What every attempt task shares (svix's `WorkerContext`).
-struct Shared {
-    store: Arc<dyn Store>,
+/// What the dispatcher, every attempt task and the publish hand-off share (svix's
+/// `WorkerContext`).
+pub(super) struct Shared {
+    pub(super) store: Arc<dyn Store>,
     sender: Sender,
     rates: RateLimits,
-    limits: Limits<Queued>,
-    lease: Duration,
+    pub(super) limits: Limits<Queued>,
+    pub(super) cache: WebhookCache,
+    /// The global in-flight limit: a permit per delivery claimed, taken or in flight.
+    pub(super) permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+    pub(super) lease: Duration,
+    /// Set while the dispatcher runs: publishes hand deliveries over only then.
+    pub(super) running: AtomicBool,
     shutdown: CancellationToken,
     wake: Arc<Notify>,
     results: mpsc::Sender<AttemptRecord>,
 }
 
-/// Runs the dispatcher until `shutdown`, then lets in-flight attempts finish (bounded by the
-/// grace period) and writes their results.
-pub async fn run(
-    store: Arc<dyn Store>,
-    sender: Sender,
-    wake: Arc<Notify>,
-    settings: WorkerSettings,
-    shutdown: CancellationToken,
-) {
-    let (results, results_rx) = mpsc::channel(settings.max_in_flight.max(64));
-    let recorder = tokio::spawn(recorder::run(store.clone(), results_rx, wake.clone()));
-    let shared = Arc::new(Shared {
-        store: store.clone(),
-        sender,
-        rates: RateLimits::default(),
-        limits: Limits::new(
-            settings.per_webhook_concurrency,
-            settings.per_host_connections,
-        ),
-        lease: settings.lease,
-        shutdown: shutdown.clone(),
-        wake: wake.clone(),
-        results,
-    });
-    let permits = Arc::new(Semaphore::new(settings.max_in_flight));
-    let tracker = TaskTracker::new();
+impl Shared {
+    pub(super) fn shutdown_requested(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+}
 
+/// The delivery worker, built with the app and run by [`Worker::run`].
+pub struct Worker {
+    shared: Arc<Shared>,
+    results: mpsc::Receiver<AttemptRecord>,
+    settings: WorkerSettings,
+}
+
+impl Worker {
+    /// Prepares the worker; nothing runs until [`Worker::run`].
+    pub fn new(
+        store: Arc<dyn Store>,
+        sender: Sender,
+        wake: Arc<Notify>,
+        settings: WorkerSettings,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (results, results_rx) = mpsc::channel(settings.max_in_flight.max(64));
+        let shared = Arc::new(Shared {
+            store,
+            sender,
+            rates: RateLimits::default(),
+            limits: Limits::new(
+                settings.per_webhook_concurrency,
+                settings.per_host_connections,
+            ),
+            cache: WebhookCache::default(),
+            permits: Arc::new(Semaphore::new(settings.max_in_flight)),
+            tracker: TaskTracker::new(),
+            lease: settings.lease,
+            running: AtomicBool::new(false),
+            shutdown,
+            wake,
+            results,
+        });
+        Self {
+            shared,
+            results: results_rx,
+            settings,
+        }
+    }
+
+    /// Where publishes hand new deliveries over; inert unless the worker runs.
+    pub fn handoff(&self) -> Handoff {
+        Handoff::new(&self.shared)
+    }
+
+    /// Runs the dispatcher until shutdown, then lets in-flight attempts finish (bounded by the
+    /// grace period) and writes their results.
+    pub async fn run(self) {
+        let Worker {
+            shared,
+            results,
+            settings,
+        } = self;
+        let recorder = tokio::spawn(recorder::run(
+            shared.store.clone(),
+            results,
+            shared.wake.clone(),
+        ));
+        shared.running.store(true, Ordering::Release);
+        claim_loop(&shared, &settings).await;
+        shared.running.store(false, Ordering::Release);
+
+        let tracker = shared.tracker.clone();
+        tracker.close();
+        info!(
+            in_flight = tracker.len(),
+            "delivery worker stopping; waiting for in-flight attempts"
+        );
+        if tokio::time::timeout(settings.shutdown_grace, tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!(
+                in_flight = tracker.len(),
+                "in-flight attempts outlived the shutdown grace period; their leases will expire and they will be attempted again"
+            );
+        }
+        drop(shared);
+        // The recorder ends once every attempt task has dropped its handle to it.
+        if tokio::time::timeout(Duration::from_secs(5), recorder)
+            .await
+            .is_err()
+        {
+            warn!("recording the last attempt results timed out");
+        }
+    }
+}
+
+/// Claims due deliveries, as many as there are free global slots (at most a batch), and
+/// dispatches them, until shutdown.
+async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
+    let store = &shared.store;
+    let wake = &shared.wake;
+    let shutdown = &shared.shutdown;
     loop {
         // Registered before looking for work, so a publish that lands meanwhile is not missed.
         let notified = wake.notified();
@@ -90,13 +179,22 @@ pub async fn run(
         notified.as_mut().enable();
 
         let first = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
+            permit = shared.permits.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break,
             },
             () = shutdown.cancelled() => break,
         };
-        let wanted = (1 + permits.available_permits()).min(settings.claim_batch);
+        // The slots are taken before claiming, so publishes handing deliveries over meanwhile
+        // cannot leave claimed deliveries without one.
+        let mut slots = vec![first];
+        while slots.len() < settings.claim_batch {
+            match shared.permits.clone().try_acquire_owned() {
+                Ok(permit) => slots.push(permit),
+                Err(_) => break,
+            }
+        }
+        let wanted = slots.len();
         let now = now_ms();
         let lease_until = now + settings.lease.as_millis() as i64;
         let skip = shared.limits.saturated();
@@ -107,7 +205,7 @@ pub async fn run(
             Ok(claimed) => claimed,
             Err(e) => {
                 error!(error = %e, "claiming deliveries failed; retrying shortly");
-                drop(first);
+                drop(slots);
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => continue,
                     () = shutdown.cancelled() => break,
@@ -115,15 +213,31 @@ pub async fn run(
             }
         };
         let got = claimed.len();
-        dispatch(&shared, &store, &tracker, &permits, first, claimed).await;
+        slots.truncate(got);
+        let ready = claimed
+            .into_iter()
+            .zip(slots)
+            .map(|(mut delivery, permit)| {
+                let endpoint = shared.cache.intern(delivery.webhook);
+                delivery.webhook = endpoint.webhook;
+                (delivery, endpoint.host, permit)
+            })
+            .collect();
+        dispatch(shared, ready).await;
         if got == wanted {
             continue;
         }
         // With webhooks skipped, due work may be waiting for their slots: a finishing attempt
-        // wakes the loop, so don't spin on a due time that only they can take.
+        // wakes the loop, so don't spin on a due time that only they can take. And pause a
+        // moment first: wake-ups from publishes would otherwise have the next claim filter the
+        // same skipped backlog again and again while the saturated host works through its queue.
         let sleep = if skip.is_empty() {
-            idle_sleep(&store, settings.poll_interval).await
+            idle_sleep(store, settings.poll_interval).await
         } else {
+            tokio::select! {
+                () = tokio::time::sleep(SATURATED_PAUSE) => {}
+                () = shutdown.cancelled() => break,
+            }
             settings.poll_interval
         };
         tokio::select! {
@@ -132,56 +246,16 @@ pub async fn run(
             () = shutdown.cancelled() => break,
         }
     }
-
-    tracker.close();
-    info!(
-        in_flight = tracker.len(),
-        "delivery worker stopping; waiting for in-flight attempts"
-    );
-    if tokio::time::timeout(settings.shutdown_grace, tracker.wait())
-        .await
-        .is_err()
-    {
-        warn!(
-            in_flight = tracker.len(),
-            "in-flight attempts outlived the shutdown grace period; their leases will expire and they will be attempted again"
-        );
-    }
-    drop(shared);
-    // The recorder ends once every attempt task has dropped its handle to it.
-    if tokio::time::timeout(Duration::from_secs(5), recorder)
-        .await
-        .is_err()
-    {
-        warn!("recording the last attempt results timed out");
-    }
 }
 
-/// Starts a task per claimed delivery that may go now, queues those whose host is busy, and
-/// gives back those whose webhook (or host queue) is full.
-async fn dispatch(
+/// Starts a task per delivery that may go now, queues those whose host is busy, and gives back
+/// those whose webhook is full.
+pub(super) async fn dispatch(
     shared: &Arc<Shared>,
-    store: &Arc<dyn Store>,
-    tracker: &TaskTracker,
-    permits: &Arc<Semaphore>,
-    first: OwnedSemaphorePermit,
-    claimed: Vec<Claimed>,
+    ready: Vec<(Claimed, Arc<str>, OwnedSemaphorePermit)>,
 ) {
-    let mut first = Some(first);
     let mut deferred = Vec::new();
-    for delivery in claimed {
-        let permit = match first.take() {
-            Some(p) => p,
-            // The dispatcher is the only one taking permits, so the ones it counted are there.
-            None => match permits.clone().try_acquire_owned() {
-                Ok(p) => p,
-                Err(_) => {
-                    deferred.push(delivery.id);
-                    continue;
-                }
-            },
-        };
-        let host = host_key(&delivery.webhook.url);
+    for (delivery, host, permit) in ready {
         let webhook = delivery.webhook.id.clone();
         let claimed_at = std::time::Instant::now();
         match shared
@@ -189,7 +263,9 @@ async fn dispatch(
             .admit(&webhook, &host, (delivery, permit, claimed_at))
         {
             Admit::Now((delivery, permit, _)) => {
-                tracker.spawn(run_host_slot(shared.clone(), delivery, host, permit));
+                shared
+                    .tracker
+                    .spawn(run_host_slot(shared.clone(), delivery, host, permit));
             }
             Admit::Queued => {}
             Admit::Refused((delivery, _permit, _)) => deferred.push(delivery.id),
@@ -200,7 +276,7 @@ async fn dispatch(
             count = deferred.len(),
             "webhooks at their concurrency limit; deliveries given back"
         );
-        if let Err(e) = store.release(&deferred, now_ms()).await {
+        if let Err(e) = shared.store.release(&deferred, now_ms()).await {
             warn!(error = %e, "giving back deliveries failed; their lease will expire instead");
         }
     }
@@ -210,7 +286,7 @@ async fn dispatch(
 async fn run_host_slot(
     shared: Arc<Shared>,
     mut delivery: Claimed,
-    host: String,
+    host: Arc<str>,
     mut permit: OwnedSemaphorePermit,
 ) {
     loop {

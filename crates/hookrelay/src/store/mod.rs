@@ -194,8 +194,49 @@ pub struct Claimed {
     pub event_created_at: i64,
     /// The event's data (JSON text).
     pub data: String,
+    /// The webhook it goes to, shared by every delivery to it in flight.
+    pub webhook: Arc<Webhook>,
+}
+
+/// Decides, for each new delivery as a publish writes it, whether this node sends it right after
+/// the commit instead of leaving it to a claim. A delivery taken is written already leased (due
+/// at the lease's end), so no claim query ever reads it back; if the node dies before the attempt
+/// is recorded, the lease expires and any node claims it (at-least-once, as with claims).
+pub trait Intake: Send {
+    /// Offered a new delivery to `webhook` whose row reads `updated_at`: the end of its lease
+    /// (unix ms) if this node takes it.
+    fn take(&mut self, webhook: &str, updated_at: i64) -> Option<i64>;
+}
+
+/// An [`Intake`] that takes nothing: every delivery waits for a claim.
+pub struct NoIntake;
+
+impl Intake for NoIntake {
+    fn take(&mut self, _webhook: &str, _updated_at: i64) -> Option<i64> {
+        None
+    }
+}
+
+/// A delivery an [`Intake`] took: the caller sends it once the publish has committed.
+#[derive(Clone, Debug)]
+pub struct Taken {
+    /// `dlv_…`
+    pub id: DeliveryId,
+    /// The event's position in the published slice.
+    pub event: usize,
     /// The webhook it goes to.
-    pub webhook: Webhook,
+    pub webhook: WebhookId,
+}
+
+/// What a publish wrote.
+#[derive(Debug, Default)]
+pub struct Publication {
+    /// One result per event, in order.
+    pub results: Vec<Published>,
+    /// The deliveries the intake took.
+    pub taken: Vec<Taken>,
+    /// Deliveries written due now, for a claim to pick up.
+    pub queued: u64,
 }
 
 /// Delivery states.
@@ -391,8 +432,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get_webhook(&self, tenant: &TenantId, id: &WebhookId) -> Result<Webhook>;
     /// A tenant's webhooks by id.
     async fn list_webhooks(&self, tenant: &TenantId, page: &Page) -> Result<Paged<Webhook>>;
-    /// Replaces every mutable field of a webhook of `webhook.tenant_id`.
-    async fn update_webhook(&self, webhook: &Webhook) -> Result<()>;
+    /// Replaces every mutable field of a webhook of `webhook.tenant_id`; answers the stored
+    /// `updated_at`: `webhook.updated_at`, or one past the stored value if that is not earlier,
+    /// so that every change gives a new `updated_at` (caches key on it).
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<i64>;
     /// Deletes a webhook and its deliveries.
     async fn delete_webhook(&self, tenant: &TenantId, id: &WebhookId) -> Result<()>;
 
@@ -407,14 +450,14 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a catalog entry.
     async fn delete_event_type(&self, name: &str) -> Result<()>;
 
-    /// Writes the event and one delivery per matching active webhook in one transaction.
-    async fn publish(&self, event: &NewEvent) -> Result<Published> {
-        let mut results = self.publish_many(std::slice::from_ref(event)).await?;
-        results.pop().ok_or(Error::NotFound)
-    }
     /// Writes many events and their deliveries in one transaction (group commit): one result
     /// per event, in order. An event repeated within the batch is a `Duplicate` of its first.
-    async fn publish_many(&self, events: &[NewEvent]) -> Result<Vec<Published>>;
+    /// Each new delivery is offered to `intake`; those it takes are written leased.
+    async fn publish_many(
+        &self,
+        events: &[NewEvent],
+        intake: &mut (dyn Intake + Send),
+    ) -> Result<Publication>;
     /// Leases up to `limit` due deliveries until `lease_until`, skipping `skip_webhooks`
     /// (those already at their concurrency limit).
     async fn claim_due(

@@ -162,7 +162,7 @@ impl From<ClaimedRecord> for Claimed {
             event_type: r.event_type,
             event_created_at: r.event_created_at,
             data: r.data,
-            webhook: r.webhook.into(),
+            webhook: std::sync::Arc::new(r.webhook.into()),
         }
     }
 }

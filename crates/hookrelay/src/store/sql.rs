@@ -221,15 +221,16 @@ macro_rules! impl_store {
                 }))
             }
 
-            async fn update_webhook(&self, w: &$crate::store::Webhook) -> $crate::store::Result<()> {
+            async fn update_webhook(&self, w: &$crate::store::Webhook) -> $crate::store::Result<i64> {
                 let j = $crate::store::records::WebhookJson::of(w);
-                let done = sqlx::query(
+                let updated_at: Option<i64> = sqlx::query_scalar(
                     "UPDATE webhooks SET url = $3, description = $4, events = $5, channels = $6, \
                      secret = $7, active = $8, disabled_reason = $9, retry_schedule = $10, \
                      timeout_seconds = $11, rate_limit_per_second = $12, headers = $13, \
-                     signature = $14, payload_format = $15, updated_at = $16, previous_secret = $17, \
-                     previous_secret_expires_at = $18 \
-                     WHERE id = $1 AND tenant_id = $2",
+                     signature = $14, payload_format = $15, \
+                     updated_at = CASE WHEN updated_at >= $16 THEN updated_at + 1 ELSE $16 END, \
+                     previous_secret = $17, previous_secret_expires_at = $18 \
+                     WHERE id = $1 AND tenant_id = $2 RETURNING updated_at",
                 )
                 .bind(w.id.as_str())
                 .bind(w.tenant_id.as_str())
@@ -249,9 +250,9 @@ macro_rules! impl_store {
                 .bind(w.updated_at)
                 .bind(w.previous_secret.as_ref().map(|p| p.0.as_str()))
                 .bind(w.previous_secret.as_ref().map(|p| p.1))
-                .execute(self.write())
+                .fetch_optional(self.write())
                 .await?;
-                $crate::store::sql::one_row(done.rows_affected())
+                updated_at.ok_or($crate::store::Error::NotFound)
             }
 
             async fn delete_webhook(
@@ -346,10 +347,11 @@ macro_rules! impl_store {
             async fn publish_many(
                 &self,
                 events: &[$crate::store::NewEvent],
-            ) -> $crate::store::Result<Vec<$crate::store::Published>> {
+                intake: &mut (dyn $crate::store::Intake + Send),
+            ) -> $crate::store::Result<$crate::store::Publication> {
                 use $crate::store::sql::{Plan, TargetRow};
                 if events.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok($crate::store::Publication::default());
                 }
                 let mut tx = self.begin_write().await?;
                 // Which ids were published before: one query for the whole batch.
@@ -368,7 +370,7 @@ macro_rules! impl_store {
                 tenants.sort_unstable();
                 tenants.dedup();
                 let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT t.id, w.id, w.events, w.channels FROM tenants t \
+                    "SELECT t.id, w.id, w.events, w.channels, w.updated_at FROM tenants t \
                      LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = ",
                 );
                 q.push_bind(true).push(" WHERE t.id IN (");
@@ -380,7 +382,7 @@ macro_rules! impl_store {
                 let rows: Vec<TargetRow> = q.build_query_as().fetch_all(&mut *tx).await?;
                 let plan = Plan::new(events, &existing, &rows);
                 if plan.new_events.is_empty() {
-                    return Ok(plan.results);
+                    return Ok($crate::store::Publication { results: plan.results, ..Default::default() });
                 }
                 for chunk in plan.new_events.chunks($crate::store::sql::INSERT_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
@@ -400,30 +402,61 @@ macro_rules! impl_store {
                     // `Conflict` tells the caller to run the batch again (it then reads as a repeat).
                     q.build().execute(&mut *tx).await?;
                 }
-                for chunk in plan.deliveries.chunks($crate::store::sql::INSERT_CHUNK) {
+                let mut taken = Vec::new();
+                let mut queued = 0;
+                // (id, due at) per planned delivery: leased to this node if the intake took it.
+                let placed: Vec<($crate::ids::DeliveryId, i64)> = plan
+                    .deliveries
+                    .iter()
+                    .map(|d| {
+                        let id = $crate::ids::DeliveryId::generate();
+                        let due = match intake.take(d.webhook, d.updated_at) {
+                            Some(lease_until) => {
+                                taken.push($crate::store::Taken {
+                                    id: id.clone(),
+                                    event: d.event,
+                                    webhook: $crate::ids::WebhookId::from_trusted(d.webhook.to_owned()),
+                                });
+                                lease_until
+                            }
+                            None => {
+                                queued += 1;
+                                events[d.event].created_at
+                            }
+                        };
+                        (id, due)
+                    })
+                    .collect();
+                for (chunk, ids) in plan
+                    .deliveries
+                    .chunks($crate::store::sql::INSERT_CHUNK)
+                    .zip(placed.chunks($crate::store::sql::INSERT_CHUNK))
+                {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
                          attempts, next_attempt_at, created_at, updated_at) ",
                     );
-                    q.push_values(chunk, |mut b, (e, webhook, tenant)| {
-                        b.push_bind($crate::ids::DeliveryId::generate().to_string())
+                    q.push_values(chunk.iter().zip(ids), |mut b, (d, (id, due))| {
+                        let e = &events[d.event];
+                        b.push_bind(id.as_str())
                             .push_bind(e.id.as_str())
-                            .push_bind(*webhook)
-                            .push_bind(*tenant)
+                            .push_bind(d.webhook)
+                            .push_bind(d.tenant)
                             .push_bind(e.event_type.as_str())
                             .push_bind("pending")
                             .push_bind(0_i64)
-                            .push_bind(e.created_at)
+                            .push_bind(*due)
                             .push_bind(e.created_at)
                             .push_bind(e.created_at);
                     });
                     q.build().execute(&mut *tx).await?;
                 }
-                if !plan.deliveries.is_empty() {
+                // Other nodes need waking only for deliveries this node did not take.
+                if queued > 0 {
                     Self::notify_work(&mut tx).await?;
                 }
                 tx.commit().await?;
-                Ok(plan.results)
+                Ok($crate::store::Publication { results: plan.results, taken, queued })
             }
 
             async fn claim_due(
@@ -683,8 +716,14 @@ pub fn one_row(affected: u64) -> super::Result<()> {
 }
 
 /// A target tenant joined with one of its active webhooks, if it has any:
-/// (tenant, webhook, events JSON, channels JSON).
-pub type TargetRow = (String, Option<String>, Option<String>, Option<String>);
+/// (tenant, webhook, events JSON, channels JSON, webhook updated_at).
+pub type TargetRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
 
 /// What a batch publish writes, worked out from what the database already holds.
 pub struct Plan<'a> {
@@ -692,14 +731,28 @@ pub struct Plan<'a> {
     pub results: Vec<super::Published>,
     /// Events to insert, each with its delivery count.
     pub new_events: Vec<(&'a NewEvent, u64)>,
-    /// Deliveries to insert: (event, webhook id, tenant id).
-    pub deliveries: Vec<(&'a NewEvent, &'a str, &'a str)>,
+    /// Deliveries to insert.
+    pub deliveries: Vec<PlannedDelivery<'a>>,
+}
+
+/// A delivery a publish writes.
+#[derive(Clone, Copy)]
+pub struct PlannedDelivery<'a> {
+    /// The event's position in the published slice.
+    pub event: usize,
+    /// Its webhook's id.
+    pub webhook: &'a str,
+    /// The webhook's `updated_at`, as this transaction read it.
+    pub updated_at: i64,
+    /// The tenant.
+    pub tenant: &'a str,
 }
 
 /// A target tenant's active webhook with its subscription parsed once per group.
 struct Target<'a> {
     tenant: &'a str,
     webhook: &'a str,
+    updated_at: i64,
     filter: EventFilter,
     channels: Vec<String>,
 }
@@ -715,10 +768,11 @@ impl<'a> Plan<'a> {
         };
         let targets: Vec<Target<'a>> = rows
             .iter()
-            .filter_map(|(tenant, webhook, events, channels)| {
+            .filter_map(|(tenant, webhook, events, channels, updated_at)| {
                 Some(Target {
                     tenant,
                     webhook: webhook.as_deref()?,
+                    updated_at: updated_at.unwrap_or_default(),
                     filter: EventFilter::from_trusted(
                         serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default(),
                     ),
@@ -731,7 +785,7 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|(id, n)| (id.as_str(), n.max(&0).unsigned_abs()))
             .collect();
-        for event in events {
+        for (index, event) in events.iter().enumerate() {
             if let Some(&n) = seen.get(event.id.as_str()) {
                 plan.results.push(Published::Duplicate { deliveries: n });
                 continue;
@@ -753,7 +807,12 @@ impl<'a> Plan<'a> {
                             && t.filter.matches(&event.event_type)
                             && channels_match(&t.channels, &event.channels)
                     })
-                    .map(|t| (event, t.webhook, t.tenant)),
+                    .map(|t| PlannedDelivery {
+                        event: index,
+                        webhook: t.webhook,
+                        updated_at: t.updated_at,
+                        tenant: t.tenant,
+                    }),
             );
             let n = (plan.deliveries.len() - before) as u64;
             seen.insert(event.id.as_str(), n);

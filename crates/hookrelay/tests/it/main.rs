@@ -13,6 +13,7 @@ mod delivery;
 mod event_types;
 mod events;
 mod guard;
+mod handoff;
 mod lifecycle;
 mod openapi;
 mod readme;
