@@ -1,9 +1,9 @@
-//! Group commit for publishing. Each `POST /v1/events` hands its event to one writer task, which
-//! takes every event waiting at that moment and writes them all in one transaction, so under
-//! load many publishes share one commit (one fsync on SQLite, one round trip on PostgreSQL)
-//! instead of paying for one each. A caller is answered only after its event is committed.
-//! New deliveries the dispatcher has room for are handed to it directly (see
-//! [`crate::delivery::handoff`]).
+//! Group commit for publishing. Every `POST /v1/events` and `POST /v1/events/batch` hands its
+//! events to one writer task, which takes every request waiting at that moment and writes them
+//! all in one transaction, so under load many publishes share one commit (one fsync on SQLite,
+//! one round trip on PostgreSQL, and each index page written once per group instead of once per
+//! request). A caller is answered only after its events are committed. New deliveries the
+//! dispatcher has room for are handed to it directly (see [`crate::delivery::handoff`]).
 
 use std::sync::Arc;
 
@@ -13,19 +13,21 @@ use tracing::warn;
 use crate::delivery::Handoff;
 use crate::store::{self, NewEvent, Published, Store};
 
-/// Most events written in one transaction.
-const MAX_GROUP: usize = 1000;
+/// A group stops taking further requests once it holds this many events.
+const MAX_GROUP: usize = 2000;
+
+/// Requests waiting for the writer.
+const QUEUE: usize = 1024;
 
 struct Job {
-    event: NewEvent,
-    reply: oneshot::Sender<store::Result<Published>>,
+    events: Vec<NewEvent>,
+    reply: oneshot::Sender<store::Result<Vec<Published>>>,
 }
 
 /// Hands events to the group-commit writer.
 #[derive(Clone)]
 pub struct Publisher {
     jobs: mpsc::Sender<Job>,
-    writer: Arc<Writer>,
 }
 
 /// Writes groups of events and hands their new deliveries to this node's dispatcher.
@@ -39,54 +41,67 @@ impl Publisher {
     /// Starts the writer task; it ends when the last `Publisher` clone is dropped, after
     /// writing what it was given.
     pub fn start(store: Arc<dyn Store>, wake: Arc<Notify>, handoff: Handoff) -> Self {
-        let (jobs, rx) = mpsc::channel(4 * MAX_GROUP);
-        let writer = Arc::new(Writer {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        let writer = Writer {
             store,
             wake,
             handoff,
-        });
-        tokio::spawn(write_groups(writer.clone(), rx));
-        Self { jobs, writer }
+        };
+        tokio::spawn(write_groups(writer, rx));
+        Self { jobs }
     }
 
     /// Publishes one event; answers once it is committed.
     pub async fn publish(&self, event: NewEvent) -> store::Result<Published> {
+        let mut results = self.publish_many(vec![event]).await?;
+        results
+            .pop()
+            .ok_or(store::Error::Backend(sqlx::Error::RowNotFound))
+    }
+
+    /// Publishes events given in one request, one result per event in order; answers once
+    /// they are committed.
+    pub async fn publish_many(&self, events: Vec<NewEvent>) -> store::Result<Vec<Published>> {
         let (reply, answer) = oneshot::channel();
         let stopped = || store::Error::Backend(sqlx::Error::PoolClosed);
         self.jobs
-            .send(Job { event, reply })
+            .send(Job { events, reply })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
-
-    /// Publishes a batch given in one request: already a group, so it goes straight to the store.
-    pub async fn publish_many(&self, events: &[NewEvent]) -> store::Result<Vec<Published>> {
-        self.writer.write(events).await
-    }
 }
 
-async fn write_groups(writer: Arc<Writer>, mut rx: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(MAX_GROUP);
-    while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
-        let (events, replies): (Vec<NewEvent>, Vec<_>) =
-            jobs.drain(..).map(|j| (j.event, j.reply)).unzip();
+async fn write_groups(writer: Writer, mut rx: mpsc::Receiver<Job>) {
+    let mut events: Vec<NewEvent> = Vec::with_capacity(MAX_GROUP);
+    let mut replies = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            replies.push((job.reply, job.events.len()));
+            events.extend(job.events);
+            if events.len() < MAX_GROUP {
+                next = rx.try_recv().ok();
+            }
+        }
         match writer.write(&events).await {
             Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
+                let mut results = results.into_iter();
+                for (reply, n) in replies.drain(..) {
+                    let _ = reply.send(Ok(results.by_ref().take(n).collect()));
                 }
             }
             Err(e) => {
                 warn!(error = %e, events = events.len(), "publishing a group failed");
                 let shared = e.to_string();
-                for reply in replies {
+                for (reply, _) in replies.drain(..) {
                     let _ = reply.send(Err(store::Error::Backend(sqlx::Error::Protocol(
                         shared.clone(),
                     ))));
                 }
             }
         }
+        events.clear();
     }
 }
 

@@ -229,13 +229,18 @@ async fn publish_batch(
             Err(e) => results.push(Some(refused(e))),
         }
     }
+    // What the answer needs of each event, kept while the events go to the writer.
+    let sent: Vec<(String, usize)> = events
+        .iter()
+        .map(|e| (e.id.to_string(), e.tenants.len()))
+        .collect();
     let published = state
         .publisher
-        .publish_many(&events)
+        .publish_many(events)
         .await
         .map_err(|e| ApiError::from_store(e, "event"))?;
-    for ((i, event), outcome) in positions.into_iter().zip(&events).zip(published) {
-        let id = Some(event.id.to_string());
+    for ((i, (id, tenants)), outcome) in positions.into_iter().zip(sent).zip(published) {
+        let id = Some(id);
         results[i] = Some(match outcome {
             Published::Created { deliveries } => BatchItemOut {
                 status: 202,
@@ -249,11 +254,9 @@ async fn publish_batch(
                 deliveries: Some(deliveries),
                 error: None,
             },
-            Published::UnknownTenant(t) => refused(unknown_tenant(
-                event.tenants.len(),
-                &t,
-                &format!("events[{i}]."),
-            )),
+            Published::UnknownTenant(t) => {
+                refused(unknown_tenant(tenants, &t, &format!("events[{i}].")))
+            }
         });
     }
     Ok(Json(BatchOut {

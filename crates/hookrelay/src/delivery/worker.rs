@@ -5,6 +5,7 @@
 //! no webhook has more than `per_webhook_concurrency` in flight (saturated webhooks are left out
 //! of the claim); no transaction or pooled connection is held across an HTTP call.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, debug_span, error, info, warn};
 
-use super::cache::WebhookCache;
+use super::cache::{Endpoint, WebhookCache};
 use super::handoff::Handoff;
 use super::limits::{Admit, Limits, SLOW_ATTEMPT};
 use super::rate::{RateLimits, Slot};
@@ -22,7 +23,8 @@ use super::send::{Message, Sender};
 use super::{recorder, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
-use crate::store::{AttemptRecord, Claimed, Store};
+use crate::ids::WebhookId;
+use crate::store::{AttemptRecord, Claimed, ClaimedRow, Store};
 
 /// The dispatcher's tunables, from `Config`.
 #[derive(Clone, Debug)]
@@ -214,16 +216,11 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         };
         let got = claimed.len();
         slots.truncate(got);
-        let ready = claimed
-            .into_iter()
-            .zip(slots)
-            .map(|(mut delivery, permit)| {
-                let endpoint = shared.cache.intern(delivery.webhook);
-                delivery.webhook = endpoint.webhook;
-                (delivery, endpoint.host, permit)
-            })
-            .collect();
-        dispatch(shared, ready).await;
+        match resolve(shared, claimed, slots).await {
+            Ok(ready) => dispatch(shared, ready).await,
+            // Their leases expire and they are claimed again.
+            Err(e) => error!(error = %e, "reading claimed deliveries' webhooks failed"),
+        }
         if got == wanted {
             continue;
         }
@@ -246,6 +243,67 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
             () = shutdown.cancelled() => break,
         }
     }
+}
+
+/// Pairs claimed rows with their webhooks: from the cache when it holds the version the claim
+/// read, else loaded (all misses in one query) and cached. A row whose webhook is gone (deleted
+/// meanwhile, and its deliveries with it) is dropped with its slot.
+async fn resolve(
+    shared: &Shared,
+    rows: Vec<ClaimedRow>,
+    slots: Vec<OwnedSemaphorePermit>,
+) -> crate::store::Result<Vec<(Claimed, Arc<str>, OwnedSemaphorePermit)>> {
+    let mut endpoints: Vec<Option<Endpoint>> = rows
+        .iter()
+        .map(|r| {
+            shared
+                .cache
+                .get(r.webhook_id.as_str(), r.webhook_updated_at)
+        })
+        .collect();
+    let mut missing: Vec<WebhookId> = rows
+        .iter()
+        .zip(&endpoints)
+        .filter(|(_, e)| e.is_none())
+        .map(|(r, _)| r.webhook_id.clone())
+        .collect();
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        missing.dedup();
+        let loaded: HashMap<WebhookId, Endpoint> = shared
+            .store
+            .webhooks_by_id(&missing)
+            .await?
+            .into_iter()
+            .map(|w| {
+                let endpoint = shared.cache.intern(Arc::new(w));
+                (endpoint.webhook.id.clone(), endpoint)
+            })
+            .collect();
+        for (row, endpoint) in rows.iter().zip(&mut endpoints) {
+            if endpoint.is_none() {
+                *endpoint = loaded.get(row.webhook_id.as_str()).cloned();
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .zip(endpoints)
+        .zip(slots)
+        .filter_map(|((row, endpoint), permit)| {
+            let endpoint = endpoint?;
+            let delivery = Claimed {
+                id: row.id,
+                attempts: row.attempts,
+                event_id: row.event_id,
+                event_type: row.event_type,
+                event_created_at: row.event_created_at,
+                data: row.data,
+                webhook: endpoint.webhook,
+            };
+            Some((delivery, endpoint.host, permit))
+        })
+        .collect())
 }
 
 /// Starts a task per delivery that may go now, queues those whose host is busy, and gives back

@@ -198,6 +198,28 @@ pub struct Claimed {
     pub webhook: Arc<Webhook>,
 }
 
+/// A claimed delivery as the claim reads it: the webhook by id and version, which the caller
+/// resolves from its cache (or [`Store::webhooks_by_id`]) instead of every claim decoding it.
+#[derive(Clone, Debug)]
+pub struct ClaimedRow {
+    /// `dlv_…`
+    pub id: DeliveryId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The event's id.
+    pub event_id: EventId,
+    /// The event's type.
+    pub event_type: String,
+    /// The event's creation time, unix ms.
+    pub event_created_at: i64,
+    /// The event's data (JSON text).
+    pub data: String,
+    /// The webhook it goes to.
+    pub webhook_id: WebhookId,
+    /// That webhook's `updated_at` when claimed.
+    pub webhook_updated_at: i64,
+}
+
 /// Decides, for each new delivery as a publish writes it, whether this node sends it right after
 /// the commit instead of leaving it to a claim. A delivery taken is written already leased (due
 /// at the lease's end), so no claim query ever reads it back; if the node dies before the attempt
@@ -466,7 +488,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         lease_until: i64,
         skip_webhooks: &[WebhookId],
-    ) -> Result<Vec<Claimed>>;
+    ) -> Result<Vec<ClaimedRow>>;
+    /// Webhooks by id, of any tenant (those not found are left out).
+    async fn webhooks_by_id(&self, ids: &[WebhookId]) -> Result<Vec<Webhook>>;
     /// Records attempts and the resulting delivery states, in one transaction.
     async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<()>;
     /// Gives leased deliveries back, due at `at`, without counting an attempt.

@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use super::records::{ClaimedRecord, claimed_select};
-use super::{Claimed, Result, scan_window};
+use super::records::{CLAIMED_SELECT, ClaimedRecord};
+use super::{ClaimedRow, Result, scan_window};
 use crate::ids::WebhookId;
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
@@ -120,7 +120,7 @@ impl PgStore {
         limit: u32,
         lease_until: i64,
         skip_webhooks: &[WebhookId],
-    ) -> Result<Vec<Claimed>> {
+    ) -> Result<Vec<ClaimedRow>> {
         let skip: Vec<&str> = skip_webhooks.iter().map(WebhookId::as_str).collect();
         let sql = format!(
             // `NOT IN (SELECT unnest(..))` is a hashed subplan: one probe per row, where
@@ -136,8 +136,8 @@ impl PgStore {
                 UPDATE deliveries SET next_attempt_at = $3 FROM due WHERE deliveries.id = due.id \
                 RETURNING deliveries.id, deliveries.attempts, deliveries.event_id, deliveries.webhook_id \
              ) \
-             SELECT {} FROM d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id",
-            claimed_select()
+             SELECT {CLAIMED_SELECT} FROM d JOIN events e ON e.id = d.event_id \
+             JOIN webhooks w ON w.id = d.webhook_id"
         );
         let rows: Vec<ClaimedRecord> = sqlx::query_as(&sql)
             .bind(now)
@@ -147,7 +147,7 @@ impl PgStore {
             .bind(i64::from(scan_window(limit)))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(Claimed::from).collect())
+        Ok(rows.into_iter().map(ClaimedRow::from).collect())
     }
 }
 

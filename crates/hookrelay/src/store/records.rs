@@ -4,7 +4,7 @@
 
 use sqlx::FromRow;
 
-use super::{Attempt, Claimed, Delivery, DeliveryStatus, EventType, Tenant, Webhook};
+use super::{Attempt, ClaimedRow, Delivery, DeliveryStatus, EventType, Tenant, Webhook};
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::PayloadFormat;
 
@@ -131,8 +131,9 @@ impl From<EventTypeRecord> for EventType {
     }
 }
 
-/// A claimed delivery joined with its event and webhook: a row on PostgreSQL, an element of the
-/// JSON array that SQLite's one-row claim returns (built by [`claimed_json_object`]).
+/// A claimed delivery joined with its event and its webhook's version: a row on PostgreSQL, an
+/// element of the JSON array that SQLite's one-row claim returns (built from
+/// [`CLAIMED_JSON_OBJECT`]).
 #[derive(FromRow, serde::Deserialize)]
 pub struct ClaimedRecord {
     delivery_id: String,
@@ -141,28 +142,25 @@ pub struct ClaimedRecord {
     event_type: String,
     event_created_at: i64,
     data: String,
-    #[sqlx(flatten)]
-    webhook: WebhookRecord,
+    webhook_id: String,
+    webhook_updated_at: i64,
 }
 
 /// The select list for [`ClaimedRecord`], given aliases `d` (deliveries), `e` (events), `w`.
-pub fn claimed_select() -> String {
-    format!(
-        "d.id AS delivery_id, d.attempts, e.id AS event_id, e.event_type, \
-         e.created_at AS event_created_at, e.data, {WEBHOOK_COLUMNS}"
-    )
-}
+pub const CLAIMED_SELECT: &str = "d.id AS delivery_id, d.attempts, e.id AS event_id, e.event_type, \
+     e.created_at AS event_created_at, e.data, w.id AS webhook_id, w.updated_at AS webhook_updated_at";
 
-impl From<ClaimedRecord> for Claimed {
+impl From<ClaimedRecord> for ClaimedRow {
     fn from(r: ClaimedRecord) -> Self {
-        Claimed {
+        ClaimedRow {
             id: DeliveryId::from_trusted(r.delivery_id),
             attempts: r.attempts.max(0) as u32,
             event_id: EventId::from_trusted(r.event_id),
             event_type: r.event_type,
             event_created_at: r.event_created_at,
             data: r.data,
-            webhook: std::sync::Arc::new(r.webhook.into()),
+            webhook_id: WebhookId::from_trusted(r.webhook_id),
+            webhook_updated_at: r.webhook_updated_at,
         }
     }
 }
@@ -231,16 +229,6 @@ impl From<AttemptRow> for Attempt {
 }
 
 /// The `json_object(...)` of one claimed delivery, given aliases `d`, `e` and `w`.
-pub fn claimed_json_object() -> &'static str {
-    "json_object('delivery_id', d.id, 'attempts', d.attempts, 'event_id', e.id, \
-     'event_type', e.event_type, 'event_created_at', e.created_at, 'data', e.data, \
-     'webhook', json_object('id', w.id, 'tenant_id', w.tenant_id, 'url', w.url, \
-     'description', w.description, 'events', w.events, 'channels', w.channels, \
-     'secret', w.secret, 'previous_secret', w.previous_secret, \
-     'previous_secret_expires_at', w.previous_secret_expires_at, \
-     'active', CASE WHEN w.active THEN json('true') ELSE json('false') END, \
-     'disabled_reason', w.disabled_reason, 'retry_schedule', w.retry_schedule, \
-     'timeout_seconds', w.timeout_seconds, 'rate_limit_per_second', w.rate_limit_per_second, \
-     'headers', w.headers, 'signature', w.signature, 'payload_format', w.payload_format, \
-     'created_at', w.created_at, 'updated_at', w.updated_at))"
-}
+pub const CLAIMED_JSON_OBJECT: &str = "json_object('delivery_id', d.id, 'attempts', d.attempts, \
+     'event_id', e.id, 'event_type', e.event_type, 'event_created_at', e.created_at, \
+     'data', e.data, 'webhook_id', w.id, 'webhook_updated_at', w.updated_at)";

@@ -465,8 +465,30 @@ macro_rules! impl_store {
                 limit: u32,
                 lease_until: i64,
                 skip_webhooks: &[$crate::ids::WebhookId],
-            ) -> $crate::store::Result<Vec<$crate::store::Claimed>> {
+            ) -> $crate::store::Result<Vec<$crate::store::ClaimedRow>> {
                 self.claim_inner(now, limit, lease_until, skip_webhooks).await
+            }
+
+            async fn webhooks_by_id(
+                &self,
+                ids: &[$crate::ids::WebhookId],
+            ) -> $crate::store::Result<Vec<$crate::store::Webhook>> {
+                let mut found = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {} FROM webhooks w WHERE w.id IN (",
+                        $crate::store::records::WEBHOOK_COLUMNS
+                    ));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    let rows: Vec<$crate::store::records::WebhookRecord> =
+                        q.build_query_as().fetch_all(self.read()).await?;
+                    found.extend(rows.into_iter().map($crate::store::Webhook::from));
+                }
+                Ok(found)
             }
 
             async fn record_attempts(

@@ -9,16 +9,41 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::warn;
 
-use super::records::{ClaimedRecord, claimed_json_object};
-use super::{Claimed, Result, scan_window};
+use super::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
+use super::{ClaimedRow, Result, scan_window};
 use crate::ids::WebhookId;
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Stops the checkpointer when the store is dropped.
+    _checkpoints: DropGuard,
+}
+
+/// How often WAL frames are copied back into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Copies committed WAL frames into the database file, on a connection of its own (sqlx runs
+/// each SQLite connection on its own thread), so the single writer spends its time on writes
+/// alone. `PASSIVE` never waits for, nor blocks, the writer or readers.
+async fn checkpoint_continuously(pool: SqlitePool, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(CHECKPOINT_INTERVAL) => {}
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            warn!(error = %e, "checkpointing the write-ahead log failed; retrying");
+        }
+    }
+    pool.close().await;
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -38,20 +63,31 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            // Checkpoints run inside the writer's commits; letting the WAL grow to ~32 MiB
-            // between them takes them (and their fsync) off most commits.
-            .pragma("wal_autocheckpoint", "8192")
-            .pragma("cache_size", "-32768");
+            // Checkpoints run on their own connection (see `checkpoint_continuously`), so the
+            // writer's commits never copy pages or fsync; this is only a backstop should that
+            // fall far behind.
+            .pragma("wal_autocheckpoint", "65536")
+            .pragma("cache_size", "-4096");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { reader, writer })
+        let stop = CancellationToken::new();
+        tokio::spawn(checkpoint_continuously(checkpointer, stop.clone()));
+        Ok(Self {
+            reader,
+            writer,
+            _checkpoints: stop.drop_guard(),
+        })
     }
 
     fn read(&self) -> &SqlitePool {
@@ -90,7 +126,7 @@ impl SqliteStore {
         limit: u32,
         lease_until: i64,
         skip_webhooks: &[WebhookId],
-    ) -> Result<Vec<Claimed>> {
+    ) -> Result<Vec<ClaimedRow>> {
         let mut conn = self.writer.acquire().await?;
         // Only the oldest due rows are looked at, so a deep backlog of skipped (saturated)
         // webhooks costs a bounded scan per claim, not a scan of the whole queue.
@@ -123,17 +159,16 @@ impl SqliteStore {
         .execute(&mut *conn)
         .await?;
         let (batch,): (String,) = sqlx::query_as(&format!(
-            "SELECT json_group_array({}) FROM json_each($1) j \
+            "SELECT json_group_array({CLAIMED_JSON_OBJECT}) FROM json_each($1) j \
              JOIN deliveries d ON d.id = j.value JOIN events e ON e.id = d.event_id \
-             JOIN webhooks w ON w.id = d.webhook_id",
-            claimed_json_object()
+             JOIN webhooks w ON w.id = d.webhook_id"
         ))
         .bind(&ids)
         .fetch_one(&mut *conn)
         .await?;
         let rows: Vec<ClaimedRecord> = serde_json::from_str(&batch)
             .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
-        Ok(rows.into_iter().map(Claimed::from).collect())
+        Ok(rows.into_iter().map(ClaimedRow::from).collect())
     }
 }
 

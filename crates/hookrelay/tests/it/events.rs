@@ -14,6 +14,7 @@ backend_tests!(
     bodies_over_the_limit_get_413,
     a_batch_publishes_every_valid_event_and_refuses_each_bad_one_by_itself,
     concurrent_publishes_are_all_stored_and_delivered_exactly_as_answered,
+    concurrent_batches_sharing_one_commit_each_get_their_own_results,
 );
 
 async fn publishing_the_same_id_again_answers_the_first_result_and_delivers_once(
@@ -308,5 +309,61 @@ async fn concurrent_publishes_are_all_stored_and_delivered_exactly_as_answered(a
         receiver.received().len(),
         150,
         "nothing was delivered twice"
+    );
+}
+
+async fn concurrent_batches_sharing_one_commit_each_get_their_own_results(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    app.create_webhook(json!({"url": receiver.url("/h"), "events": ["batch.*"]}))
+        .await;
+    // Eight batches at once (grouped into shared transactions by the writer); each names the
+    // same "shared" id, which exactly one of them publishes.
+    let batches = (0..8).map(|b| {
+        let mut events: Vec<_> = (0..40)
+            .map(
+                |i| json!({"id": format!("b{b}-{i}"), "type": "batch.x", "data": {"b": b, "i": i}}),
+            )
+            .collect();
+        events.insert(
+            b % 40,
+            json!({"id": "shared", "type": "batch.x", "data": {}}),
+        );
+        events.push(
+            json!({"id": format!("bad-{b}"), "type": "batch.x", "data": {}, "tenant": "nobody"}),
+        );
+        app.post("/v1/events/batch", json!({"events": events}))
+    });
+    let answers = futures_util::future::join_all(batches).await;
+    let mut shared_created = 0;
+    for (b, (status, out)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::OK, "{out}");
+        let data = out["data"].as_array().unwrap();
+        assert_eq!(data.len(), 42);
+        for (i, item) in data.iter().enumerate() {
+            if i == b % 40 {
+                assert_eq!(item["id"], "shared");
+                assert_eq!(item["deliveries"], 1);
+                shared_created += usize::from(item["status"] == 202);
+                assert!(item["status"] == 202 || item["status"] == 200, "{item}");
+            } else if i == 41 {
+                assert_eq!(item["status"], 422, "{item}");
+            } else {
+                let n = if i < b % 40 { i } else { i - 1 };
+                assert_eq!(item["id"], format!("b{b}-{n}"));
+                assert_eq!(item["status"], 202, "{item}");
+                assert_eq!(item["deliveries"], 1);
+            }
+        }
+    }
+    assert_eq!(
+        shared_created, 1,
+        "exactly one batch published the shared id"
+    );
+    receiver.wait_for(8 * 40 + 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.received().len(),
+        8 * 40 + 1,
+        "each event delivered once"
     );
 }
