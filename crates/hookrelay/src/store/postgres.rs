@@ -123,15 +123,25 @@ impl PgStore {
     ) -> Result<Vec<ClaimedRow>> {
         let skip: Vec<&str> = skip_webhooks.iter().map(WebhookId::as_str).collect();
         let sql = format!(
+            // `cand` walks the due index (index-only) at most a scan window deep; skipped
+            // webhooks are filtered after that limit, so a deep backlog of saturated webhooks
+            // costs a bounded scan per claim, never one of the whole queue. The LATERAL locks
+            // candidates one at a time, in due order, and the CTE is read lazily: the LIMIT stops
+            // both after `$2` locked rows. Written as a plain join, the planner hashes or merges
+            // the whole table instead (a sequential scan of every delivery per claim).
             // `NOT IN (SELECT unnest(..))` is a hashed subplan: one probe per row, where
             // `<> ALL(array)` compares against every skipped webhook.
-            "WITH due AS ( \
-                SELECT id FROM deliveries \
-                WHERE id IN ( \
-                    SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
-                    ORDER BY next_attempt_at LIMIT $5) \
-                AND status = 'pending' AND webhook_id NOT IN (SELECT unnest($4::text[])) \
-                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED \
+            "WITH cand AS MATERIALIZED ( \
+                SELECT id, webhook_id FROM deliveries \
+                WHERE status = 'pending' AND next_attempt_at <= $1 \
+                ORDER BY next_attempt_at LIMIT $5 \
+             ), due AS ( \
+                SELECT l.id FROM cand, LATERAL ( \
+                    SELECT d.id FROM deliveries d \
+                    WHERE d.id = cand.id AND d.status = 'pending' AND d.next_attempt_at <= $1 \
+                    FOR UPDATE SKIP LOCKED) l \
+                WHERE cand.webhook_id NOT IN (SELECT unnest($4::text[])) \
+                LIMIT $2 \
              ), d AS ( \
                 UPDATE deliveries SET next_attempt_at = $3 FROM due WHERE deliveries.id = due.id \
                 RETURNING deliveries.id, deliveries.attempts, deliveries.event_id, deliveries.webhook_id \
