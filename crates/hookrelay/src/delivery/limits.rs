@@ -63,7 +63,7 @@ struct State<T> {
 }
 
 impl<T> State<T> {
-    fn webhook_limit(&self, webhook: &WebhookId, per_webhook: usize) -> usize {
+    fn webhook_limit(&self, webhook: &str, per_webhook: usize) -> usize {
         if self.slow.contains(webhook) {
             SLOW_WEBHOOK_CONCURRENCY.min(per_webhook)
         } else {
@@ -109,7 +109,7 @@ impl<T> Limits<T> {
     pub fn admit(&self, webhook: &WebhookId, host: &str, item: T) -> Admit<T> {
         let mut state = self.lock();
         let host = state.host(webhook, host);
-        let limit = state.webhook_limit(webhook, self.per_webhook);
+        let limit = state.webhook_limit(webhook.as_str(), self.per_webhook);
         if state.webhooks.get(webhook).copied().unwrap_or(0) >= limit {
             return Admit::Refused(item);
         }
@@ -138,7 +138,7 @@ impl<T> Limits<T> {
         promised_host: usize,
     ) -> bool {
         let state = self.lock();
-        let limit = state.webhook_limit(webhook, self.per_webhook);
+        let limit = state.webhook_limit(webhook.as_str(), self.per_webhook);
         if state.webhooks.get(webhook).copied().unwrap_or(0) + promised_webhook >= limit {
             return false;
         }
@@ -151,7 +151,7 @@ impl<T> Limits<T> {
     /// was made). A queued item of the same host, if any, takes over its slot.
     pub fn finish(&self, webhook: &WebhookId, host: &str, slow: Option<bool>) -> Finished<T> {
         let mut state = self.lock();
-        let limit = state.webhook_limit(webhook, self.per_webhook);
+        let limit = state.webhook_limit(webhook.as_str(), self.per_webhook);
         match slow {
             Some(true) => {
                 if state.slow.len() > MAX_REMEMBERED {
@@ -179,9 +179,10 @@ impl<T> Limits<T> {
             state.queues.remove(host);
         }
         if next.is_some() {
-            // The slot passes to the queued item: the host's count stays; its queue had been
-            // full only if it is one short of full now.
-            was_full |= state.queues.get(host).map_or(0, VecDeque::len) + 1 >= self.per_host;
+            // The slot passes to the queued item: the host's count stays. Claims pass the
+            // host over while its queue is full, so only the finish that takes the queue below
+            // full frees work for them; one queued past full (a claim may overshoot) does not.
+            was_full |= state.queues.get(host).map_or(0, VecDeque::len) + 1 == self.per_host;
         } else if let Some(count) = state.hosts.get_mut(host) {
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -191,32 +192,22 @@ impl<T> Limits<T> {
         Finished { was_full, next }
     }
 
-    /// Webhooks to leave out of the next claim: those at their limit, and every webhook known
-    /// to deliver to a host whose queue is full.
-    pub fn saturated(&self) -> Vec<WebhookId> {
+    /// How many more deliveries of `webhook` a claim may take: what is left of its limit, or
+    /// none while the host it is known to deliver to has a full queue.
+    pub fn room(&self, webhook: &str) -> usize {
         let state = self.lock();
-        let full_hosts: HashSet<&Arc<str>> = state
-            .queues
-            .iter()
-            .filter(|(_, q)| q.len() >= self.per_host)
-            .map(|(h, _)| h)
-            .collect();
-        let mut skip: HashSet<&WebhookId> = state
-            .webhooks
-            .iter()
-            .filter(|(id, n)| **n >= state.webhook_limit(id, self.per_webhook))
-            .map(|(id, _)| id)
-            .collect();
-        if !full_hosts.is_empty() {
-            skip.extend(
-                state
-                    .host_of
-                    .iter()
-                    .filter(|(_, host)| full_hosts.contains(host))
-                    .map(|(id, _)| id),
-            );
+        if let Some(host) = state.host_of.get(webhook)
+            && state
+                .queues
+                .get(host)
+                .is_some_and(|q| q.len() >= self.per_host)
+        {
+            return 0;
         }
-        skip.into_iter().cloned().collect()
+        let in_flight = state.webhooks.get(webhook).copied().unwrap_or(0);
+        state
+            .webhook_limit(webhook, self.per_webhook)
+            .saturating_sub(in_flight)
     }
 }
 
@@ -245,9 +236,9 @@ mod tests {
         assert_eq!(limits.admit(&w, HOST, 1), Admit::Now(1));
         assert_eq!(limits.admit(&w, HOST, 2), Admit::Now(2));
         assert_eq!(limits.admit(&w, HOST, 3), Admit::Refused(3));
-        assert_eq!(limits.saturated(), vec![w.clone()]);
+        assert_eq!(limits.room(w.as_str()), 0);
         assert!(limits.finish(&w, HOST, Some(false)).was_full);
-        assert!(limits.saturated().is_empty());
+        assert_eq!(limits.room(w.as_str()), 1);
         let f = limits.finish(&w, HOST, None);
         assert!(!f.was_full && f.next.is_none());
         assert!(
@@ -290,7 +281,7 @@ mod tests {
         assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
         assert_eq!(limits.admit(&b, HOST, "b1"), Admit::Now("b1"));
         assert_eq!(limits.admit(&a, HOST, "a2"), Admit::Queued);
-        assert!(limits.saturated().is_empty(), "room in the queue");
+        assert_eq!(limits.room(a.as_str()), 6, "room in the queue");
         assert_eq!(limits.admit(&b, HOST, "b2"), Admit::Queued);
         let other = WebhookId::generate();
         assert_eq!(
@@ -298,14 +289,13 @@ mod tests {
             Admit::Now("x"),
             "other hosts go on"
         );
-        let mut skip = limits.saturated();
-        skip.sort();
-        let mut expected = vec![a.clone(), b.clone()];
-        expected.sort();
         assert_eq!(
-            skip, expected,
+            (limits.room(a.as_str()), limits.room(b.as_str())),
+            (0, 0),
             "the queue reached the limit: the host's webhooks wait"
         );
+        assert_eq!(limits.room(other.as_str()), 7);
+        assert_eq!(limits.room(c.as_str()), 8, "a webhook not seen yet");
         assert_eq!(
             limits.admit(&c, HOST, "c1"),
             Admit::Queued,
@@ -313,10 +303,15 @@ mod tests {
         );
         let f = limits.finish(&a, HOST, Some(false));
         assert_eq!(f.next, Some("a2"), "the first queued takes the slot");
+        assert!(
+            !f.was_full,
+            "one queued past full: still full, claims would find nothing"
+        );
+        assert_eq!(limits.room(a.as_str()), 0);
         let f = limits.finish(&b, HOST, Some(false));
         assert_eq!(f.next, Some("b2"));
-        assert!(f.was_full, "the queue had been full");
-        assert!(limits.saturated().is_empty(), "room in the queue again");
+        assert!(f.was_full, "the queue is below full again");
+        assert_eq!(limits.room(b.as_str()), 7, "room in the queue again");
         assert_eq!(limits.finish(&a, HOST, Some(false)).next, Some("c1"));
         assert_eq!(limits.finish(&b, HOST, Some(false)).next, None);
         assert_eq!(limits.finish(&c, HOST, Some(false)).next, None);

@@ -199,9 +199,26 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         let wanted = slots.len();
         let now = now_ms();
         let lease_until = now + settings.lease.as_millis() as i64;
-        let skip = shared.limits.saturated();
+        // Each webhook's room is read once per claim and counted down as its deliveries are
+        // chosen, so a claim takes no more of a webhook than can start (or queue) at once.
+        let mut rooms: HashMap<String, usize> = HashMap::new();
+        let mut passed_over = false;
+        let mut choose = |webhook: &str| {
+            let room = match rooms.get_mut(webhook) {
+                Some(room) => room,
+                None => rooms
+                    .entry(webhook.to_owned())
+                    .or_insert_with(|| shared.limits.room(webhook)),
+            };
+            if *room == 0 {
+                passed_over = true;
+                return false;
+            }
+            *room -= 1;
+            true
+        };
         let claimed = match store
-            .claim_due(now, wanted as u32, lease_until, &skip)
+            .claim_due(now, wanted as u32, lease_until, &mut choose)
             .await
         {
             Ok(claimed) => claimed,
@@ -228,7 +245,7 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         // wakes the loop, so don't spin on a due time that only they can take. And pause a
         // moment first: wake-ups from publishes would otherwise have the next claim filter the
         // same skipped backlog again and again while the saturated host works through its queue.
-        let sleep = if skip.is_empty() {
+        let sleep = if !passed_over {
             idle_sleep(store, settings.poll_interval).await
         } else {
             tokio::select! {

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
 use crate::model::{PayloadFormat, SignatureConfig};
 
+mod claim;
 pub mod postgres;
 mod records;
 mod sql;
@@ -228,6 +229,19 @@ pub trait Intake: Send {
     /// Offered a new delivery to `webhook` whose row reads `updated_at`: the end of its lease
     /// (unix ms) if this node takes it.
     fn take(&mut self, webhook: &str, updated_at: i64) -> Option<i64>;
+}
+
+/// Decides, for each due delivery a claim looks at, whether to lease it: the dispatcher accepts
+/// only what it can start or queue at once.
+pub trait Chooser {
+    /// Offered a due delivery to `webhook`: whether the claim takes it.
+    fn choose(&mut self, webhook: &str) -> bool;
+}
+
+impl<F: FnMut(&str) -> bool> Chooser for F {
+    fn choose(&mut self, webhook: &str) -> bool {
+        self(webhook)
+    }
 }
 
 /// An [`Intake`] that takes nothing: every delivery waits for a claim.
@@ -480,14 +494,15 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
         intake: &mut (dyn Intake + Send),
     ) -> Result<Publication>;
-    /// Leases up to `limit` due deliveries until `lease_until`, skipping `skip_webhooks`
-    /// (those already at their concurrency limit).
+    /// Leases up to `limit` due deliveries until `lease_until`, oldest first. Each due delivery
+    /// looked at is offered to `choose` with its webhook's id, and only those it accepts are
+    /// leased; at most [`scan_window`] are looked at.
     async fn claim_due(
         &self,
         now: i64,
         limit: u32,
         lease_until: i64,
-        skip_webhooks: &[WebhookId],
+        choose: &mut (dyn Chooser + Send),
     ) -> Result<Vec<ClaimedRow>>;
     /// Webhooks by id, of any tenant (those not found are left out).
     async fn webhooks_by_id(&self, ids: &[WebhookId]) -> Result<Vec<Webhook>>;
@@ -533,9 +548,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Delivery>;
 }
 
-/// How many of the oldest due deliveries a claim of `limit` looks at. Deliveries of skipped
-/// (saturated) webhooks are passed over within this window only, so a deep backlog of one
-/// saturated endpoint costs every claim a bounded scan instead of a scan of the whole queue.
+/// How many of the oldest due deliveries a claim of `limit` looks at. Deliveries the chooser
+/// passes over (their webhook is full) are passed over within this window only, so a deep
+/// backlog of one saturated endpoint costs every claim a bounded scan, not one of the queue.
 pub fn scan_window(limit: u32) -> u32 {
     limit.saturating_mul(8).max(2048)
 }

@@ -12,9 +12,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+use super::claim::{CANDIDATES, CANDIDATES_AFTER, Candidate, Choice};
 use super::records::{CLAIMED_SELECT, ClaimedRecord};
-use super::{ClaimedRow, Result, scan_window};
-use crate::ids::WebhookId;
+use super::{ClaimedRow, Result};
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
 const WORK_CHANNEL: &str = "hookrelay_work";
@@ -119,29 +119,33 @@ impl PgStore {
         now: i64,
         limit: u32,
         lease_until: i64,
-        skip_webhooks: &[WebhookId],
+        choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
-        let skip: Vec<&str> = skip_webhooks.iter().map(WebhookId::as_str).collect();
+        let mut choice = Choice::new(limit, choose);
+        while choice.wants_more() {
+            let size = choice.page_size();
+            let q = match choice.after() {
+                None => sqlx::query_as(CANDIDATES).bind(now).bind(size),
+                Some(c) => sqlx::query_as(CANDIDATES_AFTER)
+                    .bind(now)
+                    .bind(size)
+                    .bind(c.next_attempt_at)
+                    .bind(c.id.clone()),
+            };
+            let page: Vec<Candidate> = q.fetch_all(&self.pool).await?;
+            choice.offer(page, size);
+        }
+        if choice.chosen.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
-            // `cand` walks the due index (index-only) at most a scan window deep; skipped
-            // webhooks are filtered after that limit, so a deep backlog of saturated webhooks
-            // costs a bounded scan per claim, never one of the whole queue. The LATERAL locks
-            // candidates one at a time, in due order, and the CTE is read lazily: the LIMIT stops
-            // both after `$2` locked rows. Written as a plain join, the planner hashes or merges
-            // the whole table instead (a sequential scan of every delivery per claim).
-            // `NOT IN (SELECT unnest(..))` is a hashed subplan: one probe per row, where
-            // `<> ALL(array)` compares against every skipped webhook.
-            "WITH cand AS MATERIALIZED ( \
-                SELECT id, webhook_id FROM deliveries \
-                WHERE status = 'pending' AND next_attempt_at <= $1 \
-                ORDER BY next_attempt_at LIMIT $5 \
-             ), due AS ( \
-                SELECT l.id FROM cand, LATERAL ( \
-                    SELECT d.id FROM deliveries d \
-                    WHERE d.id = cand.id AND d.status = 'pending' AND d.next_attempt_at <= $1 \
-                    FOR UPDATE SKIP LOCKED) l \
-                WHERE cand.webhook_id NOT IN (SELECT unnest($4::text[])) \
-                LIMIT $2 \
+            // The candidates were read without locks: another node may have leased (or a
+            // recorder finished) some since. Locking skips what another claim holds, the
+            // re-check drops what changed, and nothing ever waits on another node.
+            "WITH due AS ( \
+                SELECT id FROM deliveries \
+                WHERE id = ANY($1) AND status = 'pending' AND next_attempt_at <= $2 \
+                FOR UPDATE SKIP LOCKED \
              ), d AS ( \
                 UPDATE deliveries SET next_attempt_at = $3 FROM due WHERE deliveries.id = due.id \
                 RETURNING deliveries.id, deliveries.attempts, deliveries.event_id, deliveries.webhook_id \
@@ -150,11 +154,9 @@ impl PgStore {
              JOIN webhooks w ON w.id = d.webhook_id"
         );
         let rows: Vec<ClaimedRecord> = sqlx::query_as(&sql)
+            .bind(&choice.chosen)
             .bind(now)
-            .bind(i64::from(limit))
             .bind(lease_until)
-            .bind(&skip)
-            .bind(i64::from(scan_window(limit)))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(ClaimedRow::from).collect())

@@ -464,9 +464,9 @@ macro_rules! impl_store {
                 now: i64,
                 limit: u32,
                 lease_until: i64,
-                skip_webhooks: &[$crate::ids::WebhookId],
+                choose: &mut (dyn $crate::store::Chooser + Send),
             ) -> $crate::store::Result<Vec<$crate::store::ClaimedRow>> {
-                self.claim_inner(now, limit, lease_until, skip_webhooks).await
+                self.claim_inner(now, limit, lease_until, choose).await
             }
 
             async fn webhooks_by_id(

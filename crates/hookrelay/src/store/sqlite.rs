@@ -12,9 +12,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::warn;
 
+use super::claim::{CANDIDATES, CANDIDATES_AFTER, Candidate, Choice};
 use super::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
-use super::{ClaimedRow, Result, scan_window};
-use crate::ids::WebhookId;
+use super::{ClaimedRow, Result};
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
@@ -125,32 +125,37 @@ impl SqliteStore {
         now: i64,
         limit: u32,
         lease_until: i64,
-        skip_webhooks: &[WebhookId],
+        choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
         let mut conn = self.writer.acquire().await?;
-        // Only the oldest due rows are looked at, so a deep backlog of skipped (saturated)
-        // webhooks costs a bounded scan per claim, not a scan of the whole queue.
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "SELECT json_group_array(id) FROM (SELECT id FROM (SELECT id, webhook_id FROM deliveries \
-             WHERE status = 'pending' AND next_attempt_at <= ",
+        // Each page comes back as one JSON row: the driver hands rows over one message each.
+        let first = format!(
+            "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({CANDIDATES})"
         );
-        q.push_bind(now)
-            .push(" ORDER BY next_attempt_at LIMIT ")
-            .push_bind(i64::from(scan_window(limit)))
-            .push(")");
-        if !skip_webhooks.is_empty() {
-            q.push(" WHERE webhook_id NOT IN (");
-            let mut list = q.separated(", ");
-            for w in skip_webhooks {
-                list.push_bind(w.as_str());
-            }
-            q.push(")");
+        let after = format!(
+            "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({CANDIDATES_AFTER})"
+        );
+        let mut choice = Choice::new(limit, choose);
+        while choice.wants_more() {
+            let size = choice.page_size();
+            let q = match choice.after() {
+                None => sqlx::query_as(&first).bind(now).bind(size),
+                Some(c) => sqlx::query_as(&after)
+                    .bind(now)
+                    .bind(size)
+                    .bind(c.next_attempt_at)
+                    .bind(c.id.clone()),
+            };
+            let (page,): (String,) = q.fetch_one(&mut *conn).await?;
+            let page: Vec<Candidate> = serde_json::from_str(&page)
+                .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
+            choice.offer(page, size);
         }
-        q.push(" LIMIT ").push_bind(i64::from(limit)).push(")");
-        let (ids,): (String,) = q.build_query_as().fetch_one(&mut *conn).await?;
-        if ids == "[]" {
+        if choice.chosen.is_empty() {
             return Ok(Vec::new());
         }
+        let ids = serde_json::to_string(&choice.chosen)
+            .map_err(|e| super::Error::Backend(sqlx::Error::Encode(Box::new(e))))?;
         sqlx::query(
             "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT value FROM json_each($2))",
         )

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod auth;
+mod claims;
 mod cli;
 mod delivery;
 mod event_types;

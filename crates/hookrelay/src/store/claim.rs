@@ -1,0 +1,148 @@
+//! Choosing what a claim leases. Due deliveries are read oldest first, a page at a time along
+//! the due index, and each is offered to the dispatcher's chooser, which knows how much room
+//! every webhook has left. Only accepted deliveries are leased, so a claim never takes what the
+//! dispatcher would have to give back (a write, then a claim of the same row again): under a
+//! fan-out, where one event's deliveries sit side by side in the index, a filter in SQL that
+//! only skipped full webhooks took hundreds per webhook and returned most of them.
+
+use serde::Deserialize;
+use sqlx::FromRow;
+
+use super::{Chooser, scan_window};
+
+/// Due deliveries, oldest first, in the due index's order (so no sort, and read from the index
+/// alone) and a page at a time: `$1` now, `$2` the page size.
+pub const CANDIDATES: &str = "SELECT id, webhook_id, next_attempt_at FROM deliveries \
+     WHERE status = 'pending' AND next_attempt_at <= $1 \
+     ORDER BY next_attempt_at, id LIMIT $2";
+
+/// The pages after the first: [`CANDIDATES`] after the last one read (`$3`, `$4`).
+pub const CANDIDATES_AFTER: &str = "SELECT id, webhook_id, next_attempt_at FROM deliveries \
+     WHERE status = 'pending' AND next_attempt_at <= $1 \
+     AND (next_attempt_at, id) > ($3, $4) \
+     ORDER BY next_attempt_at, id LIMIT $2";
+
+/// A due delivery a claim looked at.
+#[derive(FromRow, Deserialize)]
+pub struct Candidate {
+    pub id: String,
+    pub webhook_id: String,
+    pub next_attempt_at: i64,
+}
+
+/// Where a claim is in its walk over due deliveries, and what it has chosen.
+pub struct Choice<'a> {
+    choose: &'a mut (dyn Chooser + Send),
+    limit: usize,
+    /// Candidates left to look at before the claim gives up on passed-over webhooks.
+    window: usize,
+    /// No more due deliveries.
+    exhausted: bool,
+    /// Pages read so far; each one after the first reads twice as many.
+    pages: u32,
+    last: Option<Candidate>,
+    /// The ids of the deliveries to lease, oldest first.
+    pub chosen: Vec<String>,
+}
+
+impl<'a> Choice<'a> {
+    pub fn new(limit: u32, choose: &'a mut (dyn Chooser + Send)) -> Self {
+        Self {
+            choose,
+            limit: limit as usize,
+            window: scan_window(limit) as usize,
+            exhausted: false,
+            pages: 0,
+            last: None,
+            chosen: Vec::with_capacity(limit as usize),
+        }
+    }
+
+    /// Whether to read another page.
+    pub fn wants_more(&self) -> bool {
+        !self.exhausted && self.window > 0 && self.chosen.len() < self.limit
+    }
+
+    /// How many candidates the next page reads: as many as are still wanted (when every one
+    /// is accepted, one page is all a claim reads), at least a few dozen, doubling with every
+    /// page (a claim passing over much reaches the window's end in a few), within the window.
+    pub fn page_size(&self) -> i64 {
+        let wanted = (self.limit - self.chosen.len()).max(64);
+        wanted
+            .saturating_mul(1 << self.pages.min(16))
+            .min(self.window) as i64
+    }
+
+    /// The last candidate read, after which the next page starts.
+    pub fn after(&self) -> Option<&Candidate> {
+        self.last.as_ref()
+    }
+
+    /// Offers a page to the chooser, up to the limit.
+    pub fn offer(&mut self, page: Vec<Candidate>, page_size: i64) {
+        self.exhausted = (page.len() as i64) < page_size;
+        self.pages += 1;
+        self.window = self.window.saturating_sub(page.len());
+        for candidate in page {
+            if self.chosen.len() == self.limit {
+                break;
+            }
+            if self.choose.choose(&candidate.webhook_id) {
+                self.chosen.push(candidate.id.clone());
+            }
+            self.last = Some(candidate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(webhooks: &[&str], from: usize) -> Vec<Candidate> {
+        webhooks
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Candidate {
+                id: format!("d{}", from + i),
+                webhook_id: (*w).to_owned(),
+                next_attempt_at: (from + i) as i64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn takes_only_what_the_chooser_accepts_and_continues_after_the_last_candidate() {
+        let mut seen = 0;
+        let mut only_a = |w: &str| {
+            seen += 1;
+            w == "a"
+        };
+        let mut choice = Choice::new(3, &mut only_a);
+        assert_eq!(choice.page_size(), 64);
+        choice.offer(page(&["a", "b", "a", "b"], 0), 4);
+        assert!(choice.wants_more(), "a full page, two of three chosen");
+        assert_eq!(choice.after().map(|c| c.id.as_str()), Some("d3"));
+        assert_eq!(choice.page_size(), 128, "pages grow while passing over");
+        choice.offer(page(&["b", "a", "a"], 4), 4);
+        assert!(!choice.wants_more(), "short page: nothing more is due");
+        assert_eq!(choice.chosen, ["d0", "d2", "d5"]);
+        drop(choice);
+        assert_eq!(seen, 6, "the candidate after the limit is not offered");
+    }
+
+    #[test]
+    fn gives_up_after_the_scan_window() {
+        let mut nothing = |_: &str| false;
+        let mut choice = Choice::new(1, &mut nothing);
+        let window = scan_window(1) as usize;
+        let mut read = 0;
+        while choice.wants_more() {
+            let size = choice.page_size();
+            choice.offer(page(&vec!["full"; size as usize], read), size);
+            read += size as usize;
+        }
+        assert_eq!(read, window);
+        assert!(choice.chosen.is_empty());
+    }
+}

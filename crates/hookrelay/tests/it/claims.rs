@@ -1,0 +1,102 @@
+//! Claims, at the store: due deliveries are offered to the dispatcher's chooser in publish
+//! order, only those it accepts are leased, and those it passed over stay due for the next
+//! claim. On a node that does not deliver, so nothing else claims meanwhile.
+
+use hookrelay::clock::now_ms;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+
+backend_tests!(a_claim_leases_only_what_the_chooser_accepts_in_publish_order);
+
+async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut TestApp) {
+    app.stop().await;
+    let node = app.spawn_peer(|c| c.deliver = false).await;
+    let a = node
+        .create_webhook(json!({"url": "http://127.0.0.1:9/a"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = node
+        .create_webhook(json!({"url": "http://127.0.0.1:9/b"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut events = Vec::new();
+    for i in 0..3 {
+        let event = node.publish(json!({"type": "a.b", "data": {"i": i}})).await;
+        events.push(event["id"].as_str().unwrap().to_owned());
+    }
+    let store = node.store.as_ref().unwrap();
+    let now = now_ms() + 1;
+
+    // A has room for two: the claim takes A's first two, passes over the rest.
+    let mut offered = Vec::new();
+    let mut room_a = 2;
+    let mut choose = |webhook: &str| {
+        offered.push(webhook.to_owned());
+        let take = webhook == a && room_a > 0;
+        room_a -= usize::from(take);
+        take
+    };
+    let claimed = store
+        .claim_due(now, 10, now + 60_000, &mut choose)
+        .await
+        .unwrap();
+    assert_eq!(offered.len(), 6, "every due delivery was offered once");
+    for pair in offered.chunks(2) {
+        assert!(
+            pair.contains(&a) && pair.contains(&b),
+            "one event's deliveries come together, in publish order: {offered:?}"
+        );
+    }
+    let mut got: Vec<(String, String)> = claimed
+        .iter()
+        .map(|c| {
+            (
+                c.webhook_id.as_str().to_owned(),
+                c.event_id.as_str().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (a.clone(), events[0].clone()),
+            (a.clone(), events[1].clone())
+        ],
+        "A's two oldest"
+    );
+
+    // The next claim is offered only what was passed over: the leased two are not due.
+    let mut offered_again = 0;
+    let mut all = |_: &str| {
+        offered_again += 1;
+        true
+    };
+    let rest = store
+        .claim_due(now, 10, now + 60_000, &mut all)
+        .await
+        .unwrap();
+    assert_eq!(offered_again, 4);
+    assert_eq!(rest.len(), 4);
+    assert_eq!(
+        rest.iter().filter(|c| c.webhook_id.as_str() == a).count(),
+        1,
+        "A's third and B's three"
+    );
+    let mut none = |_: &str| -> bool { panic!("nothing is due: every delivery is leased") };
+    assert!(
+        store
+            .claim_due(now, 10, now + 60_000, &mut none)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    node.teardown().await;
+    app.restart().await;
+}
