@@ -164,9 +164,9 @@ impl<T> Limits<T> {
             }
             None => {}
         }
-        let mut was_full = false;
+        let mut webhook_was_full = false;
         if let Some(count) = state.webhooks.get_mut(webhook) {
-            was_full |= *count >= limit;
+            webhook_was_full = *count >= limit;
             *count -= 1;
             if *count == 0 {
                 state.webhooks.remove(webhook);
@@ -178,18 +178,25 @@ impl<T> Limits<T> {
         {
             state.queues.remove(host);
         }
-        if next.is_some() {
-            // The slot passes to the queued item: the host's count stays. Claims pass the
-            // host over while its queue is full, so only the finish that takes the queue below
-            // full frees work for them; one queued past full (a claim may overshoot) does not.
-            was_full |= state.queues.get(host).map_or(0, VecDeque::len) + 1 == self.per_host;
-        } else if let Some(count) = state.hosts.get_mut(host) {
+        let queued = state.queues.get(host).map_or(0, VecDeque::len);
+        if next.is_none()
+            && let Some(count) = state.hosts.get_mut(host)
+        {
             *count = count.saturating_sub(1);
             if *count == 0 {
                 state.hosts.remove(host);
             }
         }
-        Finished { was_full, next }
+        // Claims pass over every webhook of a host whose queue is full, so a webhook dropping
+        // below its limit frees work for them only if its host's queue has room; and only the
+        // finish that takes the queue below full frees the host (a claim may overshoot it: one
+        // taking the queue from far over full down by one frees nothing).
+        let host_full = queued >= self.per_host;
+        let host_freed = next.is_some() && queued + 1 == self.per_host;
+        Finished {
+            was_full: (webhook_was_full && !host_full) || host_freed,
+            next,
+        }
     }
 
     /// How many more deliveries of `webhook` a claim may take: what is left of its limit, or
@@ -245,6 +252,30 @@ mod tests {
             !limits.finish(&w, HOST, None).was_full,
             "finishing more than started is harmless"
         );
+    }
+
+    #[test]
+    fn a_webhook_below_its_limit_frees_nothing_while_its_host_queue_is_full() {
+        let limits = Limits::new(1, 1);
+        let (a, b, c) = (
+            WebhookId::generate(),
+            WebhookId::generate(),
+            WebhookId::generate(),
+        );
+        assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
+        assert_eq!(limits.admit(&b, HOST, "b1"), Admit::Queued);
+        assert_eq!(limits.admit(&c, HOST, "c1"), Admit::Queued);
+        let f = limits.finish(&a, HOST, Some(false));
+        assert_eq!(f.next, Some("b1"));
+        assert!(
+            !f.was_full,
+            "a is below its limit, but a claim would pass it over: its host's queue is full"
+        );
+        assert_eq!(limits.room(a.as_str()), 0);
+        let f = limits.finish(&b, HOST, Some(false));
+        assert_eq!(f.next, Some("c1"));
+        assert!(f.was_full, "the host's queue is below full: a and b may go");
+        assert_eq!(limits.room(a.as_str()), 1);
     }
 
     #[test]

@@ -238,14 +238,20 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
             // Their leases expire and they are claimed again.
             Err(e) => error!(error = %e, "reading claimed deliveries' webhooks failed"),
         }
-        if got == wanted {
+        // A full claim may have filled its webhooks or their host's queue: claiming again at
+        // once would then read the whole scan window to take nothing. Claim again only while a
+        // webhook this claim met has room; else wait, as below, for one to make room.
+        let saturated =
+            passed_over || (got == wanted && rooms.keys().all(|w| shared.limits.room(w) == 0));
+        if got == wanted && !saturated {
             continue;
         }
-        // With webhooks skipped, due work may be waiting for their slots: a finishing attempt
-        // wakes the loop, so don't spin on a due time that only they can take. And pause a
-        // moment first: wake-ups from publishes would otherwise have the next claim filter the
-        // same skipped backlog again and again while the saturated host works through its queue.
-        let sleep = if !passed_over {
+        // With webhooks passed over, due work may be waiting for their slots: a finishing
+        // attempt that makes room wakes the loop, so don't spin on a due time that only they can
+        // take. And pause a moment first: wake-ups from publishes would otherwise have the next
+        // claim pass over the same backlog again and again while a full host works through its
+        // queue.
+        let sleep = if !saturated {
             idle_sleep(store, settings.poll_interval).await
         } else {
             tokio::select! {
