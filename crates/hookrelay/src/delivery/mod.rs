@@ -1,7 +1,7 @@
 //! The queue consumer: claims due deliveries, sends them, records the results, schedules retries.
-//! [`worker`] is the claim loop; [`handoff`] takes new deliveries straight from publishes;
-//! [`send`] makes one HTTP attempt through the address [`guard`]; [`schedule`] is the retry
-//! math; [`recorder`] writes results in batches.
+//! [`worker`] is the claim loop (`walk`: where its claims resume); [`handoff`] takes new
+//! deliveries straight from publishes; [`send`] makes one HTTP attempt through the address
+//! [`guard`]; [`schedule`] is the retry math; [`recorder`] writes results in batches.
 
 mod cache;
 pub mod guard;
@@ -11,6 +11,7 @@ pub mod rate;
 pub mod recorder;
 pub mod schedule;
 pub mod send;
+mod walk;
 pub mod worker;
 
 pub use handoff::Handoff;

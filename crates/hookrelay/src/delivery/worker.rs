@@ -20,6 +20,7 @@ use super::handoff::Handoff;
 use super::limits::{Admit, Limits, SLOW_ATTEMPT};
 use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
+use super::walk::Walk;
 use super::{recorder, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
@@ -174,6 +175,7 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
     let store = &shared.store;
     let wake = &shared.wake;
     let shutdown = &shared.shutdown;
+    let mut walk = Walk::default();
     loop {
         // Registered before looking for work, so a publish that lands meanwhile is not missed.
         let notified = wake.notified();
@@ -203,7 +205,9 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         // chosen, so a claim takes no more of a webhook than can start (or queue) at once.
         let mut rooms: HashMap<String, usize> = HashMap::new();
         let mut passed_over = false;
-        let mut choose = |webhook: &str| {
+        let (from, mut passed) =
+            walk.next(std::time::Instant::now(), |w| shared.limits.room(w) > 0);
+        let mut choose = |webhook: &str, due: i64, id: &str| {
             let room = match rooms.get_mut(webhook) {
                 Some(room) => room,
                 None => rooms
@@ -212,13 +216,14 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
             };
             if *room == 0 {
                 passed_over = true;
+                passed.note(webhook, due, id);
                 return false;
             }
             *room -= 1;
             true
         };
         let claimed = match store
-            .claim_due(now, wanted as u32, lease_until, &mut choose)
+            .claim_due(now, wanted as u32, lease_until, from, &mut choose)
             .await
         {
             Ok(claimed) => claimed,
@@ -241,11 +246,10 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         // A full claim may have filled its webhooks or their host's queue: claiming again at
         // once would then read the whole scan window to take nothing. Claim again only while a
         // webhook this claim met has room; else wait, as below, for one to make room.
-        let saturated =
-            passed_over || (got == wanted && rooms.keys().all(|w| shared.limits.room(w) == 0));
-        if got == wanted && !saturated {
+        if got == wanted && rooms.keys().any(|w| shared.limits.room(w) > 0) {
             continue;
         }
+        let saturated = passed_over || got == wanted;
         // With webhooks passed over, due work may be waiting for their slots: a finishing
         // attempt that makes room wakes the loop, so don't spin on a due time that only they can
         // take. And pause a moment first: wake-ups from publishes would otherwise have the next

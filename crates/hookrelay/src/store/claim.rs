@@ -8,12 +8,18 @@
 use serde::Deserialize;
 use sqlx::FromRow;
 
-use super::{Chooser, scan_window};
+use super::{Chooser, DueKey, scan_window};
 
 /// Due deliveries, oldest first, in the due index's order (so no sort, and read from the index
 /// alone) and a page at a time: `$1` now, `$2` the page size.
 pub const CANDIDATES: &str = "SELECT id, webhook_id, next_attempt_at FROM deliveries \
      WHERE status = 'pending' AND next_attempt_at <= $1 \
+     ORDER BY next_attempt_at, id LIMIT $2";
+
+/// A walk resumed where an earlier one ended: [`CANDIDATES`] from `$3`, `$4` on (inclusive).
+pub const CANDIDATES_FROM: &str = "SELECT id, webhook_id, next_attempt_at FROM deliveries \
+     WHERE status = 'pending' AND next_attempt_at <= $1 \
+     AND (next_attempt_at, id) >= ($3, $4) \
      ORDER BY next_attempt_at, id LIMIT $2";
 
 /// The pages after the first: [`CANDIDATES`] after the last one read (`$3`, `$4`).
@@ -30,6 +36,16 @@ pub struct Candidate {
     pub next_attempt_at: i64,
 }
 
+/// Where the next page of a walk starts.
+pub enum Position<'a> {
+    /// At the oldest due delivery.
+    Oldest,
+    /// At this key or after it.
+    From(&'a DueKey),
+    /// After this candidate.
+    After(&'a Candidate),
+}
+
 /// Where a claim is in its walk over due deliveries, and what it has chosen.
 pub struct Choice<'a> {
     choose: &'a mut (dyn Chooser + Send),
@@ -41,12 +57,14 @@ pub struct Choice<'a> {
     /// Pages read so far; each one after the first reads twice as many.
     pages: u32,
     last: Option<Candidate>,
+    /// Where the walk started, if not at the oldest due delivery.
+    from: Option<DueKey>,
     /// The ids of the deliveries to lease, oldest first.
     pub chosen: Vec<String>,
 }
 
 impl<'a> Choice<'a> {
-    pub fn new(limit: u32, choose: &'a mut (dyn Chooser + Send)) -> Self {
+    pub fn new(limit: u32, from: Option<DueKey>, choose: &'a mut (dyn Chooser + Send)) -> Self {
         Self {
             choose,
             limit: limit as usize,
@@ -54,6 +72,7 @@ impl<'a> Choice<'a> {
             exhausted: false,
             pages: 0,
             last: None,
+            from,
             chosen: Vec::with_capacity(limit as usize),
         }
     }
@@ -73,9 +92,25 @@ impl<'a> Choice<'a> {
             .min(self.window) as i64
     }
 
-    /// The last candidate read, after which the next page starts.
-    pub fn after(&self) -> Option<&Candidate> {
-        self.last.as_ref()
+    /// Where the next page starts.
+    pub fn position(&self) -> Position<'_> {
+        match (&self.last, &self.from) {
+            (Some(last), _) => Position::After(last),
+            (None, Some(from)) => Position::From(from),
+            (None, None) => Position::Oldest,
+        }
+    }
+
+    /// Where the walk ended: the last candidate offered (or where it started, if none was).
+    pub fn end(self) -> (Vec<String>, Option<DueKey>) {
+        let end = match self.last {
+            Some(c) => Some(DueKey {
+                due: c.next_attempt_at,
+                id: c.id,
+            }),
+            None => self.from,
+        };
+        (self.chosen, end)
     }
 
     /// Offers a page to the chooser, up to the limit.
@@ -87,7 +122,11 @@ impl<'a> Choice<'a> {
             if self.chosen.len() == self.limit {
                 break;
             }
-            if self.choose.choose(&candidate.webhook_id) {
+            if self.choose.choose(
+                &candidate.webhook_id,
+                candidate.next_attempt_at,
+                &candidate.id,
+            ) {
                 self.chosen.push(candidate.id.clone());
             }
             self.last = Some(candidate);
@@ -114,27 +153,32 @@ mod tests {
     #[test]
     fn takes_only_what_the_chooser_accepts_and_continues_after_the_last_candidate() {
         let mut seen = 0;
-        let mut only_a = |w: &str| {
+        let mut only_a = |w: &str, _: i64, _: &str| {
             seen += 1;
             w == "a"
         };
-        let mut choice = Choice::new(3, &mut only_a);
+        let mut choice = Choice::new(3, None, &mut only_a);
         assert_eq!(choice.page_size(), 64);
         choice.offer(page(&["a", "b", "a", "b"], 0), 4);
         assert!(choice.wants_more(), "a full page, two of three chosen");
-        assert_eq!(choice.after().map(|c| c.id.as_str()), Some("d3"));
+        assert!(matches!(choice.position(), Position::After(c) if c.id == "d3"));
         assert_eq!(choice.page_size(), 128, "pages grow while passing over");
         choice.offer(page(&["b", "a", "a"], 4), 4);
         assert!(!choice.wants_more(), "short page: nothing more is due");
-        assert_eq!(choice.chosen, ["d0", "d2", "d5"]);
-        drop(choice);
+        let (chosen, end) = choice.end();
+        assert_eq!(chosen, ["d0", "d2", "d5"]);
+        assert_eq!(
+            end.map(|k| k.id),
+            Some("d5".to_owned()),
+            "where the next walk resumes"
+        );
         assert_eq!(seen, 6, "the candidate after the limit is not offered");
     }
 
     #[test]
     fn gives_up_after_the_scan_window() {
-        let mut nothing = |_: &str| false;
-        let mut choice = Choice::new(1, &mut nothing);
+        let mut nothing = |_: &str, _: i64, _: &str| false;
+        let mut choice = Choice::new(1, None, &mut nothing);
         let window = scan_window(1) as usize;
         let mut read = 0;
         while choice.wants_more() {

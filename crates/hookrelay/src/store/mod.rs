@@ -234,14 +234,23 @@ pub trait Intake: Send {
 /// Decides, for each due delivery a claim looks at, whether to lease it: the dispatcher accepts
 /// only what it can start or queue at once.
 pub trait Chooser {
-    /// Offered a due delivery to `webhook`: whether the claim takes it.
-    fn choose(&mut self, webhook: &str) -> bool;
+    /// Offered the due delivery `id` to `webhook`, due at `due`: whether the claim takes it.
+    fn choose(&mut self, webhook: &str, due: i64, id: &str) -> bool;
 }
 
-impl<F: FnMut(&str) -> bool> Chooser for F {
-    fn choose(&mut self, webhook: &str) -> bool {
-        self(webhook)
+impl<F: FnMut(&str, i64, &str) -> bool> Chooser for F {
+    fn choose(&mut self, webhook: &str, due: i64, id: &str) -> bool {
+        self(webhook, due, id)
     }
+}
+
+/// A place in the order claims read due deliveries in: by due time, then id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DueKey {
+    /// `next_attempt_at`, unix ms.
+    pub due: i64,
+    /// The delivery's id.
+    pub id: String,
 }
 
 /// An [`Intake`] that takes nothing: every delivery waits for a claim.
@@ -494,14 +503,17 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
         intake: &mut (dyn Intake + Send),
     ) -> Result<Publication>;
-    /// Leases up to `limit` due deliveries until `lease_until`, oldest first. Each due delivery
-    /// looked at is offered to `choose` with its webhook's id, and only those it accepts are
-    /// leased; at most [`scan_window`] are looked at.
+    /// Leases up to `limit` due deliveries until `lease_until`, oldest first from `from` on
+    /// (`None`: from the oldest). Each due delivery looked at is offered to `choose`, and only
+    /// those it accepts are leased; at most [`scan_window`] are looked at. `from` is left at
+    /// the last one looked at, where a claim that knows nothing before it can go since may
+    /// resume.
     async fn claim_due(
         &self,
         now: i64,
         limit: u32,
         lease_until: i64,
+        from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
     ) -> Result<Vec<ClaimedRow>>;
     /// Webhooks by id, of any tenant (those not found are left out).

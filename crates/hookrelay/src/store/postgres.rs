@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use super::claim::{CANDIDATES, CANDIDATES_AFTER, Candidate, Choice};
+use super::claim::{CANDIDATES, CANDIDATES_AFTER, CANDIDATES_FROM, Candidate, Choice, Position};
 use super::records::{CLAIMED_SELECT, ClaimedRecord};
 use super::{ClaimedRow, Result};
 
@@ -119,14 +119,20 @@ impl PgStore {
         now: i64,
         limit: u32,
         lease_until: i64,
+        from: &mut Option<super::DueKey>,
         choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
-        let mut choice = Choice::new(limit, choose);
+        let mut choice = Choice::new(limit, from.take(), choose);
         while choice.wants_more() {
             let size = choice.page_size();
-            let q = match choice.after() {
-                None => sqlx::query_as(CANDIDATES).bind(now).bind(size),
-                Some(c) => sqlx::query_as(CANDIDATES_AFTER)
+            let q = match choice.position() {
+                Position::Oldest => sqlx::query_as(CANDIDATES).bind(now).bind(size),
+                Position::From(k) => sqlx::query_as(CANDIDATES_FROM)
+                    .bind(now)
+                    .bind(size)
+                    .bind(k.due)
+                    .bind(k.id.clone()),
+                Position::After(c) => sqlx::query_as(CANDIDATES_AFTER)
                     .bind(now)
                     .bind(size)
                     .bind(c.next_attempt_at)
@@ -135,7 +141,9 @@ impl PgStore {
             let page: Vec<Candidate> = q.fetch_all(&self.pool).await?;
             choice.offer(page, size);
         }
-        if choice.chosen.is_empty() {
+        let chosen;
+        (chosen, *from) = choice.end();
+        if chosen.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
@@ -154,7 +162,7 @@ impl PgStore {
              JOIN webhooks w ON w.id = d.webhook_id"
         );
         let rows: Vec<ClaimedRecord> = sqlx::query_as(&sql)
-            .bind(&choice.chosen)
+            .bind(&chosen)
             .bind(now)
             .bind(lease_until)
             .fetch_all(&self.pool)

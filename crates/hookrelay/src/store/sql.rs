@@ -464,9 +464,10 @@ macro_rules! impl_store {
                 now: i64,
                 limit: u32,
                 lease_until: i64,
+                from: &mut Option<$crate::store::DueKey>,
                 choose: &mut (dyn $crate::store::Chooser + Send),
             ) -> $crate::store::Result<Vec<$crate::store::ClaimedRow>> {
-                self.claim_inner(now, limit, lease_until, choose).await
+                self.claim_inner(now, limit, lease_until, from, choose).await
             }
 
             async fn webhooks_by_id(

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::warn;
 
-use super::claim::{CANDIDATES, CANDIDATES_AFTER, Candidate, Choice};
+use super::claim::{CANDIDATES, CANDIDATES_AFTER, CANDIDATES_FROM, Candidate, Choice, Position};
 use super::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
 use super::{ClaimedRow, Result};
 
@@ -125,22 +125,32 @@ impl SqliteStore {
         now: i64,
         limit: u32,
         lease_until: i64,
+        from: &mut Option<super::DueKey>,
         choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
         let mut conn = self.writer.acquire().await?;
         // Each page comes back as one JSON row: the driver hands rows over one message each.
-        let first = format!(
-            "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({CANDIDATES})"
+        let json = |sql: &str| {
+            format!(
+                "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({sql})"
+            )
+        };
+        let (oldest, resumed, after) = (
+            json(CANDIDATES),
+            json(CANDIDATES_FROM),
+            json(CANDIDATES_AFTER),
         );
-        let after = format!(
-            "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({CANDIDATES_AFTER})"
-        );
-        let mut choice = Choice::new(limit, choose);
+        let mut choice = Choice::new(limit, from.take(), choose);
         while choice.wants_more() {
             let size = choice.page_size();
-            let q = match choice.after() {
-                None => sqlx::query_as(&first).bind(now).bind(size),
-                Some(c) => sqlx::query_as(&after)
+            let q = match choice.position() {
+                Position::Oldest => sqlx::query_as(&oldest).bind(now).bind(size),
+                Position::From(k) => sqlx::query_as(&resumed)
+                    .bind(now)
+                    .bind(size)
+                    .bind(k.due)
+                    .bind(k.id.clone()),
+                Position::After(c) => sqlx::query_as(&after)
                     .bind(now)
                     .bind(size)
                     .bind(c.next_attempt_at)
@@ -151,10 +161,12 @@ impl SqliteStore {
                 .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
             choice.offer(page, size);
         }
-        if choice.chosen.is_empty() {
+        let chosen;
+        (chosen, *from) = choice.end();
+        if chosen.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = serde_json::to_string(&choice.chosen)
+        let ids = serde_json::to_string(&chosen)
             .map_err(|e| super::Error::Backend(sqlx::Error::Encode(Box::new(e))))?;
         sqlx::query(
             "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT value FROM json_each($2))",

@@ -1,6 +1,7 @@
 //! Claims, at the store: due deliveries are offered to the dispatcher's chooser in publish
-//! order, only those it accepts are leased, and those it passed over stay due for the next
-//! claim. On a node that does not deliver, so nothing else claims meanwhile.
+//! order, only those it accepts are leased, those it passed over stay due for the next claim,
+//! and a claim can resume where the last one stopped. On a node that does not deliver, so
+//! nothing else claims meanwhile.
 
 use hookrelay::clock::now_ms;
 use serde_json::json;
@@ -36,16 +37,20 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
     // A has room for two: the claim takes A's first two, passes over the rest.
     let mut offered = Vec::new();
     let mut room_a = 2;
-    let mut choose = |webhook: &str| {
+    let mut choose = |webhook: &str, _: i64, _: &str| {
         offered.push(webhook.to_owned());
         let take = webhook == a && room_a > 0;
         room_a -= usize::from(take);
         take
     };
+    let mut from = None;
     let claimed = store
-        .claim_due(now, 10, now + 60_000, &mut choose)
+        .claim_due(now, 10, now + 60_000, &mut from, &mut choose)
         .await
         .unwrap();
+    let end = from
+        .clone()
+        .expect("the walk ends at the last delivery it looked at");
     assert_eq!(offered.len(), 6, "every due delivery was offered once");
     for pair in offered.chunks(2) {
         assert!(
@@ -72,14 +77,29 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
         "A's two oldest"
     );
 
-    // The next claim is offered only what was passed over: the leased two are not due.
+    // Resumed where it stopped, a claim is offered only the last delivery looked at (a B).
+    let mut resumed = Vec::new();
+    let mut none = |webhook: &str, _: i64, id: &str| {
+        resumed.push((webhook.to_owned(), id.to_owned()));
+        false
+    };
+    let nothing = store
+        .claim_due(now, 10, now + 60_000, &mut from, &mut none)
+        .await
+        .unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(resumed, [(b.clone(), end.id.clone())]);
+    assert_eq!(from, Some(end));
+
+    // From the oldest, the next claim is offered only what was passed over: the leased two
+    // are not due.
     let mut offered_again = 0;
-    let mut all = |_: &str| {
+    let mut all = |_: &str, _: i64, _: &str| {
         offered_again += 1;
         true
     };
     let rest = store
-        .claim_due(now, 10, now + 60_000, &mut all)
+        .claim_due(now, 10, now + 60_000, &mut None, &mut all)
         .await
         .unwrap();
     assert_eq!(offered_again, 4);
@@ -89,10 +109,11 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
         1,
         "A's third and B's three"
     );
-    let mut none = |_: &str| -> bool { panic!("nothing is due: every delivery is leased") };
+    let mut none =
+        |_: &str, _: i64, _: &str| -> bool { panic!("nothing is due: every delivery is leased") };
     assert!(
         store
-            .claim_due(now, 10, now + 60_000, &mut none)
+            .claim_due(now, 10, now + 60_000, &mut None, &mut none)
             .await
             .unwrap()
             .is_empty()
