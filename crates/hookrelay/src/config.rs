@@ -94,7 +94,7 @@ impl Default for Config {
             max_in_flight: 1024,
             per_webhook_concurrency: 32,
             per_host_connections: 64,
-            claim_batch: 512,
+            claim_batch: 1024,
             lease_seconds: 60,
             poll_interval_ms: 1000,
             shutdown_grace_seconds: 15,
