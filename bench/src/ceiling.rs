@@ -1,6 +1,11 @@
 //! The ceiling: the same receiver driven by a bare HTTP client — same body size, same headers,
-//! same connection count as hookrelay, but no storage and no signing — for as many requests as
-//! the scenario delivered. hookrelay's delivery rate divided by this is the headline figure.
+//! same connection count as hookrelay, but no storage and no signing. hookrelay's delivery rate
+//! divided by this is the headline figure.
+//!
+//! It is the best of [`ATTEMPTS`] attempts, each of as many requests as the scenario delivered
+//! (at most [`MAX_REQUESTS`]): on a 2-core machine single attempts came out at either ~43k or
+//! ~85k requests/s, run to run, which made single ratios jump twofold. The best attempt is what
+//! the machine can do, so the ratio errs on hookrelay's side of the ledger, never in its favour.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,8 +32,35 @@ pub struct Ceiling {
     pub missing: u64,
 }
 
-/// Sends `requests` POSTs of `body_len` bytes to webhooks `0..webhooks` of `receiver`.
+/// Attempts per measurement; the fastest counts.
+pub const ATTEMPTS: usize = 3;
+
+/// Requests per attempt at most: plenty for a steady rate, and a million-delivery scenario's
+/// ceiling does not take minutes.
+pub const MAX_REQUESTS: usize = 200_000;
+
+/// The best of [`ATTEMPTS`] runs of [`attempt`] with `requests` (at most [`MAX_REQUESTS`]).
 pub async fn measure(
+    receiver: &Receiver,
+    requests: usize,
+    webhooks: usize,
+    body_len: usize,
+) -> anyhow::Result<Ceiling> {
+    let requests = requests.clamp(1, MAX_REQUESTS);
+    let mut best = attempt(receiver, requests, webhooks, body_len).await?;
+    for _ in 1..ATTEMPTS {
+        let next = attempt(receiver, requests, webhooks, body_len).await?;
+        let missing = best.missing + next.missing;
+        if next.rate > best.rate {
+            best = next;
+        }
+        best.missing = missing;
+    }
+    Ok(best)
+}
+
+/// Sends `requests` POSTs of `body_len` bytes to webhooks `0..webhooks` of `receiver`.
+async fn attempt(
     receiver: &Receiver,
     requests: usize,
     webhooks: usize,
