@@ -7,8 +7,9 @@
 //!
 //! Nothing new lands before where a claim stopped: new deliveries, retries and deliveries given
 //! back are due now or later and ids grow with time. The exceptions (a lease that ran out, a
-//! delivery written by a node whose clock is behind) are found by going back to the oldest
-//! every [`RESCAN`].
+//! delivery written by a node whose clock is behind, one given back in the very millisecond a
+//! claim read past it) are found by going back to the oldest every [`RESCAN`]: at worst they
+//! wait that long.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

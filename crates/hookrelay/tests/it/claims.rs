@@ -14,18 +14,14 @@ backend_tests!(a_claim_leases_only_what_the_chooser_accepts_in_publish_order);
 async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut TestApp) {
     app.stop().await;
     let node = app.spawn_peer(|c| c.deliver = false).await;
-    let a = node
-        .create_webhook(json!({"url": "http://127.0.0.1:9/a"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = node
-        .create_webhook(json!({"url": "http://127.0.0.1:9/b"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut ids = Vec::new();
+    for path in ["a", "b"] {
+        let w = node
+            .create_webhook(json!({"url": format!("http://127.0.0.1:9/{path}")}))
+            .await;
+        ids.push(w["id"].as_str().unwrap().to_owned());
+    }
+    let [a, b] = <[String; 2]>::try_from(ids).unwrap();
     let mut events = Vec::new();
     for i in 0..3 {
         let event = node.publish(json!({"type": "a.b", "data": {"i": i}})).await;
