@@ -36,14 +36,12 @@ pub struct Candidate {
     pub next_attempt_at: i64,
 }
 
-/// Where the next page of a walk starts.
-pub enum Position<'a> {
-    /// At the oldest due delivery.
-    Oldest,
-    /// At this key or after it.
-    From(&'a DueKey),
-    /// After this candidate.
-    After(&'a Candidate),
+/// The next page a walk reads: [`CANDIDATES`], [`CANDIDATES_FROM`] or [`CANDIDATES_AFTER`],
+/// with `$2` = `size` and, for the latter two, `$3`, `$4` = `key`.
+pub struct Page<'a> {
+    pub sql: &'static str,
+    pub size: i64,
+    pub key: Option<&'a DueKey>,
 }
 
 /// Where a claim is in its walk over due deliveries, and what it has chosen.
@@ -56,11 +54,12 @@ pub struct Choice<'a> {
     exhausted: bool,
     /// Pages read so far; each one after the first reads twice as many.
     pages: u32,
-    last: Option<Candidate>,
+    /// The last candidate offered, after which the next page starts.
+    last: Option<DueKey>,
     /// Where the walk started, if not at the oldest due delivery.
     from: Option<DueKey>,
     /// The ids of the deliveries to lease, oldest first.
-    pub chosen: Vec<String>,
+    chosen: Vec<String>,
 }
 
 impl<'a> Choice<'a> {
@@ -82,35 +81,34 @@ impl<'a> Choice<'a> {
         !self.exhausted && self.window > 0 && self.chosen.len() < self.limit
     }
 
+    /// The next page: after the last candidate offered, else where the walk started, else at
+    /// the oldest.
+    pub fn next_page(&self) -> Page<'_> {
+        let (sql, key) = match (&self.last, &self.from) {
+            (Some(last), _) => (CANDIDATES_AFTER, Some(last)),
+            (None, Some(from)) => (CANDIDATES_FROM, Some(from)),
+            (None, None) => (CANDIDATES, None),
+        };
+        Page {
+            sql,
+            size: self.page_size(),
+            key,
+        }
+    }
+
     /// How many candidates the next page reads: as many as are still wanted (when every one
     /// is accepted, one page is all a claim reads), at least a few dozen, doubling with every
     /// page (a claim passing over much reaches the window's end in a few), within the window.
-    pub fn page_size(&self) -> i64 {
+    fn page_size(&self) -> i64 {
         let wanted = (self.limit - self.chosen.len()).max(64);
         wanted
             .saturating_mul(1 << self.pages.min(16))
             .min(self.window) as i64
     }
 
-    /// Where the next page starts.
-    pub fn position(&self) -> Position<'_> {
-        match (&self.last, &self.from) {
-            (Some(last), _) => Position::After(last),
-            (None, Some(from)) => Position::From(from),
-            (None, None) => Position::Oldest,
-        }
-    }
-
     /// Where the walk ended: the last candidate offered (or where it started, if none was).
     pub fn end(self) -> (Vec<String>, Option<DueKey>) {
-        let end = match self.last {
-            Some(c) => Some(DueKey {
-                due: c.next_attempt_at,
-                id: c.id,
-            }),
-            None => self.from,
-        };
-        (self.chosen, end)
+        (self.chosen, self.last.or(self.from))
     }
 
     /// Offers a page to the chooser, up to the limit.
@@ -129,7 +127,10 @@ impl<'a> Choice<'a> {
             ) {
                 self.chosen.push(candidate.id.clone());
             }
-            self.last = Some(candidate);
+            self.last = Some(DueKey {
+                due: candidate.next_attempt_at,
+                id: candidate.id,
+            });
         }
     }
 }
@@ -158,11 +159,14 @@ mod tests {
             w == "a"
         };
         let mut choice = Choice::new(3, None, &mut only_a);
-        assert_eq!(choice.page_size(), 64);
+        let first = choice.next_page();
+        assert_eq!((first.sql, first.size), (CANDIDATES, 64));
         choice.offer(page(&["a", "b", "a", "b"], 0), 4);
         assert!(choice.wants_more(), "a full page, two of three chosen");
-        assert!(matches!(choice.position(), Position::After(c) if c.id == "d3"));
-        assert_eq!(choice.page_size(), 128, "pages grow while passing over");
+        let next = choice.next_page();
+        assert_eq!(next.sql, CANDIDATES_AFTER);
+        assert_eq!(next.key.map(|k| k.id.as_str()), Some("d3"));
+        assert_eq!(next.size, 128, "pages grow while passing over");
         choice.offer(page(&["b", "a", "a"], 4), 4);
         assert!(!choice.wants_more(), "short page: nothing more is due");
         let (chosen, end) = choice.end();
@@ -182,11 +186,11 @@ mod tests {
         let window = scan_window(1) as usize;
         let mut read = 0;
         while choice.wants_more() {
-            let size = choice.page_size();
+            let size = choice.next_page().size;
             choice.offer(page(&vec!["full"; size as usize], read), size);
             read += size as usize;
         }
         assert_eq!(read, window);
-        assert!(choice.chosen.is_empty());
+        assert!(choice.end().0.is_empty());
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use super::claim::{CANDIDATES, CANDIDATES_AFTER, CANDIDATES_FROM, Candidate, Choice, Position};
+use super::claim::{Candidate, Choice};
 use super::records::{CLAIMED_SELECT, ClaimedRecord};
 use super::{ClaimedRow, Result};
 
@@ -124,22 +124,14 @@ impl PgStore {
     ) -> Result<Vec<ClaimedRow>> {
         let mut choice = Choice::new(limit, from.take(), choose);
         while choice.wants_more() {
-            let size = choice.page_size();
-            let q = match choice.position() {
-                Position::Oldest => sqlx::query_as(CANDIDATES).bind(now).bind(size),
-                Position::From(k) => sqlx::query_as(CANDIDATES_FROM)
-                    .bind(now)
-                    .bind(size)
-                    .bind(k.due)
-                    .bind(k.id.clone()),
-                Position::After(c) => sqlx::query_as(CANDIDATES_AFTER)
-                    .bind(now)
-                    .bind(size)
-                    .bind(c.next_attempt_at)
-                    .bind(c.id.clone()),
-            };
-            let page: Vec<Candidate> = q.fetch_all(&self.pool).await?;
-            choice.offer(page, size);
+            let page = choice.next_page();
+            let size = page.size;
+            let mut q = sqlx::query_as(page.sql).bind(now).bind(size);
+            if let Some(key) = page.key {
+                q = q.bind(key.due).bind(key.id.clone());
+            }
+            let candidates: Vec<Candidate> = q.fetch_all(&self.pool).await?;
+            choice.offer(candidates, size);
         }
         let chosen;
         (chosen, *from) = choice.end();

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::warn;
 
-use super::claim::{CANDIDATES, CANDIDATES_AFTER, CANDIDATES_FROM, Candidate, Choice, Position};
+use super::claim::{Candidate, Choice};
 use super::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
 use super::{ClaimedRow, Result};
 
@@ -129,37 +129,23 @@ impl SqliteStore {
         choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
         let mut conn = self.writer.acquire().await?;
-        // Each page comes back as one JSON row: the driver hands rows over one message each.
-        let json = |sql: &str| {
-            format!(
-                "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({sql})"
-            )
-        };
-        let (oldest, resumed, after) = (
-            json(CANDIDATES),
-            json(CANDIDATES_FROM),
-            json(CANDIDATES_AFTER),
-        );
         let mut choice = Choice::new(limit, from.take(), choose);
         while choice.wants_more() {
-            let size = choice.page_size();
-            let q = match choice.position() {
-                Position::Oldest => sqlx::query_as(&oldest).bind(now).bind(size),
-                Position::From(k) => sqlx::query_as(&resumed)
-                    .bind(now)
-                    .bind(size)
-                    .bind(k.due)
-                    .bind(k.id.clone()),
-                Position::After(c) => sqlx::query_as(&after)
-                    .bind(now)
-                    .bind(size)
-                    .bind(c.next_attempt_at)
-                    .bind(c.id.clone()),
-            };
-            let (page,): (String,) = q.fetch_one(&mut *conn).await?;
-            let page: Vec<Candidate> = serde_json::from_str(&page)
+            let page = choice.next_page();
+            let size = page.size;
+            // One JSON row per page: the driver hands rows over one message each.
+            let sql = format!(
+                "SELECT json_group_array(json_array(id, webhook_id, next_attempt_at)) FROM ({})",
+                page.sql
+            );
+            let mut q = sqlx::query_as(&sql).bind(now).bind(size);
+            if let Some(key) = page.key {
+                q = q.bind(key.due).bind(key.id.clone());
+            }
+            let (json,): (String,) = q.fetch_one(&mut *conn).await?;
+            let candidates: Vec<Candidate> = serde_json::from_str(&json)
                 .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
-            choice.offer(page, size);
+            choice.offer(candidates, size);
         }
         let chosen;
         (chosen, *from) = choice.end();
