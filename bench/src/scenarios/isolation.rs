@@ -44,7 +44,7 @@ struct Sizes {
 
 impl Sizes {
     fn is_hanging(&self, i: usize) -> bool {
-        i % self.period == 0
+        i.is_multiple_of(self.period)
     }
 
     fn hanging_events(&self) -> usize {

@@ -21,7 +21,7 @@ use crate::ids::KeyId;
 use crate::keys;
 use crate::model::UrlPolicy;
 use crate::publisher::Publisher;
-use crate::store::{self, Store};
+use crate::store::{self, DeliveryLock, Store};
 
 /// A built, bound, not yet running hookrelay.
 pub struct App {
@@ -30,7 +30,8 @@ pub struct App {
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
     worker: Worker,
-    deliver: bool,
+    /// Held while the worker runs; `None` when this node does not deliver.
+    delivery_lock: Option<DeliveryLock>,
     shutdown: CancellationToken,
     generated_admin_key: Option<String>,
 }
@@ -42,6 +43,11 @@ impl App {
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         store.migrate().await.context("migrating the database")?;
+        let delivery_lock = if config.deliver {
+            Some(store.lock_delivery()?)
+        } else {
+            None
+        };
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&config, &*store).await?;
 
         let wake = Arc::new(Notify::new());
@@ -94,7 +100,7 @@ impl App {
             store,
             wake,
             worker,
-            deliver: config.deliver,
+            delivery_lock,
             shutdown,
             generated_admin_key,
         })
@@ -133,10 +139,14 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         let address = self.address();
-        let worker = if self.deliver {
+        let worker = if let Some(lock) = self.delivery_lock {
             self.store
                 .listen_for_work(self.wake.clone(), shutdown.clone());
-            Some(tokio::spawn(self.worker.run()))
+            let worker = self.worker;
+            Some(tokio::spawn(async move {
+                worker.run().await;
+                drop(lock);
+            }))
         } else {
             info!("delivery is off on this node (deliver = false): serving the API only");
             None

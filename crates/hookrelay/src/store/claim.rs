@@ -111,8 +111,9 @@ impl<'a> Choice<'a> {
         (self.chosen, self.last.or(self.from))
     }
 
-    /// Offers a page to the chooser, up to the limit.
-    pub fn offer(&mut self, page: Vec<Candidate>, page_size: i64) {
+    /// Offers a page to the chooser, up to the limit, passing silently over what `leased` says
+    /// this process already holds (leases kept in memory; see `leases.rs`).
+    pub fn offer(&mut self, page: Vec<Candidate>, page_size: i64, leased: &dyn Fn(&str) -> bool) {
         self.exhausted = (page.len() as i64) < page_size;
         self.pages += 1;
         self.window = self.window.saturating_sub(page.len());
@@ -120,11 +121,13 @@ impl<'a> Choice<'a> {
             if self.chosen.len() == self.limit {
                 break;
             }
-            if self.choose.choose(
-                &candidate.webhook_id,
-                candidate.next_attempt_at,
-                &candidate.id,
-            ) {
+            if !leased(&candidate.id)
+                && self.choose.choose(
+                    &candidate.webhook_id,
+                    candidate.next_attempt_at,
+                    &candidate.id,
+                )
+            {
                 self.chosen.push(candidate.id.clone());
             }
             self.last = Some(DueKey {
@@ -161,13 +164,13 @@ mod tests {
         let mut choice = Choice::new(3, None, &mut only_a);
         let first = choice.next_page();
         assert_eq!((first.sql, first.size), (CANDIDATES, 64));
-        choice.offer(page(&["a", "b", "a", "b"], 0), 4);
+        choice.offer(page(&["a", "b", "a", "b"], 0), 4, &|_| false);
         assert!(choice.wants_more(), "a full page, two of three chosen");
         let next = choice.next_page();
         assert_eq!(next.sql, CANDIDATES_AFTER);
         assert_eq!(next.key.map(|k| k.id.as_str()), Some("d3"));
         assert_eq!(next.size, 128, "pages grow while passing over");
-        choice.offer(page(&["b", "a", "a"], 4), 4);
+        choice.offer(page(&["b", "a", "a"], 4), 4, &|_| false);
         assert!(!choice.wants_more(), "short page: nothing more is due");
         let (chosen, end) = choice.end();
         assert_eq!(chosen, ["d0", "d2", "d5"]);
@@ -187,10 +190,25 @@ mod tests {
         let mut read = 0;
         while choice.wants_more() {
             let size = choice.next_page().size;
-            choice.offer(page(&vec!["full"; size as usize], read), size);
+            choice.offer(page(&vec!["full"; size as usize], read), size, &|_| false);
             read += size as usize;
         }
         assert_eq!(read, window);
         assert!(choice.end().0.is_empty());
+    }
+
+    #[test]
+    fn passes_over_leased_candidates_without_offering_them() {
+        let mut offered = Vec::new();
+        let mut all = |_: &str, _: i64, id: &str| {
+            offered.push(id.to_owned());
+            true
+        };
+        let mut choice = Choice::new(10, None, &mut all);
+        choice.offer(page(&["a", "a", "a"], 0), 64, &|id| id == "d1");
+        let (chosen, end) = choice.end();
+        assert_eq!(chosen, ["d0", "d2"]);
+        assert_eq!(offered, ["d0", "d2"]);
+        assert_eq!(end.map(|k| k.id), Some("d2".to_owned()));
     }
 }

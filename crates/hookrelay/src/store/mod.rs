@@ -14,10 +14,13 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use leases::DeliveryLock;
+
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
 use crate::model::{PayloadFormat, SignatureConfig};
 
 mod claim;
+mod leases;
 pub mod postgres;
 mod records;
 mod sql;
@@ -439,6 +442,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies pending migrations (idempotent).
     async fn migrate(&self) -> Result<()>;
+
+    /// The right to claim deliveries, held while this process's dispatcher runs. SQLite keeps
+    /// leases in memory, so only one process may deliver from a file; the lock refuses a second.
+    fn lock_delivery(&self) -> anyhow::Result<DeliveryLock>;
 
     /// Wakes `wake` whenever another node publishes (PostgreSQL `LISTEN`); a no-op where one
     /// process owns the database. Runs until `shutdown`.

@@ -114,6 +114,22 @@ impl PgStore {
             .map_err(|e| super::Error::Backend(e.into()))
     }
 
+    /// Nodes coordinate through the database's row locks: nothing to lock here.
+    fn lock_delivery_inner(&self) -> anyhow::Result<super::leases::DeliveryLock> {
+        Ok(super::leases::DeliveryLock::none())
+    }
+
+    /// Leases are rows here, ended by the very writes that recorded or released them.
+    fn leases_ended<'a>(&self, _ids: impl IntoIterator<Item = &'a str>) {}
+
+    async fn next_due_inner(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn claim_inner(
         &self,
         now: i64,
@@ -131,7 +147,8 @@ impl PgStore {
                 q = q.bind(key.due).bind(key.id.clone());
             }
             let candidates: Vec<Candidate> = q.fetch_all(&self.pool).await?;
-            choice.offer(candidates, size);
+            // Leases live in the database here: what another claim holds is not due.
+            choice.offer(candidates, size, &|_| false);
         }
         let chosen;
         (chosen, *from) = choice.end();

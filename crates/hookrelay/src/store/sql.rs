@@ -533,6 +533,7 @@ macro_rules! impl_store {
                     q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+                self.leases_ended(records.iter().map(|r| r.delivery_id.as_str()));
                 Ok(())
             }
 
@@ -550,16 +551,17 @@ macro_rules! impl_store {
                     }
                     q.push(")");
                     q.build().execute(self.write()).await?;
+                    self.leases_ended(chunk.iter().map($crate::ids::DeliveryId::as_str));
                 }
                 Ok(())
             }
 
             async fn next_due_at(&self) -> $crate::store::Result<Option<i64>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
-                )
-                .fetch_one(self.read())
-                .await?)
+                self.next_due_inner().await
+            }
+
+            fn lock_delivery(&self) -> anyhow::Result<$crate::store::DeliveryLock> {
+                self.lock_delivery_inner()
             }
 
             async fn get_delivery(

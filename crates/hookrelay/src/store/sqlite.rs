@@ -1,7 +1,9 @@
 //! SQLite: the embedded default. One process owns the file. Writes go through a single
 //! connection (SQLite allows one writer at a time; one connection makes that explicit instead of
 //! surfacing as `SQLITE_BUSY`), reads through a small pool that WAL mode lets run alongside it.
+//! Leases are kept in memory (see `leases.rs`), so claims are reads and never wait for the writer.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::warn;
 
 use super::claim::{Candidate, Choice};
+use super::leases::{DeliveryLock, Leases};
 use super::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
 use super::{ClaimedRow, Result};
 
@@ -20,6 +23,10 @@ use super::{ClaimedRow, Result};
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// The deliveries this process has leased.
+    leases: Leases,
+    /// The database file (none in memory), beside which the delivery lock lives.
+    file: Option<PathBuf>,
     /// Stops the checkpointer when the store is dropped.
     _checkpoints: DropGuard,
 }
@@ -77,6 +84,8 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
+        // An in-memory database has no file on disk, and no other process can open it.
+        let file = Some(options.get_filename().to_owned()).filter(|f| f.is_file());
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -86,6 +95,8 @@ impl SqliteStore {
         Ok(Self {
             reader,
             writer,
+            leases: Leases::default(),
+            file,
             _checkpoints: stop.drop_guard(),
         })
     }
@@ -116,8 +127,42 @@ impl SqliteStore {
             .map_err(|e| super::Error::Backend(e.into()))
     }
 
-    /// Leases a batch in three statements on the one writer connection, none returning more
-    /// than one row: pick the due ids (as a JSON array), lease them, and read them joined with
+    /// Only this process delivers from the file; the lock says so to any other.
+    fn lock_delivery_inner(&self) -> anyhow::Result<DeliveryLock> {
+        match &self.file {
+            Some(file) => DeliveryLock::acquire(file),
+            None => Ok(DeliveryLock::none()),
+        }
+    }
+
+    fn leases_ended<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        self.leases.end(ids);
+    }
+
+    /// The earliest due time of a pending delivery this process does not hold: those it holds
+    /// look due in the database, but no claim can take them.
+    async fn next_due_inner(&self) -> Result<Option<i64>> {
+        let held = self.leases.held_ids(crate::clock::now_ms());
+        if held.is_empty() {
+            return Ok(sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+            )
+            .fetch_one(self.read())
+            .await?);
+        }
+        let held = serde_json::to_string(&held)
+            .map_err(|e| super::Error::Backend(sqlx::Error::Encode(Box::new(e))))?;
+        Ok(sqlx::query_scalar(
+            "SELECT next_attempt_at FROM deliveries WHERE status = 'pending' \
+             AND id NOT IN (SELECT value FROM json_each($1)) ORDER BY next_attempt_at LIMIT 1",
+        )
+        .bind(held)
+        .fetch_optional(self.read())
+        .await?)
+    }
+
+    /// Claims on a reader connection, writing nothing: candidate pages, each read as one JSON
+    /// row, filtered against the leases held in memory, then the chosen deliveries joined with
     /// their events and webhooks as one JSON array. sqlx hands every row across a channel from
     /// its database thread and copies every value, so rows, not statements, are what cost here.
     async fn claim_inner(
@@ -128,7 +173,8 @@ impl SqliteStore {
         from: &mut Option<super::DueKey>,
         choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
-        let mut conn = self.writer.acquire().await?;
+        let _reading = self.leases.reading(now);
+        let mut conn = self.reader.acquire().await?;
         let mut choice = Choice::new(limit, from.take(), choose);
         while choice.wants_more() {
             let page = choice.next_page();
@@ -145,33 +191,53 @@ impl SqliteStore {
             let (json,): (String,) = q.fetch_one(&mut *conn).await?;
             let candidates: Vec<Candidate> = serde_json::from_str(&json)
                 .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
-            choice.offer(candidates, size);
+            let held = self.leases.view(now);
+            choice.offer(candidates, size, &|id| held.holds(id));
         }
         let chosen;
         (chosen, *from) = choice.end();
         if chosen.is_empty() {
             return Ok(Vec::new());
         }
+        // One claimer per store (the dispatcher's loop), so nothing took these meanwhile.
+        self.leases
+            .hold(chosen.iter().map(String::as_str), lease_until);
         let ids = serde_json::to_string(&chosen)
             .map_err(|e| super::Error::Backend(sqlx::Error::Encode(Box::new(e))))?;
-        sqlx::query(
-            "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(lease_until)
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await?;
-        let (batch,): (String,) = sqlx::query_as(&format!(
+        let read = sqlx::query_as(&format!(
             "SELECT json_group_array({CLAIMED_JSON_OBJECT}) FROM json_each($1) j \
              JOIN deliveries d ON d.id = j.value JOIN events e ON e.id = d.event_id \
              JOIN webhooks w ON w.id = d.webhook_id"
         ))
         .bind(&ids)
         .fetch_one(&mut *conn)
-        .await?;
-        let rows: Vec<ClaimedRecord> = serde_json::from_str(&batch)
-            .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
-        Ok(rows.into_iter().map(ClaimedRow::from).collect())
+        .await;
+        let rows: Vec<ClaimedRecord> =
+            match read
+                .map_err(super::Error::from)
+                .and_then(|(batch,): (String,)| {
+                    serde_json::from_str(&batch)
+                        .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))
+                }) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    self.leases.end(chosen.iter().map(String::as_str));
+                    return Err(e);
+                }
+            };
+        let rows: Vec<ClaimedRow> = rows.into_iter().map(ClaimedRow::from).collect();
+        if rows.len() < chosen.len() {
+            // Deleted since the candidates were read (with their webhook): nothing to send.
+            let found: std::collections::HashSet<&str> =
+                rows.iter().map(|r| r.id.as_str()).collect();
+            self.leases.end(
+                chosen
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|id| !found.contains(id)),
+            );
+        }
+        Ok(rows)
     }
 }
 

@@ -1,0 +1,232 @@
+//! Leases kept in memory, for SQLite. One process delivers from an SQLite file (the delivery
+//! lock, [`DeliveryLock`], enforces it), so a lease need not be written to the database: a claim
+//! becomes a read, on a reader connection, and never waits for the single writer (which under load
+//! is busy with publishes and records). If the process dies, its leases die with it, and after the
+//! restart every unfinished delivery is simply due.
+//!
+//! The one subtlety is that a claim reads from a snapshot. A delivery whose attempt is recorded
+//! while a claim reads may still look due to that claim; so a lease ended while any claim reads is
+//! only *retired*, and kept held until the last such claim is done.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Held leases before expired ones are swept out (they expire only when their holder lost
+/// them, as an attempt abandoned after waiting too long does).
+const SWEEP_AT: usize = 4096;
+
+/// The deliveries this process has leased, each until when (unix ms).
+#[derive(Default)]
+pub struct Leases {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    held: HashMap<String, i64>,
+    /// Claims reading now.
+    readers: usize,
+    /// Leases ended while a claim was reading: held until no claim is.
+    retired: Vec<String>,
+    sweep_at: usize,
+}
+
+impl Leases {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks a claim as reading until the guard drops. Call it before the claim's first read.
+    pub fn reading(&self, now: i64) -> Reading<'_> {
+        let mut inner = self.lock();
+        inner.readers += 1;
+        if inner.held.len() >= inner.sweep_at.max(SWEEP_AT) {
+            inner.held.retain(|_, until| *until > now);
+            inner.sweep_at = inner.held.len() * 2;
+        }
+        Reading { leases: self }
+    }
+
+    /// The held leases as of `now`, to filter a claim's candidates with.
+    pub fn view(&self, now: i64) -> View<'_> {
+        View {
+            inner: self.lock(),
+            now,
+        }
+    }
+
+    /// Leases `ids` until `until`.
+    pub fn hold<'a>(&self, ids: impl IntoIterator<Item = &'a str>, until: i64) {
+        let mut inner = self.lock();
+        for id in ids {
+            inner.held.insert(id.to_owned(), until);
+        }
+    }
+
+    /// Ends the leases of `ids`, whose new state has been committed.
+    pub fn end<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut inner = self.lock();
+        if inner.readers == 0 {
+            for id in ids {
+                inner.held.remove(id);
+            }
+            return;
+        }
+        for id in ids {
+            if let Some(until) = inner.held.get_mut(id) {
+                // Retired: never expires, ends when the readers are done.
+                *until = i64::MAX;
+                inner.retired.push(id.to_owned());
+            }
+        }
+    }
+
+    /// The ids held as of `now`.
+    pub fn held_ids(&self, now: i64) -> Vec<String> {
+        self.lock()
+            .held
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// A claim reading; see [`Leases::reading`].
+pub struct Reading<'a> {
+    leases: &'a Leases,
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.leases.lock();
+        inner.readers = inner.readers.saturating_sub(1);
+        if inner.readers == 0 {
+            let retired = std::mem::take(&mut inner.retired);
+            for id in &retired {
+                inner.held.remove(id);
+            }
+        }
+    }
+}
+
+/// The held leases, locked while a page of candidates is filtered.
+pub struct View<'a> {
+    inner: MutexGuard<'a, Inner>,
+    now: i64,
+}
+
+impl View<'_> {
+    /// Whether `id` is leased.
+    pub fn holds(&self, id: &str) -> bool {
+        self.inner
+            .held
+            .get(id)
+            .is_some_and(|until| *until > self.now)
+    }
+}
+
+/// The right to deliver from one SQLite file, held while this process's dispatcher runs: an
+/// exclusive lock on `<file>.lock`, which the operating system releases if the process dies.
+#[derive(Debug)]
+pub struct DeliveryLock {
+    _file: Option<File>,
+}
+
+impl DeliveryLock {
+    /// Nothing to lock: the database coordinates its nodes itself (PostgreSQL), or lives only
+    /// in this process's memory.
+    pub fn none() -> Self {
+        Self { _file: None }
+    }
+
+    /// Locks the file beside `database`, or says which process must stop first.
+    pub fn acquire(database: &Path) -> anyhow::Result<Self> {
+        let path = lock_path(database);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another hookrelay process is delivering from {}: SQLite allows one (stop it, \
+                 start this one with deliver = false to serve only the API, or use PostgreSQL \
+                 to run several nodes)",
+                database.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                anyhow::bail!("locking {}: {e}", path.display())
+            }
+        }
+    }
+}
+
+fn lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_holds_until_it_ends_or_expires() {
+        let leases = Leases::default();
+        leases.hold(["a", "b"], 100);
+        assert!(leases.view(99).holds("a"));
+        assert!(!leases.view(100).holds("a"), "expired at its end");
+        leases.end(["a"]);
+        assert!(!leases.view(0).holds("a"));
+        assert!(leases.view(0).holds("b"));
+        assert_eq!(leases.held_ids(50), ["b"]);
+        assert!(leases.held_ids(100).is_empty());
+    }
+
+    #[test]
+    fn a_lease_ended_while_a_claim_reads_holds_until_every_reader_is_done() {
+        let leases = Leases::default();
+        leases.hold(["a"], 100);
+        let first = leases.reading(0);
+        let second = leases.reading(0);
+        leases.end(["a"]);
+        assert!(
+            leases.view(1_000).holds("a"),
+            "retired: held, past its expiry too, while claims read"
+        );
+        drop(first);
+        assert!(leases.view(0).holds("a"));
+        drop(second);
+        assert!(!leases.view(0).holds("a"));
+        let _third = leases.reading(0);
+        assert!(!leases.view(0).holds("a"), "not retired twice");
+    }
+
+    #[test]
+    fn expired_leases_are_swept_once_many_are_held() {
+        let leases = Leases::default();
+        let ids: Vec<String> = (0..SWEEP_AT).map(|i| format!("d{i}")).collect();
+        leases.hold(ids.iter().map(String::as_str), 10);
+        leases.hold(["live"], 1_000);
+        drop(leases.reading(500));
+        assert_eq!(leases.lock().held.len(), 1);
+        assert!(leases.view(500).holds("live"));
+    }
+
+    #[test]
+    fn the_delivery_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hookrelay.db");
+        let first = DeliveryLock::acquire(&db).unwrap();
+        let refused = DeliveryLock::acquire(&db).unwrap_err().to_string();
+        assert!(refused.contains("another hookrelay process"), "{refused}");
+        drop(first);
+        DeliveryLock::acquire(&db).unwrap();
+    }
+}
