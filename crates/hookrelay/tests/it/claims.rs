@@ -1,9 +1,11 @@
 //! Claims, at the store: due deliveries are offered to the dispatcher's chooser in publish
 //! order, only those it accepts are leased, those it passed over stay due for the next claim,
-//! and a claim can resume where the last one stopped. On a node that does not deliver, so
-//! nothing else claims meanwhile.
+//! a claim can resume where the last one stopped, and a recorded attempt ends its lease. On a
+//! node that does not deliver, so nothing else claims meanwhile.
 
 use hookrelay::clock::now_ms;
+use hookrelay::ids::AttemptId;
+use hookrelay::store::{AttemptRecord, DeliveryStatus};
 use serde_json::json;
 
 use crate::backend_tests;
@@ -114,6 +116,44 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
             .unwrap()
             .is_empty()
     );
+    assert!(
+        store.next_due_at().await.unwrap().is_none_or(|t| t > now),
+        "nothing leased looks due"
+    );
+
+    // A failed attempt recorded with a retry due now ends its lease: the delivery is due again,
+    // and only it.
+    let failed = &claimed[0];
+    store
+        .record_attempts(&[AttemptRecord {
+            id: AttemptId::generate(),
+            delivery_id: failed.id.clone(),
+            webhook_id: failed.webhook_id.clone(),
+            attempt: 1,
+            started_at: now - 5,
+            latency_ms: 1,
+            status_code: Some(503),
+            response_body: None,
+            error: None,
+            succeeded: false,
+            status: DeliveryStatus::Pending,
+            next_attempt_at: Some(now - 1),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.next_due_at().await.unwrap(), Some(now - 1));
+    let mut retried = Vec::new();
+    let mut all = |_: &str, _: i64, id: &str| {
+        retried.push(id.to_owned());
+        true
+    };
+    let again = store
+        .claim_due(now, 10, now + 60_000, &mut None, &mut all)
+        .await
+        .unwrap();
+    assert_eq!(retried, [failed.id.as_str()]);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
     node.teardown().await;
     app.restart().await;
 }

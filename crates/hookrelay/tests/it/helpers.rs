@@ -141,6 +141,11 @@ impl TestApp {
         Some(app)
     }
 
+    /// The database this app runs on.
+    pub fn database_url(&self) -> &str {
+        self.database.url()
+    }
+
     /// A second node on this app's database (PostgreSQL scale-out), with its own config tweaks.
     pub async fn spawn_peer(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let url = self.database.url().to_owned();

@@ -1,18 +1,52 @@
 //! The process: deliveries pending at a restart are delivered after it; a graceful shutdown
-//! lets in-flight attempts finish and records them; a publish wakes an idle worker at once.
+//! lets in-flight attempts finish and records them; a publish wakes an idle worker at once; one
+//! process at a time delivers from an SQLite file.
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestReceiver};
+use crate::helpers::{Backend, TestApp, TestReceiver, test_config};
 
 backend_tests!(
     deliveries_pending_at_a_restart_are_delivered_after_it,
     graceful_shutdown_finishes_and_records_in_flight_attempts,
     an_idle_worker_wakes_for_a_publish_without_waiting_for_its_poll,
 );
+
+/// SQLite leases live in the delivering process's memory, so a second process delivering from
+/// the same file would send what the first holds: it is refused at start, naming the cause. One
+/// that only serves the API is welcome, and the file is free again once the first has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_at_a_time_delivers_from_an_sqlite_file() {
+    let mut app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .expect("SQLite needs no server");
+    let url = app.database_url().to_owned();
+    let refused = hookrelay::App::build(test_config(&url))
+        .await
+        .err()
+        .expect("a second delivering process is refused");
+    assert!(
+        format!("{refused:#}").contains("another hookrelay process is delivering"),
+        "{refused:#}"
+    );
+    let mut api_only = test_config(&url);
+    api_only.deliver = false;
+    let api = hookrelay::App::build(api_only)
+        .await
+        .expect("an API-only node starts");
+    drop(api);
+
+    app.stop().await;
+    let next = hookrelay::App::build(test_config(&url))
+        .await
+        .expect("the lock is released when delivery stops");
+    drop(next);
+    app.restart().await;
+    app.teardown().await;
+}
 
 async fn deliveries_pending_at_a_restart_are_delivered_after_it(app: &mut TestApp) {
     let receiver = TestReceiver::spawn().await;
