@@ -15,6 +15,7 @@ use super::extract::ApiJson;
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::delivery::Target;
 use crate::delivery::send::Message;
 use crate::ids::{EventId, WebhookId};
 use crate::model::EventTypeName;
@@ -73,7 +74,7 @@ async fn test_webhook(
     let outcome = state
         .sender
         .attempt(
-            &webhook,
+            &Target::new(webhook),
             Message {
                 id: event_id.as_str(),
                 event_type: event_type.as_str(),

@@ -1,4 +1,5 @@
-//! The webhooks this node sends to, each with its parsed host, keyed by id and `updated_at`.
+//! The webhooks this node sends to, each prepared for sending ([`Target`]) with its host, keyed
+//! by id and `updated_at`.
 //! Claims fill it; a publish looks its target webhooks up here to send new deliveries without
 //! reading them back. An entry is used only when its `updated_at` equals the one the publish
 //! transaction read, and every change to a webhook moves its `updated_at` forward (see
@@ -8,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::limits::host_key;
+use super::target::Target;
 use crate::ids::WebhookId;
 use crate::store::Webhook;
 
@@ -17,8 +19,8 @@ const MAX_ENTRIES: usize = 100_000;
 /// A webhook and the `host:port` its deliveries go to.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    /// The webhook as of its `updated_at`.
-    pub webhook: Arc<Webhook>,
+    /// The webhook as of its `updated_at`, prepared for sending.
+    pub target: Arc<Target>,
     /// Its URL's `host:port`, the key of the per-host limits.
     pub host: Arc<str>,
 }
@@ -38,16 +40,16 @@ impl WebhookCache {
     pub fn get(&self, id: &str, updated_at: i64) -> Option<Endpoint> {
         self.lock()
             .get(id)
-            .filter(|e| e.webhook.updated_at == updated_at)
+            .filter(|e| e.target.updated_at == updated_at)
             .cloned()
     }
 
     /// The cached endpoint for this version of `webhook`, caching it first if needed, so every
-    /// delivery to one webhook shares one copy and the URL is parsed once per version.
-    pub fn intern(&self, webhook: Arc<Webhook>) -> Endpoint {
+    /// delivery to one webhook shares one copy, prepared once per version.
+    pub fn intern(&self, webhook: Webhook) -> Endpoint {
         let mut entries = self.lock();
         if let Some(e) = entries.get(webhook.id.as_str())
-            && e.webhook.updated_at == webhook.updated_at
+            && e.target.updated_at == webhook.updated_at
         {
             return e.clone();
         }
@@ -56,9 +58,9 @@ impl WebhookCache {
         }
         let endpoint = Endpoint {
             host: Arc::from(host_key(&webhook.url)),
-            webhook,
+            target: Arc::new(Target::new(webhook)),
         };
-        entries.insert(endpoint.webhook.id.clone(), endpoint.clone());
+        entries.insert(endpoint.target.id.clone(), endpoint.clone());
         endpoint
     }
 }

@@ -11,11 +11,12 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::Claimed;
 use super::cache::Endpoint;
 use super::worker::{Shared, dispatch};
 use crate::clock::now_ms;
 use crate::ids::WebhookId;
-use crate::store::{Claimed, Intake, NewEvent, Taken};
+use crate::store::{Intake, NewEvent, Taken};
 
 /// Hands new deliveries to this node's dispatcher. Holds the dispatcher weakly: once it has
 /// stopped, nothing is taken.
@@ -68,7 +69,7 @@ impl Handoff {
                         event_type: event.event_type.clone(),
                         event_created_at: event.created_at,
                         data: event.data.clone(),
-                        webhook: endpoint.webhook,
+                        target: endpoint.target,
                     },
                     endpoint.host,
                     permit,
@@ -98,7 +99,7 @@ impl Intake for Taking {
         let promised_webhook = self.per_webhook.get(webhook).copied().unwrap_or(0);
         let promised_host = self.per_host.get(&endpoint.host).copied().unwrap_or(0);
         if !shared.limits.has_room(
-            &endpoint.webhook.id,
+            &endpoint.target.id,
             &endpoint.host,
             promised_webhook,
             promised_host,
@@ -108,7 +109,7 @@ impl Intake for Taking {
         let permit = shared.permits.clone().try_acquire_owned().ok()?;
         *self
             .per_webhook
-            .entry(endpoint.webhook.id.clone())
+            .entry(endpoint.target.id.clone())
             .or_default() += 1;
         *self.per_host.entry(endpoint.host.clone()).or_default() += 1;
         self.taken.push((endpoint, permit));

@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hookrelay_signature::{Scheme, Secret, sign};
+use hookrelay_signature::{Scheme, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
+use super::target::Target;
 use crate::payload::{self, EventView};
-use crate::store::Webhook;
 
 /// Response bytes kept in an attempt's log.
 const RESPONSE_EXCERPT_BYTES: usize = 4096;
@@ -71,8 +71,8 @@ impl Sender {
         Ok(Self { client, policy })
     }
 
-    /// Makes one attempt of `message` to `webhook`.
-    pub async fn attempt(&self, webhook: &Webhook, message: Message<'_>) -> Outcome {
+    /// Makes one attempt of `message` to `target`.
+    pub async fn attempt(&self, target: &Target, message: Message<'_>) -> Outcome {
         let started_at = crate::clock::now_ms();
         let clock = Instant::now();
         let finish = |status_code, response_body, error: Option<String>, retryable| Outcome {
@@ -84,11 +84,11 @@ impl Sender {
             error,
             retryable,
         };
-        let request = match self.build(webhook, message, started_at) {
+        let request = match self.build(target, message, started_at) {
             Ok(request) => request,
             Err(BuildError::Permanent(reason)) => return finish(None, None, Some(reason), false),
         };
-        let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds));
+        let timeout = Duration::from_secs(u64::from(target.timeout_seconds));
         let response = match tokio::time::timeout(timeout, request.send()).await {
             Err(_) => return finish(None, None, Some(timeout_message(timeout)), true),
             Ok(Err(e)) => {
@@ -108,13 +108,15 @@ impl Sender {
 
     fn build(
         &self,
-        webhook: &Webhook,
+        target: &Target,
         message: Message<'_>,
         now_ms: i64,
     ) -> Result<reqwest::RequestBuilder, BuildError> {
-        let url = reqwest::Url::parse(&webhook.url)
-            .map_err(|_| BuildError::Permanent("invalid URL".into()))?;
-        if let Some(ip) = literal_ip(&url)
+        let webhook = &**target;
+        let url = target
+            .url()
+            .ok_or_else(|| BuildError::Permanent("invalid URL".into()))?;
+        if let Some(ip) = literal_ip(url)
             && !self.policy.allows(ip)
         {
             return Err(BuildError::Permanent(format!(
@@ -131,27 +133,25 @@ impl Sender {
             },
         )
         .map_err(|e| BuildError::Permanent(format!("payload cannot be rendered: {e}")))?;
-        let scheme = webhook.signature.scheme();
-        let secret = Secret::new(&scheme, &webhook.secret).map_err(|_| {
+        let scheme = target.scheme();
+        let secret = target.secret().ok_or_else(|| {
             BuildError::Permanent("the webhook's secret is not valid for its scheme".into())
         })?;
         let timestamp = now_ms.div_euclid(1000);
         // During a rotation, Standard Webhooks (the one scheme carrying several signatures)
         // signs with both secrets, so receivers that know either one accept the delivery.
-        let previous = webhook
-            .previous_secret
-            .as_ref()
-            .filter(|(_, until)| *until > now_ms && matches!(scheme, Scheme::StandardWebhooks))
-            .and_then(|(old, _)| Secret::new(&scheme, old).ok());
+        let previous = target
+            .previous_secret(now_ms)
+            .filter(|_| matches!(scheme, Scheme::StandardWebhooks));
         let both;
         let secrets = match previous {
             Some(old) => {
-                both = [secret, old];
+                both = [secret.clone(), old.clone()];
                 &both[..]
             }
-            None => std::slice::from_ref(&secret),
+            None => std::slice::from_ref(secret),
         };
-        let signed = sign(&scheme, secrets, message.id, timestamp, &body);
+        let signed = sign(scheme, secrets, message.id, timestamp, &body);
 
         let mut headers = reqwest::header::HeaderMap::with_capacity(8 + webhook.headers.len());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -175,7 +175,7 @@ impl Sender {
                 headers.insert(n, v);
             }
         }
-        Ok(self.client.post(url).headers(headers).body(body))
+        Ok(self.client.post(url.clone()).headers(headers).body(body))
     }
 }
 

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, debug_span, error, info, warn};
 
+use super::Claimed;
 use super::cache::{Endpoint, WebhookCache};
 use super::handoff::Handoff;
 use super::limits::{Admit, Limits, SLOW_ATTEMPT};
@@ -25,7 +26,7 @@ use super::{recorder, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
 use crate::ids::WebhookId;
-use crate::store::{AttemptRecord, Claimed, ClaimedRow, Store};
+use crate::store::{AttemptRecord, ClaimedRow, Store};
 
 /// The dispatcher's tunables, from `Config`.
 #[derive(Clone, Debug)]
@@ -303,8 +304,8 @@ async fn resolve(
             .await?
             .into_iter()
             .map(|w| {
-                let endpoint = shared.cache.intern(Arc::new(w));
-                (endpoint.webhook.id.clone(), endpoint)
+                let endpoint = shared.cache.intern(w);
+                (endpoint.target.id.clone(), endpoint)
             })
             .collect();
         for (row, endpoint) in rows.iter().zip(&mut endpoints) {
@@ -326,7 +327,7 @@ async fn resolve(
                 event_type: row.event_type,
                 event_created_at: row.event_created_at,
                 data: row.data,
-                webhook: endpoint.webhook,
+                target: endpoint.target,
             };
             Some((delivery, endpoint.host, permit))
         })
@@ -341,7 +342,7 @@ pub(super) async fn dispatch(
 ) {
     let mut deferred = Vec::new();
     for (delivery, host, permit) in ready {
-        let webhook = delivery.webhook.id.clone();
+        let webhook = delivery.target.id.clone();
         let claimed_at = std::time::Instant::now();
         match shared
             .limits
@@ -379,12 +380,12 @@ async fn run_host_slot(
         let span = debug_span!(
             "delivery",
             delivery.id = %delivery.id,
-            webhook.id = %delivery.webhook.id,
+            webhook.id = %delivery.target.id,
             event.id = %delivery.event_id,
             attempt = delivery.attempts + 1,
         );
         let slow = attempt(&shared, &delivery).instrument(span).await;
-        let finished = shared.limits.finish(&delivery.webhook.id, &host, slow);
+        let finished = shared.limits.finish(&delivery.target.id, &host, slow);
         if finished.was_full {
             shared.wake.notify_one();
         }
@@ -401,7 +402,7 @@ async fn run_host_slot(
                     if claimed_at.elapsed() > shared.lease / 2 =>
                 {
                     drop(stale_permit);
-                    let finished = shared.limits.finish(&stale.webhook.id, &host, None);
+                    let finished = shared.limits.finish(&stale.target.id, &host, None);
                     next = finished.next;
                 }
                 Some((queued, queued_permit, _)) => {
@@ -417,7 +418,7 @@ async fn run_host_slot(
 /// One attempt: send, work out the next state, hand the result to the recorder. Answers
 /// whether it was slow, or `None` when a rate limit deferred it without an attempt.
 async fn attempt(shared: &Shared, delivery: &Claimed) -> Option<bool> {
-    let webhook = &delivery.webhook;
+    let webhook = &delivery.target;
     if let Some(rate) = webhook.rate_limit_per_second {
         match shared
             .rates

@@ -183,25 +183,6 @@ pub enum Published {
     UnknownTenant(TenantId),
 }
 
-/// A claimed delivery with everything needed to send it, so sending needs no further query.
-#[derive(Clone, Debug)]
-pub struct Claimed {
-    /// `dlv_…`
-    pub id: DeliveryId,
-    /// Attempts made before this one.
-    pub attempts: u32,
-    /// The event's id.
-    pub event_id: EventId,
-    /// The event's type.
-    pub event_type: String,
-    /// The event's creation time, unix ms.
-    pub event_created_at: i64,
-    /// The event's data (JSON text).
-    pub data: String,
-    /// The webhook it goes to, shared by every delivery to it in flight.
-    pub webhook: Arc<Webhook>,
-}
-
 /// A claimed delivery as the claim reads it: the webhook by id and version, which the caller
 /// resolves from its cache (or [`Store::webhooks_by_id`]) instead of every claim decoding it.
 #[derive(Clone, Debug)]

@@ -1,0 +1,71 @@
+//! A webhook prepared for sending: what every attempt to one version of it shares, worked out
+//! once per version (the webhook cache holds one per webhook) instead of once per attempt: its
+//! URL parsed (IDNA included), its signature scheme, its keys decoded.
+
+use std::ops::Deref;
+
+use hookrelay_signature::{Scheme, Secret};
+
+use crate::store::Webhook;
+
+/// One version of a webhook, ready to send to. Dereferences to the [`Webhook`].
+#[derive(Debug)]
+pub struct Target {
+    webhook: Webhook,
+    url: Option<reqwest::Url>,
+    scheme: Scheme,
+    /// `None` when the stored secret does not fit the scheme.
+    secret: Option<Secret>,
+    /// The previous secret while a rotation overlaps, and until when (unix ms).
+    previous: Option<(Secret, i64)>,
+}
+
+impl Target {
+    /// Prepares `webhook`.
+    pub fn new(webhook: Webhook) -> Self {
+        let scheme = webhook.signature.scheme();
+        let secret = Secret::new(&scheme, &webhook.secret).ok();
+        let previous = webhook
+            .previous_secret
+            .as_ref()
+            .and_then(|(old, until)| Some((Secret::new(&scheme, old).ok()?, *until)));
+        Self {
+            url: reqwest::Url::parse(&webhook.url).ok(),
+            scheme,
+            secret,
+            previous,
+            webhook,
+        }
+    }
+
+    /// The URL, if it parses.
+    pub fn url(&self) -> Option<&reqwest::Url> {
+        self.url.as_ref()
+    }
+
+    /// The signature scheme.
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// The signing key, if the stored secret fits the scheme.
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
+    /// The previous key, while its rotation overlap lasts at `now_ms`.
+    pub fn previous_secret(&self, now_ms: i64) -> Option<&Secret> {
+        self.previous
+            .as_ref()
+            .filter(|(_, until)| *until > now_ms)
+            .map(|(old, _)| old)
+    }
+}
+
+impl Deref for Target {
+    type Target = Webhook;
+
+    fn deref(&self) -> &Webhook {
+        &self.webhook
+    }
+}
