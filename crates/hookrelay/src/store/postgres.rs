@@ -27,30 +27,6 @@ pub struct PgStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl PgStore {
-    // Batch statements, each binding one JSON array of rows (see `sql::json`).
-    const PUBLISHED_BEFORE: &'static str = "SELECT id, deliveries FROM events \
-        WHERE id IN (SELECT json_array_elements_text($1::json))";
-    const TARGETS: &'static str = "SELECT t.id, w.id, w.events, w.channels, w.updated_at \
-        FROM tenants t LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = $2 \
-        WHERE t.id IN (SELECT json_array_elements_text($1::json)) ORDER BY t.id, w.id";
-    const INSERT_EVENTS: &'static str = "INSERT INTO events \
-        (id, event_type, tenants, channels, data, deliveries, created_at) \
-        SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::bigint, (r->>6)::bigint \
-        FROM json_array_elements($1::json) AS r";
-    const INSERT_DELIVERIES: &'static str = "INSERT INTO deliveries (id, event_id, webhook_id, \
-        tenant_id, event_type, status, attempts, next_attempt_at, created_at, updated_at) \
-        SELECT r->>0, r->>1, r->>2, r->>3, r->>4, 'pending', 0, (r->>5)::bigint, \
-        (r->>6)::bigint, (r->>6)::bigint FROM json_array_elements($1::json) AS r";
-    const INSERT_ATTEMPTS: &'static str = "INSERT INTO attempts (id, delivery_id, webhook_id, \
-        attempt, started_at, latency_ms, status_code, response_body, error, succeeded) \
-        SELECT r->>0, r->>1, r->>2, (r->>3)::bigint, (r->>4)::bigint, (r->>5)::bigint, \
-        (r->>6)::bigint, r->>7, r->>8, (r->>9)::boolean FROM json_array_elements($1::json) AS r";
-    const RECORD_STATES: &'static str = "UPDATE deliveries d SET status = u->>1, \
-        attempts = (u->>2)::bigint, next_attempt_at = (u->>3)::bigint, \
-        updated_at = (u->>4)::bigint FROM json_array_elements($1::json) AS u WHERE d.id = u->>0";
-    const RELEASE: &'static str = "UPDATE deliveries SET next_attempt_at = $1 \
-        WHERE status = 'pending' AND id IN (SELECT json_array_elements_text($2::json))";
-
     const BACKEND: &'static str = "postgres";
 
     /// Connects to a `postgres://` URL.

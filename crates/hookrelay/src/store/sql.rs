@@ -1,23 +1,10 @@
 //! The queries both backends share, written once. SQLite and PostgreSQL accept the same text
-//! for most of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, row-value comparison. Each
-//! backend type provides `read()`/`write()` pools, its own `migrate_inner` and `claim_inner`, and
-//! the batch statements that read a JSON array of rows (see [`json`]), then invokes
-//! [`impl_store!`].
+//! for all of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, `UPDATE … FROM (VALUES …)`,
+//! row-value comparison. Each backend type provides `read()`/`write()` pools and its own
+//! `migrate_inner` and `claim_inner`, then invokes [`impl_store!`].
 
 /// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
 pub const INSERT_CHUNK: usize = 500;
-
-/// A batch as one JSON array (of arrays, one per row), bound as a single parameter.
-///
-/// Batch writes (publishes, results, give-backs) bind their rows this way to a statement of one
-/// fixed text per backend (`json_each` on SQLite, `json_array_elements` on PostgreSQL), prepared
-/// once per connection however many rows a batch has. A multi-row `VALUES` list had a new text
-/// for every batch size: SQLite prepared most batches' statements afresh (a tenth of its writer
-/// thread's time, with as much again binding values one by one), PostgreSQL parsed and planned them.
-pub fn json<T: serde::Serialize>(rows: T) -> super::Result<String> {
-    serde_json::to_string(&rows)
-        .map_err(|e| super::Error::Backend(sqlx::Error::Encode(Box::new(e))))
-}
 
 /// Implements [`super::Store`] for a backend type `$store` over database `$db`.
 macro_rules! impl_store {
@@ -368,50 +355,55 @@ macro_rules! impl_store {
                 }
                 let mut tx = self.begin_write().await?;
                 // Which ids were published before: one query for the whole batch.
-                let ids = $crate::store::sql::json(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())?;
-                let existing: Vec<(String, i64)> = sqlx::query_as(Self::PUBLISHED_BEFORE)
-                    .bind(ids)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                // Every target tenant with its active webhooks: one query for the whole batch, in
-                // id order, so an event's deliveries take ids (and due-index places) in that order.
+                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id, deliveries FROM events WHERE id IN (");
+                let mut list = q.separated(", ");
+                for e in events {
+                    list.push_bind(e.id.as_str());
+                }
+                q.push(")");
+                let existing: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                // Every target tenant with its active webhooks: one query for the whole batch.
                 let mut tenants: Vec<&str> = events
                     .iter()
                     .flat_map(|e| e.tenants.iter().map($crate::ids::TenantId::as_str))
                     .collect();
                 tenants.sort_unstable();
                 tenants.dedup();
-                let rows: Vec<TargetRow> = sqlx::query_as(Self::TARGETS)
-                    .bind($crate::store::sql::json(tenants)?)
-                    .bind(true)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT t.id, w.id, w.events, w.channels, w.updated_at FROM tenants t \
+                     LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = ",
+                );
+                q.push_bind(true).push(" WHERE t.id IN (");
+                let mut list = q.separated(", ");
+                for t in &tenants {
+                    list.push_bind(*t);
+                }
+                // In id order, so an event's deliveries take ids (and due-index places) in that
+                // order whatever plan the database picks.
+                q.push(") ORDER BY t.id, w.id");
+                let rows: Vec<TargetRow> = q.build_query_as().fetch_all(&mut *tx).await?;
                 let plan = Plan::new(events, &existing, &rows);
                 if plan.new_events.is_empty() {
                     return Ok($crate::store::Publication { results: plan.results, ..Default::default() });
                 }
-                let rows: Vec<_> = plan
-                    .new_events
-                    .iter()
-                    .map(|(e, n)| {
-                        (
-                            e.id.as_str(),
-                            e.event_type.as_str(),
-                            serde_json::to_string(&e.tenants).unwrap_or_default(),
-                            serde_json::to_string(&e.channels).unwrap_or_default(),
-                            e.data.as_str(),
-                            *n as i64,
-                            e.created_at,
-                        )
-                    })
-                    .collect();
-                // A unique violation here means another node published one of these ids
-                // between the read above and this write: nothing is committed, and the
-                // `Conflict` tells the caller to run the batch again (it then reads as a repeat).
-                sqlx::query(Self::INSERT_EVENTS)
-                    .bind($crate::store::sql::json(rows)?)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in plan.new_events.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (e, n)| {
+                        b.push_bind(e.id.as_str())
+                            .push_bind(e.event_type.as_str())
+                            .push_bind(serde_json::to_string(&e.tenants).unwrap_or_default())
+                            .push_bind(serde_json::to_string(&e.channels).unwrap_or_default())
+                            .push_bind(e.data.as_str())
+                            .push_bind(*n as i64)
+                            .push_bind(e.created_at);
+                    });
+                    // A unique violation here means another node published one of these ids
+                    // between the read above and this write: nothing is committed, and the
+                    // `Conflict` tells the caller to run the batch again (it then reads as a repeat).
+                    q.build().execute(&mut *tx).await?;
+                }
                 let mut taken = Vec::new();
                 let mut queued = 0;
                 // (id, due at) per planned delivery: leased to this node if the intake took it.
@@ -437,28 +429,29 @@ macro_rules! impl_store {
                         (id, due)
                     })
                     .collect();
-                let rows: Vec<_> = plan
+                for (chunk, ids) in plan
                     .deliveries
-                    .iter()
-                    .zip(&placed)
-                    .map(|(d, (id, due))| {
+                    .chunks($crate::store::sql::INSERT_CHUNK)
+                    .zip(placed.chunks($crate::store::sql::INSERT_CHUNK))
+                {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+                         attempts, next_attempt_at, created_at, updated_at) ",
+                    );
+                    q.push_values(chunk.iter().zip(ids), |mut b, (d, (id, due))| {
                         let e = &events[d.event];
-                        (
-                            id.as_str(),
-                            e.id.as_str(),
-                            d.webhook,
-                            d.tenant,
-                            e.event_type.as_str(),
-                            *due,
-                            e.created_at,
-                        )
-                    })
-                    .collect();
-                if !rows.is_empty() {
-                    sqlx::query(Self::INSERT_DELIVERIES)
-                        .bind($crate::store::sql::json(rows)?)
-                        .execute(&mut *tx)
-                        .await?;
+                        b.push_bind(id.as_str())
+                            .push_bind(e.id.as_str())
+                            .push_bind(d.webhook)
+                            .push_bind(d.tenant)
+                            .push_bind(e.event_type.as_str())
+                            .push_bind("pending")
+                            .push_bind(0_i64)
+                            .push_bind(*due)
+                            .push_bind(e.created_at)
+                            .push_bind(e.created_at);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 // Other nodes need waking only for deliveries this node did not take.
                 if queued > 0 {
@@ -508,48 +501,39 @@ macro_rules! impl_store {
                 if records.is_empty() {
                     return Ok(());
                 }
-                let attempts: Vec<_> = records
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.id.as_str(),
-                            r.delivery_id.as_str(),
-                            r.webhook_id.as_str(),
-                            i64::from(r.attempt),
-                            r.started_at,
-                            r.latency_ms,
-                            r.status_code.map(i64::from),
-                            r.response_body.as_deref(),
-                            r.error.as_deref(),
-                            r.succeeded,
-                        )
-                    })
-                    .collect();
-                let states: Vec<_> = records
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.delivery_id.as_str(),
-                            r.status.as_str(),
-                            i64::from(r.attempt),
-                            r.next_attempt_at,
-                            r.started_at + r.latency_ms,
-                        )
-                    })
-                    .collect();
-                let (attempts, states) = (
-                    $crate::store::sql::json(attempts)?,
-                    $crate::store::sql::json(states)?,
-                );
                 let mut tx = self.begin_write().await?;
-                sqlx::query(Self::INSERT_ATTEMPTS)
-                    .bind(attempts)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(Self::RECORD_STATES)
-                    .bind(states)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in records.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+                         status_code, response_body, error, succeeded) ",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id.as_str())
+                            .push_bind(r.delivery_id.as_str())
+                            .push_bind(r.webhook_id.as_str())
+                            .push_bind(i64::from(r.attempt))
+                            .push_bind(r.started_at)
+                            .push_bind(r.latency_ms)
+                            .push_bind(r.status_code.map(i64::from))
+                            .push_bind(r.response_body.as_deref())
+                            .push_bind(r.error.as_deref())
+                            .push_bind(r.succeeded);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE deliveries SET status = u.column2, attempts = u.column3, \
+                         next_attempt_at = u.column4, updated_at = u.column5 FROM (",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.delivery_id.as_str())
+                            .push_bind(r.status.as_str())
+                            .push_bind(i64::from(r.attempt))
+                            .push_bind(r.next_attempt_at)
+                            .push_bind(r.started_at + r.latency_ms);
+                    });
+                    q.push(") AS u WHERE deliveries.id = u.column1");
+                    q.build().execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 self.leases_ended(records.iter().map(|r| r.delivery_id.as_str()));
                 Ok(())
@@ -560,17 +544,17 @@ macro_rules! impl_store {
                 ids: &[$crate::ids::DeliveryId],
                 at: i64,
             ) -> $crate::store::Result<()> {
-                if ids.is_empty() {
-                    return Ok(());
+                for chunk in ids.chunks($crate::store::sql::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE deliveries SET next_attempt_at = ");
+                    q.push_bind(at).push(" WHERE status = 'pending' AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    q.build().execute(self.write()).await?;
+                    self.leases_ended(chunk.iter().map($crate::ids::DeliveryId::as_str));
                 }
-                sqlx::query(Self::RELEASE)
-                    .bind(at)
-                    .bind($crate::store::sql::json(
-                        ids.iter().map($crate::ids::DeliveryId::as_str).collect::<Vec<_>>(),
-                    )?)
-                    .execute(self.write())
-                    .await?;
-                self.leases_ended(ids.iter().map($crate::ids::DeliveryId::as_str));
                 Ok(())
             }
 

@@ -58,30 +58,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
 
-    // Batch statements, each binding one JSON array of rows (see `sql::json`).
-    const PUBLISHED_BEFORE: &'static str =
-        "SELECT id, deliveries FROM events WHERE id IN (SELECT value FROM json_each($1))";
-    const TARGETS: &'static str = "SELECT t.id, w.id, w.events, w.channels, w.updated_at \
-        FROM tenants t LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = $2 \
-        WHERE t.id IN (SELECT value FROM json_each($1)) ORDER BY t.id, w.id";
-    const INSERT_EVENTS: &'static str = "INSERT INTO events \
-        (id, event_type, tenants, channels, data, deliveries, created_at) \
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 \
-        FROM json_each($1)";
-    const INSERT_DELIVERIES: &'static str = "INSERT INTO deliveries (id, event_id, webhook_id, \
-        tenant_id, event_type, status, attempts, next_attempt_at, created_at, updated_at) \
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, 'pending', 0, value->>5, \
-        value->>6, value->>6 FROM json_each($1)";
-    const INSERT_ATTEMPTS: &'static str = "INSERT INTO attempts (id, delivery_id, webhook_id, \
-        attempt, started_at, latency_ms, status_code, response_body, error, succeeded) \
-        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-        value->>7, value->>8, value->>9 FROM json_each($1)";
-    const RECORD_STATES: &'static str = "UPDATE deliveries SET status = u.value->>1, \
-        attempts = u.value->>2, next_attempt_at = u.value->>3, updated_at = u.value->>4 \
-        FROM json_each($1) AS u WHERE deliveries.id = u.value->>0";
-    const RELEASE: &'static str = "UPDATE deliveries SET next_attempt_at = $1 \
-        WHERE status = 'pending' AND id IN (SELECT value FROM json_each($2))";
-
     /// Opens (creating if needed) the file named by a `sqlite://path` URL.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
