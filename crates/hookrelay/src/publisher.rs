@@ -120,7 +120,7 @@ impl Writer {
             }
             other => other?,
         };
-        if publication.queued > 0 {
+        if publication.queued > taking.left_full() {
             self.wake.notify_one();
         }
         self.handoff

@@ -47,6 +47,7 @@ impl Handoff {
             taken: Vec::new(),
             per_webhook: HashMap::new(),
             per_host: HashMap::new(),
+            full: 0,
         }
     }
 
@@ -90,6 +91,18 @@ pub struct Taking {
     taken: Vec<(Endpoint, OwnedSemaphorePermit)>,
     per_webhook: HashMap<WebhookId, usize>,
     per_host: HashMap<Arc<str>, usize>,
+    /// Deliveries left to a claim because their webhook or host was at its limit.
+    full: u64,
+}
+
+impl Taking {
+    /// How many deliveries it left to a claim because their webhook or its host was at its
+    /// limit. The attempt that makes room for them wakes the dispatcher (see
+    /// `Limits::finish`), so the publish need not: a claim woken now would find them still
+    /// full and read past them for nothing.
+    pub fn left_full(&self) -> u64 {
+        self.full
+    }
 }
 
 impl Intake for Taking {
@@ -104,6 +117,7 @@ impl Intake for Taking {
             promised_webhook,
             promised_host,
         ) {
+            self.full += 1;
             return None;
         }
         let permit = shared.permits.clone().try_acquire_owned().ok()?;
