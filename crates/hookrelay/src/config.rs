@@ -76,7 +76,8 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// Log format: `text` or `json`.
     pub log_format: LogFormat,
-    /// Whether this process runs delivery workers (false: an API-only node).
+    /// Whether this process runs delivery workers (false: an API-only node). One process at a
+    /// time may deliver from an SQLite file.
     pub deliver: bool,
     /// After a secret rotation, seconds the old secret keeps signing too.
     pub secret_rotation_overlap_seconds: u64,
