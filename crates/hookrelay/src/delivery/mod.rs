@@ -1,12 +1,14 @@
 //! The queue consumer: claims due deliveries, sends them, records the results, schedules retries.
 //! [`worker`] is the claim loop (`walk`: where its claims resume); [`handoff`] takes new
 //! deliveries straight from publishes; [`send`] makes one HTTP attempt (to a [`Target`], a
-//! webhook prepared once per version) through the address [`guard`]; [`schedule`] is the retry
-//! math; [`recorder`] writes results in batches.
+//! webhook prepared once per version; `http1` keeps plain-HTTP connections per host slot)
+//! through the address [`guard`]; [`schedule`] is the retry math; [`recorder`] writes results in
+//! batches.
 
 mod cache;
 pub mod guard;
 pub mod handoff;
+mod http1;
 pub mod limits;
 pub mod rate;
 pub mod recorder;

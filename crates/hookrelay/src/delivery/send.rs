@@ -1,5 +1,6 @@
-//! One HTTP attempt: render the body, sign it, POST it over the pooled client, and describe what
-//! happened as data ([`Outcome`]), never as an `Err`.
+//! One HTTP attempt: render the body, sign it, POST it (plain HTTP over the host slot's own
+//! connection, HTTPS over the pooled client), and describe what happened as data ([`Outcome`]),
+//! never as an `Err`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use hookrelay_signature::{Scheme, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
+use super::http1;
 use super::target::Target;
 use crate::payload::{self, EventView};
 
@@ -52,6 +54,9 @@ pub struct Message<'a> {
 pub struct Sender {
     client: reqwest::Client,
     policy: Arc<AddressPolicy>,
+    /// Plain-HTTP connections between host slots.
+    idle: Arc<http1::IdlePool>,
+    per_host_connections: usize,
 }
 
 impl Sender {
@@ -68,11 +73,39 @@ impl Sender {
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .build()?;
-        Ok(Self { client, policy })
+        Ok(Self {
+            client,
+            policy,
+            idle: Arc::default(),
+            per_host_connections,
+        })
     }
 
-    /// Makes one attempt of `message` to `target`.
+    /// An idle plain-HTTP connection to `host` (`host:port`) for a host slot starting.
+    pub fn checkout(&self, host: &str) -> Option<http1::Conn> {
+        self.idle.take(host)
+    }
+
+    /// Keeps a host slot's connection for the next slot of `host`.
+    pub fn checkin(&self, host: &Arc<str>, conn: Option<http1::Conn>) {
+        if let Some(conn) = conn {
+            self.idle.put(host, conn, self.per_host_connections);
+        }
+    }
+
+    /// Makes one attempt of `message` to `target`, on a connection of its own if plain HTTP.
     pub async fn attempt(&self, target: &Target, message: Message<'_>) -> Outcome {
+        self.attempt_in(&mut None, target, message).await
+    }
+
+    /// Makes one attempt of `message` to `target`. A plain-HTTP one goes over `slot`'s own
+    /// connection (see `http1.rs`), HTTPS over the pooled client.
+    pub async fn attempt_in(
+        &self,
+        slot: &mut Option<http1::Conn>,
+        target: &Target,
+        message: Message<'_>,
+    ) -> Outcome {
         let started_at = crate::clock::now_ms();
         let clock = Instant::now();
         let finish = |status_code, response_body, error: Option<String>, retryable| Outcome {
@@ -84,11 +117,30 @@ impl Sender {
             error,
             retryable,
         };
+        let timeout = Duration::from_secs(u64::from(target.timeout_seconds));
+        if target.url().is_some_and(|u| u.scheme() == "http") {
+            let (url, headers, body) = match self.prepare(target, message, started_at) {
+                Ok(prepared) => prepared,
+                Err(BuildError::Permanent(reason)) => {
+                    return finish(None, None, Some(reason), false);
+                }
+            };
+            let post = http1::Post { url, headers, body };
+            let sent = http1::post(slot, &self.policy, post, RESPONSE_EXCERPT_BYTES);
+            return match tokio::time::timeout(timeout, sent).await {
+                Err(_) => {
+                    // Mid-request: the connection's state is unknown.
+                    *slot = None;
+                    finish(None, None, Some(timeout_message(timeout)), true)
+                }
+                Ok(Err(failed)) => finish(None, None, Some(failed.reason), failed.retryable),
+                Ok(Ok(answer)) => finish(Some(answer.status), answer.body, None, true),
+            };
+        }
         let request = match self.build(target, message, started_at) {
             Ok(request) => request,
             Err(BuildError::Permanent(reason)) => return finish(None, None, Some(reason), false),
         };
-        let timeout = Duration::from_secs(u64::from(target.timeout_seconds));
         let response = match tokio::time::timeout(timeout, request.send()).await {
             Err(_) => return finish(None, None, Some(timeout_message(timeout)), true),
             Ok(Err(e)) => {
@@ -112,6 +164,17 @@ impl Sender {
         message: Message<'_>,
         now_ms: i64,
     ) -> Result<reqwest::RequestBuilder, BuildError> {
+        let (url, headers, body) = self.prepare(target, message, now_ms)?;
+        Ok(self.client.post(url.clone()).headers(headers).body(body))
+    }
+
+    /// The URL, headers and body of one attempt.
+    fn prepare<'t>(
+        &self,
+        target: &'t Target,
+        message: Message<'_>,
+        now_ms: i64,
+    ) -> Result<(&'t reqwest::Url, reqwest::header::HeaderMap, Vec<u8>), BuildError> {
         let webhook = &**target;
         let url = target
             .url()
@@ -175,7 +238,7 @@ impl Sender {
                 headers.insert(n, v);
             }
         }
-        Ok(self.client.post(url.clone()).headers(headers).body(body))
+        Ok((url, headers, body))
     }
 }
 

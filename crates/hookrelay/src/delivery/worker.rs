@@ -375,6 +375,8 @@ async fn run_host_slot(
     host: Arc<str>,
     mut permit: OwnedSemaphorePermit,
 ) {
+    // The slot's own connection, while it has deliveries to this host.
+    let mut conn = shared.sender.checkout(&host);
     loop {
         // Debug level: an enabled span per delivery costs formatting on the hot path.
         let span = debug_span!(
@@ -384,7 +386,9 @@ async fn run_host_slot(
             event.id = %delivery.event_id,
             attempt = delivery.attempts + 1,
         );
-        let slow = attempt(&shared, &delivery).instrument(span).await;
+        let slow = attempt(&shared, &delivery, &mut conn)
+            .instrument(span)
+            .await;
         let finished = shared.limits.finish(&delivery.target.id, &host, slow);
         if finished.was_full {
             shared.wake.notify_one();
@@ -409,7 +413,10 @@ async fn run_host_slot(
                     (delivery, permit) = (queued, queued_permit);
                     break;
                 }
-                None => return,
+                None => {
+                    shared.sender.checkin(&host, conn);
+                    return;
+                }
             }
         }
     }
@@ -417,7 +424,11 @@ async fn run_host_slot(
 
 /// One attempt: send, work out the next state, hand the result to the recorder. Answers
 /// whether it was slow, or `None` when a rate limit deferred it without an attempt.
-async fn attempt(shared: &Shared, delivery: &Claimed) -> Option<bool> {
+async fn attempt(
+    shared: &Shared,
+    delivery: &Claimed,
+    conn: &mut Option<super::http1::Conn>,
+) -> Option<bool> {
     let webhook = &delivery.target;
     if let Some(rate) = webhook.rate_limit_per_second {
         match shared
@@ -441,7 +452,8 @@ async fn attempt(shared: &Shared, delivery: &Claimed) -> Option<bool> {
     }
     let outcome = shared
         .sender
-        .attempt(
+        .attempt_in(
+            conn,
             webhook,
             Message {
                 id: delivery.event_id.as_str(),

@@ -1,7 +1,7 @@
 //! The outbound address guard at delivery time: in production, a webhook whose host resolves to
 //! a private or loopback address when the delivery is made (as after DNS rebinding) is refused
-//! on the resolved address, permanently; the CIDR allow-list opens a range; and a TLS failure
-//! is recorded as such.
+//! on the resolved address, permanently, over HTTPS and plain HTTP alike; the CIDR allow-list
+//! opens a range; and a TLS failure is recorded as such.
 
 use hookrelay::ids::{TenantId, WebhookId};
 use serde_json::json;
@@ -11,6 +11,7 @@ use crate::helpers::{TestApp, TestReceiver};
 
 backend_tests!(
     in_production_a_host_that_resolves_to_loopback_at_delivery_time_is_refused,
+    in_production_a_plain_http_url_stored_behind_the_apis_back_is_refused_too,
     an_allowed_cidr_is_reached_and_a_tls_failure_is_recorded,
 );
 
@@ -70,6 +71,34 @@ async fn in_production_a_host_that_resolves_to_loopback_at_delivery_time_is_refu
         },
     )
     .await;
+    assert!(receiver.received().is_empty());
+    prod.teardown().await;
+    app.restart().await;
+}
+
+/// Plain HTTP goes over the host slot's own connections, not the pooled client: the same guard
+/// holds there, on the resolved address.
+async fn in_production_a_plain_http_url_stored_behind_the_apis_back_is_refused_too(
+    app: &mut TestApp,
+) {
+    app.stop().await;
+    let prod = app.spawn_peer(|c| c.dev = false).await;
+    let receiver = TestReceiver::spawn().await;
+    let w = prod
+        .create_webhook(json!({"url": "https://hooks.example.com/h", "retry_schedule": [1]}))
+        .await;
+    let id = w["id"].as_str().unwrap();
+    repoint(
+        &prod,
+        id,
+        &format!("http://localhost:{}/h", receiver.address.port()),
+    )
+    .await;
+    prod.publish(json!({"type": "a.b", "data": {}})).await;
+    let d = prod.wait_for_delivery(id, "failed").await;
+    assert_eq!(d["attempts"], 1, "refused permanently, not retried: {d}");
+    let error = d["attempts_log"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("address not allowed"), "{error}");
     assert!(receiver.received().is_empty());
     prod.teardown().await;
     app.restart().await;

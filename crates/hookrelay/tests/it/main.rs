@@ -10,6 +10,7 @@ mod helpers;
 mod auth;
 mod claims;
 mod cli;
+mod connections;
 mod delivery;
 mod event_types;
 mod events;

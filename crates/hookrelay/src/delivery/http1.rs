@@ -1,0 +1,320 @@
+//! Plain-HTTP/1.1 connections owned by host slots. A host slot sends its host's deliveries one
+//! after another; here it owns its connection and drives it inside its own task, so a request
+//! and its connection never wait on each other across threads. Through a pooled client, every
+//! request was handed to a connection task (which tokio may run on the other core) and the
+//! response handed back: on this 2-core machine that hop cost a fifth of the delivery CPU
+//! (bench/README.md). Between slots, connections wait in a small per-host idle pool.
+//!
+//! HTTPS goes through the pooled `reqwest` client (`send.rs`), which negotiates HTTP/2.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{Connection, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::guard::{AddressPolicy, Forbidden};
+
+/// How long an unused connection is kept (servers close idle ones after a minute or more).
+const IDLE_FOR: Duration = Duration::from_secs(50);
+
+/// How long establishing a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection to one `host:port`.
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    conn: Pin<Box<Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
+    idle_since: Instant,
+}
+
+/// Connections not in use, by `host:port`.
+#[derive(Default)]
+pub struct IdlePool {
+    by_host: Mutex<HashMap<Arc<str>, Vec<Conn>>>,
+}
+
+impl IdlePool {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Vec<Conn>>> {
+        self.by_host.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle connection to `host`, if one is fresh enough.
+    pub fn take(&self, host: &str) -> Option<Conn> {
+        let mut by_host = self.lock();
+        let idle = by_host.get_mut(host)?;
+        let conn = std::iter::from_fn(|| idle.pop()).find(|c| c.idle_since.elapsed() < IDLE_FOR);
+        if idle.is_empty() {
+            by_host.remove(host);
+        }
+        conn
+    }
+
+    /// Keeps `conn` for the next slot of `host`; at most `cap` per host.
+    pub fn put(&self, host: &Arc<str>, mut conn: Conn, cap: usize) {
+        if conn.sender.is_closed() {
+            return;
+        }
+        conn.idle_since = Instant::now();
+        let mut by_host = self.lock();
+        let idle = by_host.entry(host.clone()).or_default();
+        idle.retain(|c| c.idle_since.elapsed() < IDLE_FOR);
+        if idle.len() < cap {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Why an attempt got no response, and whether trying again could help.
+#[derive(Debug)]
+pub struct Failure {
+    pub reason: String,
+    pub retryable: bool,
+}
+
+impl Failure {
+    fn retryable(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            retryable: true,
+        }
+    }
+}
+
+/// What arrived: the status and the first `excerpt` bytes of the body.
+pub struct Answer {
+    pub status: u16,
+    pub body: Option<String>,
+}
+
+/// A POST for [`post`]: the URL (`http://`), its headers and body.
+pub struct Post<'a> {
+    pub url: &'a reqwest::Url,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Sends `request` over `slot`'s connection, opening one if there is none or it has closed.
+/// A request that a reused connection refused before writing a byte of it (the server had
+/// closed it meanwhile) is sent once more on a new connection.
+pub async fn post(
+    slot: &mut Option<Conn>,
+    policy: &AddressPolicy,
+    request: Post<'_>,
+    excerpt: usize,
+) -> Result<Answer, Failure> {
+    let Post { url, headers, body } = request;
+    let mut request = build(url, headers, body)?;
+    loop {
+        let mut reused = false;
+        if let Some(mut conn) = slot.take()
+            && ready(&mut conn).await
+        {
+            *slot = Some(conn);
+            reused = true;
+        }
+        if slot.is_none() {
+            *slot = Some(connect(url, policy).await?);
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Err(Failure::retryable("request failed: no connection"));
+        };
+        let sent = drive(&mut conn.conn, conn.sender.try_send_request(request)).await;
+        let response = match sent {
+            Ok(Ok(response)) => response,
+            Ok(Err(mut e)) => {
+                *slot = None;
+                match e.take_message() {
+                    // Never written: safe to send again, once, on a fresh connection.
+                    Some(unsent) if reused && e.error().is_canceled() => {
+                        request = unsent;
+                        continue;
+                    }
+                    _ => return Err(failure(e.error())),
+                }
+            }
+            Err(ended) => {
+                *slot = None;
+                return Err(ended);
+            }
+        };
+        let status = response.status().as_u16();
+        let body = read_excerpt(conn, response.into_body(), excerpt).await;
+        if body.is_err() {
+            *slot = None;
+        }
+        return Ok(Answer {
+            status,
+            body: body.unwrap_or_default(),
+        });
+    }
+}
+
+fn build(
+    url: &reqwest::Url,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+) -> Result<http::Request<Full<Bytes>>, Failure> {
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut request = http::Request::post(target)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| Failure {
+            reason: format!("invalid request: {e}"),
+            retryable: false,
+        })?;
+    *request.headers_mut() = headers;
+    let host = url.host_str().unwrap_or_default();
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let headers = request.headers_mut();
+    if let Ok(value) = http::HeaderValue::try_from(authority) {
+        headers.insert(http::header::HOST, value);
+    }
+    headers.insert(
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(concat!("hookrelay/", env!("CARGO_PKG_VERSION"))),
+    );
+    headers
+        .entry(http::header::ACCEPT)
+        .or_insert(http::HeaderValue::from_static("*/*"));
+    Ok(request)
+}
+
+/// Whether a connection taken up again can carry a request (it has not been closed).
+async fn ready(conn: &mut Conn) -> bool {
+    !conn.sender.is_closed()
+        && matches!(drive(&mut conn.conn, conn.sender.ready()).await, Ok(Ok(())))
+}
+
+/// Resolves `url`'s host through the address policy and connects to the first allowed address
+/// that answers.
+async fn connect(url: &reqwest::Url, policy: &AddressPolicy) -> Result<Conn, Failure> {
+    let host = url.host_str().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Failure::retryable(format!("dns: {e}")))?
+        .collect();
+    let allowed: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| policy.allows(a.ip()))
+        .collect();
+    if allowed.is_empty() {
+        return Err(Failure {
+            reason: Forbidden(host.to_owned()).to_string(),
+            retryable: false,
+        });
+    }
+    let mut last = None;
+    for addr in allowed {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|e| failure(&e))?;
+                return Ok(Conn {
+                    sender,
+                    conn: Box::pin(conn),
+                    idle_since: Instant::now(),
+                });
+            }
+            Ok(Err(e)) => last = Some(io_failure(&e)),
+            Err(_) => last = Some(Failure::retryable("timeout")),
+        }
+    }
+    Err(last.unwrap_or_else(|| Failure::retryable("connect: no address")))
+}
+
+/// Reads at most `excerpt` bytes of the body (the rest is read and dropped, so the connection
+/// can carry the next request), driving the connection meanwhile.
+async fn read_excerpt(
+    conn: &mut Conn,
+    mut body: hyper::body::Incoming,
+    excerpt: usize,
+) -> Result<Option<String>, Failure> {
+    let mut buf = Vec::new();
+    loop {
+        match drive(&mut conn.conn, body.frame()).await? {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let room = excerpt.saturating_sub(buf.len());
+                    buf.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            Some(Err(e)) => return Err(failure(&e)),
+            None => break,
+        }
+    }
+    Ok((!buf.is_empty()).then(|| String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// Polls `fut` while driving the connection it needs; fails if the connection ends first.
+async fn drive<F: Future>(
+    conn: &mut Pin<Box<Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
+    fut: F,
+) -> Result<F::Output, Failure> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        match conn.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            // The connection ended; what it delivered last may still complete `fut`.
+            Poll::Ready(ended) => Poll::Ready(match fut.as_mut().poll(cx) {
+                Poll::Ready(out) => Ok(out),
+                Poll::Pending => Err(match ended {
+                    Ok(()) => Failure::retryable("connection closed"),
+                    Err(e) => failure(&e),
+                }),
+            }),
+        }
+    })
+    .await
+}
+
+fn io_failure(e: &std::io::Error) -> Failure {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => Failure::retryable("connection refused"),
+        std::io::ErrorKind::ConnectionReset => Failure::retryable("connection reset"),
+        _ => Failure::retryable(format!("connect: {e}")),
+    }
+}
+
+/// The same short descriptions `send.rs` gives `reqwest`'s errors.
+fn failure(e: &hyper::Error) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut innermost = e.to_string();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionRefused
+            )
+        {
+            return io_failure(io);
+        }
+        innermost = err.to_string();
+        source = err.source();
+    }
+    Failure::retryable(format!("request failed: {innermost}"))
+}

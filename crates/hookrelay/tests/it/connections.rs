@@ -1,0 +1,128 @@
+//! Connections to plain-HTTP receivers: kept alive and reused from one delivery to the next, and
+//! a receiver that closes every connection after answering still gets every delivery on its
+//! first attempt. The receiver here is a bare HTTP/1.1 server on a TCP listener, so the test
+//! sees every connection the sender opens.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, eventually};
+
+backend_tests!(
+    deliveries_to_one_host_reuse_its_connection,
+    a_receiver_that_closes_every_connection_still_gets_each_delivery_first_time,
+);
+
+/// A bare HTTP/1.1 receiver answering 200 to every request.
+struct BareReceiver {
+    url: String,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl BareReceiver {
+    /// `close_after_each`: close the connection after every answer, without saying so (no
+    /// `connection: close`), as a server does whose keep-alive timeout just ran out.
+    async fn spawn(close_after_each: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/h", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (conns, reqs) = (connections.clone(), requests.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                conns.fetch_add(1, Ordering::SeqCst);
+                let reqs = reqs.clone();
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    loop {
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            match stream.read_line(&mut line).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(_) => {}
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some((name, value)) = line.split_once(':')
+                                && name.eq_ignore_ascii_case("content-length")
+                            {
+                                length = value.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if stream.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        reqs.fetch_add(1, Ordering::SeqCst);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if stream.get_mut().write_all(answer).await.is_err() || close_after_each {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            connections,
+            requests,
+        }
+    }
+}
+
+/// Publishes `n` events one after another, each once the last has been received.
+async fn publish_one_by_one(app: &TestApp, receiver: &BareReceiver, n: usize) {
+    for i in 0..n {
+        app.publish(json!({"type": "a.b", "data": {"i": i}})).await;
+        eventually(Duration::from_secs(10), "the event arrives", || async {
+            receiver.requests.load(Ordering::SeqCst) > i
+        })
+        .await;
+    }
+}
+
+async fn deliveries_to_one_host_reuse_its_connection(app: &mut TestApp) {
+    let receiver = BareReceiver::spawn(false).await;
+    let w = app.create_webhook(json!({"url": receiver.url})).await;
+    publish_one_by_one(app, &receiver, 20).await;
+    let id = w["id"].as_str().unwrap();
+    eventually(Duration::from_secs(10), "all twenty recorded", || async {
+        let list = app.deliveries(id).await;
+        list.len() == 20 && list.iter().all(|d| d["status"] == "succeeded")
+    })
+    .await;
+    assert!(
+        receiver.connections.load(Ordering::SeqCst) <= 2,
+        "twenty deliveries over {} connections",
+        receiver.connections.load(Ordering::SeqCst)
+    );
+}
+
+async fn a_receiver_that_closes_every_connection_still_gets_each_delivery_first_time(
+    app: &mut TestApp,
+) {
+    let receiver = BareReceiver::spawn(true).await;
+    let w = app.create_webhook(json!({"url": receiver.url})).await;
+    publish_one_by_one(app, &receiver, 10).await;
+    let id = w["id"].as_str().unwrap();
+    eventually(Duration::from_secs(10), "all ten recorded", || async {
+        let list = app.deliveries(id).await;
+        list.len() == 10 && list.iter().all(|d| d["status"] == "succeeded")
+    })
+    .await;
+    for d in app.deliveries(id).await {
+        assert_eq!(d["attempts"], 1, "first time: {d}");
+    }
+    assert_eq!(receiver.requests.load(Ordering::SeqCst), 10);
+    assert_eq!(receiver.connections.load(Ordering::SeqCst), 10);
+}
