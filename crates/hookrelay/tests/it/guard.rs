@@ -27,24 +27,18 @@ async fn repoint(app: &TestApp, id: &str, url: &str) {
     store.update_webhook(&webhook).await.unwrap();
 }
 
-async fn in_production_a_host_that_resolves_to_loopback_at_delivery_time_is_refused(
-    app: &mut TestApp,
-) {
-    app.stop().await;
-    let prod = app.spawn_peer(|c| c.dev = false).await;
+/// A production node's webhook, repointed behind the API's back to `scheme://localhost:<port>`
+/// of a fresh receiver: its first delivery fails permanently at the guard and sends nothing.
+async fn refused_at_delivery_time(prod: &TestApp, scheme: &str) -> (TestReceiver, String) {
     let receiver = TestReceiver::spawn().await;
     let w = prod
         .create_webhook(json!({"url": "https://hooks.example.com/h", "retry_schedule": [1, 1]}))
         .await;
-    let id = w["id"].as_str().unwrap();
-    repoint(
-        &prod,
-        id,
-        &format!("https://localhost:{}/h", receiver.address.port()),
-    )
-    .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    let port = receiver.address.port();
+    repoint(prod, &id, &format!("{scheme}://localhost:{port}/h")).await;
     prod.publish(json!({"type": "a.b", "data": {}})).await;
-    let d = prod.wait_for_delivery(id, "failed").await;
+    let d = prod.wait_for_delivery(&id, "failed").await;
     assert_eq!(d["attempts"], 1, "refused permanently, not retried: {d}");
     let error = d["attempts_log"][0]["error"].as_str().unwrap();
     assert!(error.starts_with("address not allowed"), "{error}");
@@ -52,6 +46,16 @@ async fn in_production_a_host_that_resolves_to_loopback_at_delivery_time_is_refu
         receiver.received().is_empty(),
         "nothing reached the loopback receiver"
     );
+    (receiver, id)
+}
+
+async fn in_production_a_host_that_resolves_to_loopback_at_delivery_time_is_refused(
+    app: &mut TestApp,
+) {
+    app.stop().await;
+    let prod = app.spawn_peer(|c| c.dev = false).await;
+    let (receiver, id) = refused_at_delivery_time(&prod, "https").await;
+    let id = id.as_str();
 
     // A literal private address stored behind the API's back is refused too.
     repoint(
@@ -83,23 +87,7 @@ async fn in_production_a_plain_http_url_stored_behind_the_apis_back_is_refused_t
 ) {
     app.stop().await;
     let prod = app.spawn_peer(|c| c.dev = false).await;
-    let receiver = TestReceiver::spawn().await;
-    let w = prod
-        .create_webhook(json!({"url": "https://hooks.example.com/h", "retry_schedule": [1]}))
-        .await;
-    let id = w["id"].as_str().unwrap();
-    repoint(
-        &prod,
-        id,
-        &format!("http://localhost:{}/h", receiver.address.port()),
-    )
-    .await;
-    prod.publish(json!({"type": "a.b", "data": {}})).await;
-    let d = prod.wait_for_delivery(id, "failed").await;
-    assert_eq!(d["attempts"], 1, "refused permanently, not retried: {d}");
-    let error = d["attempts_log"][0]["error"].as_str().unwrap();
-    assert!(error.starts_with("address not allowed"), "{error}");
-    assert!(receiver.received().is_empty());
+    refused_at_delivery_time(&prod, "http").await;
     prod.teardown().await;
     app.restart().await;
 }
