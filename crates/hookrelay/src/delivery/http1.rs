@@ -103,16 +103,26 @@ pub struct Post<'a> {
 }
 
 /// Sends `request` over `slot`'s connection, opening one if there is none or it has closed.
-/// A request that a reused connection refused before writing a byte of it (the server had
-/// closed it meanwhile) is sent once more on a new connection.
+///
+/// A connection taken up again may have been closed by the server an instant before (its
+/// keep-alive ran out) without this side having seen it yet. A request on such a connection
+/// that gets no response at all (refused before it was written, the connection ending before
+/// the first byte of a response) is sent once more on a new connection. Had the server seen it,
+/// the receiver gets it twice, which webhook receivers dedupe by `webhook-id` (delivery is
+/// at-least-once anyway); the alternative is a failed attempt that did nothing wrong.
 pub async fn post(
     slot: &mut Option<Conn>,
     policy: &AddressPolicy,
     request: Post<'_>,
     excerpt: usize,
 ) -> Result<Answer, Failure> {
-    let Post { url, headers, body } = request;
-    let mut request = build(url, headers, body)?;
+    let Post {
+        url,
+        mut headers,
+        body,
+    } = request;
+    let body = Bytes::from(body);
+    let mut resent = false;
     loop {
         let mut reused = false;
         if let Some(mut conn) = slot.take()
@@ -127,22 +137,31 @@ pub async fn post(
         let Some(conn) = slot.as_mut() else {
             return Err(Failure::retryable("request failed: no connection"));
         };
-        let sent = drive(&mut conn.conn, conn.sender.try_send_request(request)).await;
+        let may_resend = reused && !resent;
+        // Only a request that may be sent again needs its headers kept.
+        let headers = if may_resend {
+            headers.clone()
+        } else {
+            std::mem::take(&mut headers)
+        };
+        let request = build(url, headers, body.clone())?;
+        let sent = drive(&mut conn.conn, conn.sender.send_request(request)).await;
         let response = match sent {
             Ok(Ok(response)) => response,
-            Ok(Err(mut e)) => {
+            Ok(Err(e)) => {
                 *slot = None;
-                match e.take_message() {
-                    // Never written: safe to send again, once, on a fresh connection.
-                    Some(unsent) if reused && e.error().is_canceled() => {
-                        request = unsent;
-                        continue;
-                    }
-                    _ => return Err(failure(e.error())),
+                if may_resend && unanswered(&e) {
+                    resent = true;
+                    continue;
                 }
+                return Err(failure(&e));
             }
             Err(ended) => {
                 *slot = None;
+                if may_resend {
+                    resent = true;
+                    continue;
+                }
                 return Err(ended);
             }
         };
@@ -158,17 +177,38 @@ pub async fn post(
     }
 }
 
+/// Whether `e` means the server never answered: the request was refused before it was
+/// written, or the connection closed or reset before a response began.
+fn unanswered(e: &hyper::Error) -> bool {
+    if e.is_canceled() || e.is_incomplete_message() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+            );
+        }
+        source = err.source();
+    }
+    false
+}
+
 fn build(
     url: &reqwest::Url,
     headers: http::HeaderMap,
-    body: Vec<u8>,
+    body: Bytes,
 ) -> Result<http::Request<Full<Bytes>>, Failure> {
     let target = match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
     let mut request = http::Request::post(target)
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(body))
         .map_err(|e| Failure {
             reason: format!("invalid request: {e}"),
             retryable: false,
