@@ -117,14 +117,12 @@ impl Sender {
             error,
             retryable,
         };
+        let (url, headers, body) = match self.prepare(target, message, started_at) {
+            Ok(prepared) => prepared,
+            Err(BuildError::Permanent(reason)) => return finish(None, None, Some(reason), false),
+        };
         let timeout = Duration::from_secs(u64::from(target.timeout_seconds));
-        if target.url().is_some_and(|u| u.scheme() == "http") {
-            let (url, headers, body) = match self.prepare(target, message, started_at) {
-                Ok(prepared) => prepared,
-                Err(BuildError::Permanent(reason)) => {
-                    return finish(None, None, Some(reason), false);
-                }
-            };
+        if url.scheme() == "http" {
             let post = http1::Post { url, headers, body };
             let sent = http1::post(slot, &self.policy, post, RESPONSE_EXCERPT_BYTES);
             return match tokio::time::timeout(timeout, sent).await {
@@ -137,10 +135,7 @@ impl Sender {
                 Ok(Ok(answer)) => finish(Some(answer.status), answer.body, None, true),
             };
         }
-        let request = match self.build(target, message, started_at) {
-            Ok(request) => request,
-            Err(BuildError::Permanent(reason)) => return finish(None, None, Some(reason), false),
-        };
+        let request = self.client.post(url.clone()).headers(headers).body(body);
         let response = match tokio::time::timeout(timeout, request.send()).await {
             Err(_) => return finish(None, None, Some(timeout_message(timeout)), true),
             Ok(Err(e)) => {
@@ -156,16 +151,6 @@ impl Sender {
             Err(_) => return finish(Some(status), None, Some(timeout_message(timeout)), true),
         };
         finish(Some(status), body, None, true)
-    }
-
-    fn build(
-        &self,
-        target: &Target,
-        message: Message<'_>,
-        now_ms: i64,
-    ) -> Result<reqwest::RequestBuilder, BuildError> {
-        let (url, headers, body) = self.prepare(target, message, now_ms)?;
-        Ok(self.client.post(url.clone()).headers(headers).body(body))
     }
 
     /// The URL, headers and body of one attempt.

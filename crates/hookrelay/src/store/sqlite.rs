@@ -199,44 +199,23 @@ impl SqliteStore {
         if chosen.is_empty() {
             return Ok(Vec::new());
         }
-        // One claimer per store (the dispatcher's loop), so nothing took these meanwhile.
-        self.leases
-            .hold(chosen.iter().map(String::as_str), lease_until);
         let ids = serde_json::to_string(&chosen)
             .map_err(|e| super::Error::Backend(sqlx::Error::Encode(Box::new(e))))?;
-        let read = sqlx::query_as(&format!(
+        let (batch,): (String,) = sqlx::query_as(&format!(
             "SELECT json_group_array({CLAIMED_JSON_OBJECT}) FROM json_each($1) j \
              JOIN deliveries d ON d.id = j.value JOIN events e ON e.id = d.event_id \
              JOIN webhooks w ON w.id = d.webhook_id"
         ))
         .bind(&ids)
         .fetch_one(&mut *conn)
-        .await;
-        let rows: Vec<ClaimedRecord> =
-            match read
-                .map_err(super::Error::from)
-                .and_then(|(batch,): (String,)| {
-                    serde_json::from_str(&batch)
-                        .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))
-                }) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    self.leases.end(chosen.iter().map(String::as_str));
-                    return Err(e);
-                }
-            };
+        .await?;
+        let rows: Vec<ClaimedRecord> = serde_json::from_str(&batch)
+            .map_err(|e| super::Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
         let rows: Vec<ClaimedRow> = rows.into_iter().map(ClaimedRow::from).collect();
-        if rows.len() < chosen.len() {
-            // Deleted since the candidates were read (with their webhook): nothing to send.
-            let found: std::collections::HashSet<&str> =
-                rows.iter().map(|r| r.id.as_str()).collect();
-            self.leases.end(
-                chosen
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|id| !found.contains(id)),
-            );
-        }
+        // One claimer per store (the dispatcher's loop), so nothing took the chosen meanwhile;
+        // those deleted since the candidates were read (with their webhook) are not held.
+        self.leases
+            .hold(rows.iter().map(|r| r.id.as_str()), lease_until);
         Ok(rows)
     }
 }

@@ -91,16 +91,24 @@ async fn publish_one_by_one(app: &TestApp, receiver: &BareReceiver, n: usize) {
     }
 }
 
+/// Waits until the webhook `id` has `n` deliveries, all recorded as succeeded.
+async fn all_succeed(app: &TestApp, id: &str, n: usize) {
+    eventually(
+        Duration::from_secs(10),
+        "every delivery recorded",
+        || async {
+            let list = app.deliveries(id).await;
+            list.len() == n && list.iter().all(|d| d["status"] == "succeeded")
+        },
+    )
+    .await;
+}
+
 async fn deliveries_to_one_host_reuse_its_connection(app: &mut TestApp) {
     let receiver = BareReceiver::spawn(false).await;
     let w = app.create_webhook(json!({"url": receiver.url})).await;
     publish_one_by_one(app, &receiver, 20).await;
-    let id = w["id"].as_str().unwrap();
-    eventually(Duration::from_secs(10), "all twenty recorded", || async {
-        let list = app.deliveries(id).await;
-        list.len() == 20 && list.iter().all(|d| d["status"] == "succeeded")
-    })
-    .await;
+    all_succeed(app, w["id"].as_str().unwrap(), 20).await;
     assert!(
         receiver.connections.load(Ordering::SeqCst) <= 2,
         "twenty deliveries over {} connections",
@@ -115,11 +123,7 @@ async fn a_receiver_that_closes_every_connection_still_gets_each_delivery_first_
     let w = app.create_webhook(json!({"url": receiver.url})).await;
     publish_one_by_one(app, &receiver, 10).await;
     let id = w["id"].as_str().unwrap();
-    eventually(Duration::from_secs(10), "all ten recorded", || async {
-        let list = app.deliveries(id).await;
-        list.len() == 10 && list.iter().all(|d| d["status"] == "succeeded")
-    })
-    .await;
+    all_succeed(app, id, 10).await;
     for d in app.deliveries(id).await {
         assert_eq!(d["attempts"], 1, "first time: {d}");
     }
