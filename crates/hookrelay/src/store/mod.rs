@@ -25,6 +25,7 @@ pub mod postgres;
 mod records;
 mod sql;
 pub mod sqlite;
+mod statistics;
 
 /// What the store can fail with. Each backend maps its own constraint errors onto these, so
 /// callers never see a SQLSTATE.

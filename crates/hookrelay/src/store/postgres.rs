@@ -14,6 +14,7 @@ use tracing::warn;
 
 use super::claim::{Candidate, Choice};
 use super::records::{CLAIMED_SELECT, ClaimedRecord};
+use super::statistics::Statistics;
 use super::{ClaimedRow, Result};
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
@@ -22,6 +23,7 @@ const WORK_CHANNEL: &str = "hookrelay_work";
 /// A store in a PostgreSQL database.
 pub struct PgStore {
     pool: PgPool,
+    statistics: Statistics,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -37,7 +39,10 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            statistics: Statistics::new(),
+        })
     }
 
     /// The pool, for the cross-node wake-up listener.
@@ -121,6 +126,11 @@ impl PgStore {
 
     /// Leases are rows here, ended by the very writes that recorded or released them.
     fn leases_ended<'a>(&self, _ids: impl IntoIterator<Item = &'a str>) {}
+
+    /// Keeps the planner's statistics in step with the tables' growth.
+    fn deliveries_written(&self, n: usize) {
+        self.statistics.written(n as u64, &self.pool);
+    }
 
     async fn next_due_inner(&self) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(

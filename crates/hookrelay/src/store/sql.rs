@@ -458,6 +458,7 @@ macro_rules! impl_store {
                     Self::notify_work(&mut tx).await?;
                 }
                 tx.commit().await?;
+                self.deliveries_written(plan.deliveries.len());
                 Ok($crate::store::Publication { results: plan.results, taken, queued })
             }
 

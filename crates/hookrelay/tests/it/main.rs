@@ -18,6 +18,7 @@ mod guard;
 mod handoff;
 mod lifecycle;
 mod openapi;
+mod planner;
 mod readme;
 mod rotation;
 mod scale;
