@@ -30,6 +30,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 
 impl PgStore {
     const BACKEND: &'static str = "postgres";
+    /// A failed statement aborts the transaction here; nothing to choose.
+    const OR_FAIL: &'static str = "";
+    /// What a publish takes on the webhooks it targets: enough to make their deletion wait.
+    const KEY_SHARE: &'static str = "FOR KEY SHARE";
+    /// What a deletion takes on the rows whose dependents it is about to delete.
+    const FOR_UPDATE: &'static str = "FOR UPDATE";
 
     /// Connects to a `postgres://` URL.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {

@@ -1,7 +1,12 @@
 //! The queries both backends share, written once. SQLite and PostgreSQL accept the same text
 //! for all of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, `UPDATE … FROM (VALUES …)`,
-//! row-value comparison. Each backend type provides `read()`/`write()` pools and its own
-//! `migrate_inner` and `claim_inner`, then invokes [`impl_store!`].
+//! row-value comparison. Each backend type provides `read()`/`write()` pools, its own
+//! `migrate_inner` and `claim_inner`, and the few words only one of them has (`OR_FAIL`,
+//! `KEY_SHARE`, `FOR_UPDATE`, empty where they mean nothing), then invokes [`impl_store!`].
+//!
+//! Deliveries and attempts have no foreign keys (see migration 0008/0009): a publish locks the
+//! webhooks it targets, deleting a webhook or tenant deletes their deliveries and attempts, and
+//! an attempt is recorded only for a delivery that still exists.
 
 /// Rows per multi-row INSERT, well under SQLite's 32,766 bound parameters.
 pub const INSERT_CHUNK: usize = 500;
@@ -146,11 +151,43 @@ macro_rules! impl_store {
             }
 
             async fn delete_tenant(&self, id: &$crate::ids::TenantId) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                if !Self::FOR_UPDATE.is_empty() {
+                    // The webhooks first, so no publish targets them any more, then their
+                    // deliveries, so no recorder is still adding attempts to them.
+                    let lock = format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE tenant_id = $1 {}) AS l",
+                        Self::FOR_UPDATE
+                    );
+                    sqlx::query(&lock).bind(id.as_str()).execute(&mut *tx).await?;
+                    let lock = format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id IN \
+                         (SELECT id FROM webhooks WHERE tenant_id = $1) {}) AS l",
+                        Self::FOR_UPDATE
+                    );
+                    sqlx::query(&lock).bind(id.as_str()).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "DELETE FROM attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d \
+                     JOIN webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1)",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM deliveries WHERE webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = $1)",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                // Its webhooks and keys go with it (their foreign keys cascade).
                 let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
                     .bind(id.as_str())
-                    .execute(self.write())
+                    .execute(&mut *tx)
                     .await?;
-                $crate::store::sql::one_row(done.rows_affected())
+                $crate::store::sql::one_row(done.rows_affected())?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_webhook(&self, w: &$crate::store::Webhook) -> $crate::store::Result<()> {
@@ -260,12 +297,35 @@ macro_rules! impl_store {
                 tenant: &$crate::ids::TenantId,
                 id: &$crate::ids::WebhookId,
             ) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                // Waits for the publishes that target it (they lock it), and keeps later ones
+                // from doing so.
                 let done = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND tenant_id = $2")
                     .bind(id.as_str())
                     .bind(tenant.as_str())
-                    .execute(self.write())
+                    .execute(&mut *tx)
                     .await?;
-                $crate::store::sql::one_row(done.rows_affected())
+                $crate::store::sql::one_row(done.rows_affected())?;
+                if !Self::FOR_UPDATE.is_empty() {
+                    // Waits for the recorders writing its attempts, and keeps later ones out.
+                    let lock = format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id = $1 {}) AS l",
+                        Self::FOR_UPDATE
+                    );
+                    sqlx::query(&lock).bind(id.as_str()).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = $1)",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM deliveries WHERE webhook_id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_event_type(
@@ -369,11 +429,19 @@ macro_rules! impl_store {
                     .collect();
                 tenants.sort_unstable();
                 tenants.dedup();
+                // The webhooks are locked (on PostgreSQL) until the publish commits, so a
+                // webhook deleted meanwhile waits for it and then deletes what it wrote.
                 let mut q = sqlx::QueryBuilder::<$db>::new(
                     "SELECT t.id, w.id, w.events, w.channels, w.updated_at FROM tenants t \
-                     LEFT JOIN webhooks w ON w.tenant_id = t.id AND w.active = ",
+                     LEFT JOIN (SELECT id, tenant_id, events, channels, updated_at FROM webhooks \
+                     WHERE active = ",
                 );
-                q.push_bind(true).push(" WHERE t.id IN (");
+                q.push_bind(true).push(" AND tenant_id IN (");
+                let mut list = q.separated(", ");
+                for t in &tenants {
+                    list.push_bind(*t);
+                }
+                q.push(") ").push(Self::KEY_SHARE).push(") w ON w.tenant_id = t.id WHERE t.id IN (");
                 let mut list = q.separated(", ");
                 for t in &tenants {
                     list.push_bind(*t);
@@ -387,9 +455,10 @@ macro_rules! impl_store {
                     return Ok($crate::store::Publication { results: plan.results, ..Default::default() });
                 }
                 for chunk in plan.new_events.chunks($crate::store::sql::INSERT_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) ",
-                    );
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT{} INTO events (id, event_type, tenants, channels, data, deliveries, created_at) ",
+                        Self::OR_FAIL
+                    ));
                     q.push_values(chunk, |mut b, (e, n)| {
                         b.push_bind(e.id.as_str())
                             .push_bind(e.event_type.as_str())
@@ -434,10 +503,11 @@ macro_rules! impl_store {
                     .chunks($crate::store::sql::INSERT_CHUNK)
                     .zip(placed.chunks($crate::store::sql::INSERT_CHUNK))
                 {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT{} INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
                          attempts, next_attempt_at, created_at, updated_at) ",
-                    );
+                        Self::OR_FAIL
+                    ));
                     q.push_values(chunk.iter().zip(ids), |mut b, (d, (id, due))| {
                         let e = &events[d.event];
                         b.push_bind(id.as_str())
@@ -504,10 +574,30 @@ macro_rules! impl_store {
                 }
                 let mut tx = self.begin_write().await?;
                 for chunk in records.chunks($crate::store::sql::INSERT_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
-                         status_code, response_body, error, succeeded) ",
-                    );
+                    // The deliveries first: on PostgreSQL that locks them, so a webhook
+                    // deletion waits for this transaction (or has already removed them, and
+                    // then no attempt is written for them below).
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "UPDATE{} deliveries SET status = u.column2, attempts = u.column3, \
+                         next_attempt_at = u.column4, updated_at = u.column5 FROM (",
+                        Self::OR_FAIL
+                    ));
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.delivery_id.as_str())
+                            .push_bind(r.status.as_str())
+                            .push_bind(i64::from(r.attempt))
+                            .push_bind(r.next_attempt_at)
+                            .push_bind(r.started_at + r.latency_ms);
+                    });
+                    q.push(") AS u WHERE deliveries.id = u.column1");
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT{} INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+                         status_code, response_body, error, succeeded) \
+                         SELECT a.column1, a.column2, a.column3, a.column4, a.column5, a.column6, \
+                         a.column7, a.column8, a.column9, a.column10 FROM (",
+                        Self::OR_FAIL
+                    ));
                     q.push_values(chunk, |mut b, r| {
                         b.push_bind(r.id.as_str())
                             .push_bind(r.delivery_id.as_str())
@@ -520,19 +610,9 @@ macro_rules! impl_store {
                             .push_bind(r.error.as_deref())
                             .push_bind(r.succeeded);
                     });
-                    q.build().execute(&mut *tx).await?;
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE deliveries SET status = u.column2, attempts = u.column3, \
-                         next_attempt_at = u.column4, updated_at = u.column5 FROM (",
+                    q.push(
+                        ") AS a WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.column2)",
                     );
-                    q.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.delivery_id.as_str())
-                            .push_bind(r.status.as_str())
-                            .push_bind(i64::from(r.attempt))
-                            .push_bind(r.next_attempt_at)
-                            .push_bind(r.started_at + r.latency_ms);
-                    });
-                    q.push(") AS u WHERE deliveries.id = u.column1");
                     q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;

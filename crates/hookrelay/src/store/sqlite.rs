@@ -57,6 +57,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
+    /// A multi-row statement that could fail part-way under the default `ABORT` makes SQLite
+    /// keep a statement journal (a copy of every page it changes) to undo just that statement.
+    /// `FAIL` stops it where it failed instead; the store then rolls the whole transaction
+    /// back, so nothing partial is ever committed either way.
+    const OR_FAIL: &'static str = " OR FAIL";
+    /// One writer at a time: a publish and a deletion never overlap, so nothing is locked.
+    const KEY_SHARE: &'static str = "";
+    const FOR_UPDATE: &'static str = "";
 
     /// Opens (creating if needed) the file named by a `sqlite://path` URL.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {

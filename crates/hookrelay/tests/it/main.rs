@@ -11,6 +11,7 @@ mod auth;
 mod claims;
 mod cli;
 mod connections;
+mod deletion;
 mod delivery;
 mod event_types;
 mod events;
