@@ -30,8 +30,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 
 impl PgStore {
     const BACKEND: &'static str = "postgres";
-    /// A failed statement aborts the transaction here; nothing to choose.
-    const OR_FAIL: &'static str = "";
     /// What a publish takes on the webhooks it targets: enough to make their deletion wait.
     const KEY_SHARE: &'static str = "FOR KEY SHARE";
     /// What a deletion takes on the rows whose dependents it is about to delete.
@@ -132,6 +130,190 @@ impl PgStore {
 
     /// Leases are rows here, ended by the very writes that recorded or released them.
     fn leases_ended<'a>(&self, _ids: impl IntoIterator<Item = &'a str>) {}
+
+    /// The `(id, deliveries)` of those of `events` already stored. One array parameter, so
+    /// one statement text whatever the batch size.
+    async fn published_before(
+        tx: &mut Transaction<'_, Postgres>,
+        events: &[super::NewEvent],
+    ) -> Result<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT id, deliveries FROM events WHERE id = ANY($1::text[])")
+                .bind(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
+                .fetch_all(&mut **tx)
+                .await?,
+        )
+    }
+
+    /// Inserts new events in one statement, a parameter array per column (one statement text
+    /// whatever the count, so it is prepared once per connection).
+    async fn insert_events(
+        tx: &mut Transaction<'_, Postgres>,
+        events: &[(&super::NewEvent, u64)],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::int8[], $7::int8[])",
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| serde_json::to_string(&e.tenants).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| serde_json::to_string(&e.channels).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.data.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|(_, n)| *n as i64).collect::<Vec<_>>())
+        .bind(events.iter().map(|(e, _)| e.created_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts planned deliveries with their ids and due times in one statement, as
+    /// [`Self::insert_events`] does.
+    async fn insert_deliveries(
+        tx: &mut Transaction<'_, Postgres>,
+        events: &[super::NewEvent],
+        deliveries: &[super::sql::PlannedDelivery<'_>],
+        placed: &[(crate::ids::DeliveryId, i64)],
+    ) -> Result<()> {
+        let event = |d: &super::sql::PlannedDelivery<'_>| &events[d.event];
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+             attempts, next_attempt_at, created_at, updated_at) \
+             SELECT id, event_id, webhook_id, tenant_id, event_type, 'pending', 0, due, \
+             created_at, created_at \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+             $7::int8[]) AS d(id, event_id, webhook_id, tenant_id, event_type, due, created_at)",
+        )
+        .bind(placed.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())
+        .bind(
+            deliveries
+                .iter()
+                .map(|d| event(d).id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(deliveries.iter().map(|d| d.webhook).collect::<Vec<_>>())
+        .bind(deliveries.iter().map(|d| d.tenant).collect::<Vec<_>>())
+        .bind(
+            deliveries
+                .iter()
+                .map(|d| event(d).event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(placed.iter().map(|(_, due)| *due).collect::<Vec<_>>())
+        .bind(
+            deliveries
+                .iter()
+                .map(|d| event(d).created_at)
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records attempt results in one statement per batch: the deliveries' new state, then
+    /// the attempts of those the update found (a delivery deleted with its webhook since it
+    /// was claimed keeps none). The update locks the deliveries, so a deletion waits for it.
+    /// Rows travel as one array per column: the statement text never changes (prepared once
+    /// per connection, however many rows), and the planner, which cannot see how many rows a
+    /// parameter array holds, probes the primary key per row instead of choosing to hash a
+    /// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
+    async fn record_inner(&self, records: &[super::AttemptRecord]) -> Result<()> {
+        let column = |f: fn(&super::AttemptRecord) -> Option<i64>| -> Vec<Option<i64>> {
+            records.iter().map(f).collect()
+        };
+        sqlx::query(
+            "WITH v AS ( \
+                SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[]) \
+                AS v(id, status, attempts, next_attempt_at, updated_at) \
+             ), u AS ( \
+                UPDATE deliveries SET status = v.status, attempts = v.attempts, \
+                next_attempt_at = v.next_attempt_at, updated_at = v.updated_at \
+                FROM v WHERE deliveries.id = v.id RETURNING deliveries.id \
+             ) \
+             INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+                status_code, response_body, error, succeeded) \
+             SELECT a.* FROM unnest($6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], \
+                $11::int8[], $12::int8[], $13::text[], $14::text[], $15::bool[]) \
+                AS a(id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
+                response_body, error, succeeded) \
+             WHERE a.delivery_id IN (SELECT id FROM u)",
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.delivery_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.status.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|r| Some(i64::from(r.attempt))))
+        .bind(column(|r| r.next_attempt_at))
+        .bind(column(|r| Some(r.started_at + r.latency_ms)))
+        .bind(records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| r.delivery_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.webhook_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|r| Some(i64::from(r.attempt))))
+        .bind(column(|r| Some(r.started_at)))
+        .bind(column(|r| Some(r.latency_ms)))
+        .bind(column(|r| r.status_code.map(i64::from)))
+        .bind(
+            records
+                .iter()
+                .map(|r| r.response_body.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.error.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(records.iter().map(|r| r.succeeded).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 
     /// Keeps the planner's statistics in step with the tables' growth.
     fn deliveries_written(&self, n: usize) {

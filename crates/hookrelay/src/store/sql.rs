@@ -1,8 +1,10 @@
 //! The queries both backends share, written once. SQLite and PostgreSQL accept the same text
 //! for all of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, `UPDATE … FROM (VALUES …)`,
 //! row-value comparison. Each backend type provides `read()`/`write()` pools, its own
-//! `migrate_inner` and `claim_inner`, and the few words only one of them has (`OR_FAIL`,
-//! `KEY_SHARE`, `FOR_UPDATE`, empty where they mean nothing), then invokes [`impl_store!`].
+//! `migrate_inner` and `claim_inner`, the hot path's bulk writes (`insert_events`,
+//! `insert_deliveries`, `record_inner`: multi-row `VALUES` on SQLite, one array per column on
+//! PostgreSQL), and the locking words only PostgreSQL needs (`KEY_SHARE`, `FOR_UPDATE`, empty
+//! on SQLite), then invokes [`impl_store!`].
 //!
 //! Deliveries and attempts have no foreign keys (see migration 0008/0009): a publish locks the
 //! webhooks it targets, deleting a webhook or tenant deletes their deliveries and attempts, and
@@ -415,13 +417,7 @@ macro_rules! impl_store {
                 }
                 let mut tx = self.begin_write().await?;
                 // Which ids were published before: one query for the whole batch.
-                let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id, deliveries FROM events WHERE id IN (");
-                let mut list = q.separated(", ");
-                for e in events {
-                    list.push_bind(e.id.as_str());
-                }
-                q.push(")");
-                let existing: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let existing = Self::published_before(&mut tx, events).await?;
                 // Every target tenant with its active webhooks: one query for the whole batch.
                 let mut tenants: Vec<&str> = events
                     .iter()
@@ -454,25 +450,10 @@ macro_rules! impl_store {
                 if plan.new_events.is_empty() {
                     return Ok($crate::store::Publication { results: plan.results, ..Default::default() });
                 }
-                for chunk in plan.new_events.chunks($crate::store::sql::INSERT_CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT{} INTO events (id, event_type, tenants, channels, data, deliveries, created_at) ",
-                        Self::OR_FAIL
-                    ));
-                    q.push_values(chunk, |mut b, (e, n)| {
-                        b.push_bind(e.id.as_str())
-                            .push_bind(e.event_type.as_str())
-                            .push_bind(serde_json::to_string(&e.tenants).unwrap_or_default())
-                            .push_bind(serde_json::to_string(&e.channels).unwrap_or_default())
-                            .push_bind(e.data.as_str())
-                            .push_bind(*n as i64)
-                            .push_bind(e.created_at);
-                    });
-                    // A unique violation here means another node published one of these ids
-                    // between the read above and this write: nothing is committed, and the
-                    // `Conflict` tells the caller to run the batch again (it then reads as a repeat).
-                    q.build().execute(&mut *tx).await?;
-                }
+                // A unique violation here means another node published one of these ids
+                // between the read above and this write: nothing is committed, and the
+                // `Conflict` tells the caller to run the batch again (it then reads as a repeat).
+                Self::insert_events(&mut tx, &plan.new_events).await?;
                 let mut taken = Vec::new();
                 let mut queued = 0;
                 // (id, due at) per planned delivery: leased to this node if the intake took it.
@@ -498,31 +479,7 @@ macro_rules! impl_store {
                         (id, due)
                     })
                     .collect();
-                for (chunk, ids) in plan
-                    .deliveries
-                    .chunks($crate::store::sql::INSERT_CHUNK)
-                    .zip(placed.chunks($crate::store::sql::INSERT_CHUNK))
-                {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT{} INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
-                         attempts, next_attempt_at, created_at, updated_at) ",
-                        Self::OR_FAIL
-                    ));
-                    q.push_values(chunk.iter().zip(ids), |mut b, (d, (id, due))| {
-                        let e = &events[d.event];
-                        b.push_bind(id.as_str())
-                            .push_bind(e.id.as_str())
-                            .push_bind(d.webhook)
-                            .push_bind(d.tenant)
-                            .push_bind(e.event_type.as_str())
-                            .push_bind("pending")
-                            .push_bind(0_i64)
-                            .push_bind(*due)
-                            .push_bind(e.created_at)
-                            .push_bind(e.created_at);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
+                Self::insert_deliveries(&mut tx, events, &plan.deliveries, &placed).await?;
                 // Other nodes need waking only for deliveries this node did not take.
                 if queued > 0 {
                     Self::notify_work(&mut tx).await?;
@@ -572,50 +529,7 @@ macro_rules! impl_store {
                 if records.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.begin_write().await?;
-                for chunk in records.chunks($crate::store::sql::INSERT_CHUNK) {
-                    // The deliveries first: on PostgreSQL that locks them, so a webhook
-                    // deletion waits for this transaction (or has already removed them, and
-                    // then no attempt is written for them below).
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "UPDATE{} deliveries SET status = u.column2, attempts = u.column3, \
-                         next_attempt_at = u.column4, updated_at = u.column5 FROM (",
-                        Self::OR_FAIL
-                    ));
-                    q.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.delivery_id.as_str())
-                            .push_bind(r.status.as_str())
-                            .push_bind(i64::from(r.attempt))
-                            .push_bind(r.next_attempt_at)
-                            .push_bind(r.started_at + r.latency_ms);
-                    });
-                    q.push(") AS u WHERE deliveries.id = u.column1");
-                    q.build().execute(&mut *tx).await?;
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT{} INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
-                         status_code, response_body, error, succeeded) \
-                         SELECT a.column1, a.column2, a.column3, a.column4, a.column5, a.column6, \
-                         a.column7, a.column8, a.column9, a.column10 FROM (",
-                        Self::OR_FAIL
-                    ));
-                    q.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.id.as_str())
-                            .push_bind(r.delivery_id.as_str())
-                            .push_bind(r.webhook_id.as_str())
-                            .push_bind(i64::from(r.attempt))
-                            .push_bind(r.started_at)
-                            .push_bind(r.latency_ms)
-                            .push_bind(r.status_code.map(i64::from))
-                            .push_bind(r.response_body.as_deref())
-                            .push_bind(r.error.as_deref())
-                            .push_bind(r.succeeded);
-                    });
-                    q.push(
-                        ") AS a WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.column2)",
-                    );
-                    q.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
+                self.record_inner(records).await?;
                 self.leases_ended(records.iter().map(|r| r.delivery_id.as_str()));
                 Ok(())
             }

@@ -143,6 +143,126 @@ impl SqliteStore {
         }
     }
 
+    /// The `(id, deliveries)` of those of `events` already stored.
+    async fn published_before(
+        tx: &mut Transaction<'_, Sqlite>,
+        events: &[super::NewEvent],
+    ) -> Result<Vec<(String, i64)>> {
+        let mut q =
+            sqlx::QueryBuilder::<Sqlite>::new("SELECT id, deliveries FROM events WHERE id IN (");
+        let mut list = q.separated(", ");
+        for e in events {
+            list.push_bind(e.id.as_str());
+        }
+        q.push(")");
+        Ok(q.build_query_as().fetch_all(&mut **tx).await?)
+    }
+
+    /// Inserts new events, [`super::sql::INSERT_CHUNK`] rows per statement.
+    async fn insert_events(
+        tx: &mut Transaction<'_, Sqlite>,
+        events: &[(&super::NewEvent, u64)],
+    ) -> Result<()> {
+        for chunk in events.chunks(super::sql::INSERT_CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
+                "INSERT{} INTO events (id, event_type, tenants, channels, data, deliveries, created_at) ",
+                Self::OR_FAIL
+            ));
+            q.push_values(chunk, |mut b, (e, n)| {
+                b.push_bind(e.id.as_str())
+                    .push_bind(e.event_type.as_str())
+                    .push_bind(serde_json::to_string(&e.tenants).unwrap_or_default())
+                    .push_bind(serde_json::to_string(&e.channels).unwrap_or_default())
+                    .push_bind(e.data.as_str())
+                    .push_bind(*n as i64)
+                    .push_bind(e.created_at);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts planned deliveries with their ids and due times, [`super::sql::INSERT_CHUNK`]
+    /// rows per statement.
+    async fn insert_deliveries(
+        tx: &mut Transaction<'_, Sqlite>,
+        events: &[super::NewEvent],
+        deliveries: &[super::sql::PlannedDelivery<'_>],
+        placed: &[(crate::ids::DeliveryId, i64)],
+    ) -> Result<()> {
+        for (chunk, ids) in deliveries
+            .chunks(super::sql::INSERT_CHUNK)
+            .zip(placed.chunks(super::sql::INSERT_CHUNK))
+        {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
+                "INSERT{} INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+                 attempts, next_attempt_at, created_at, updated_at) ",
+                Self::OR_FAIL
+            ));
+            q.push_values(chunk.iter().zip(ids), |mut b, (d, (id, due))| {
+                let e = &events[d.event];
+                b.push_bind(id.as_str())
+                    .push_bind(e.id.as_str())
+                    .push_bind(d.webhook)
+                    .push_bind(d.tenant)
+                    .push_bind(e.event_type.as_str())
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(*due)
+                    .push_bind(e.created_at)
+                    .push_bind(e.created_at);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Records attempt results: each delivery's new state, then the attempts of those that
+    /// still exist. Multi-row statements, at most [`super::sql::INSERT_CHUNK`] rows each.
+    async fn record_inner(&self, records: &[super::AttemptRecord]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in records.chunks(super::sql::INSERT_CHUNK) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
+                "UPDATE{} deliveries SET status = u.column2, attempts = u.column3, \
+                 next_attempt_at = u.column4, updated_at = u.column5 FROM (",
+                Self::OR_FAIL
+            ));
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.delivery_id.as_str())
+                    .push_bind(r.status.as_str())
+                    .push_bind(i64::from(r.attempt))
+                    .push_bind(r.next_attempt_at)
+                    .push_bind(r.started_at + r.latency_ms);
+            });
+            q.push(") AS u WHERE deliveries.id = u.column1");
+            q.build().execute(&mut *tx).await?;
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(format!(
+                "INSERT{} INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+                 status_code, response_body, error, succeeded) \
+                 SELECT a.column1, a.column2, a.column3, a.column4, a.column5, a.column6, \
+                 a.column7, a.column8, a.column9, a.column10 FROM (",
+                Self::OR_FAIL
+            ));
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.id.as_str())
+                    .push_bind(r.delivery_id.as_str())
+                    .push_bind(r.webhook_id.as_str())
+                    .push_bind(i64::from(r.attempt))
+                    .push_bind(r.started_at)
+                    .push_bind(r.latency_ms)
+                    .push_bind(r.status_code.map(i64::from))
+                    .push_bind(r.response_body.as_deref())
+                    .push_bind(r.error.as_deref())
+                    .push_bind(r.succeeded);
+            });
+            // A delivery deleted (with its webhook) since it was claimed keeps no attempt.
+            q.push(") AS a WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.column2)");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// SQLite's planner needs no statistics for these queries: it prefers the indexes.
     fn deliveries_written(&self, _n: usize) {}
 
