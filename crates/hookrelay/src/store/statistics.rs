@@ -45,10 +45,7 @@ impl Statistics {
         let running = self.running.clone();
         let pool = pool.clone();
         tokio::spawn(async move {
-            match sqlx::query("ANALYZE deliveries, events, attempts")
-                .execute(&pool)
-                .await
-            {
+            match analyze(&pool).await {
                 Ok(_) => debug!(deliveries_written = total, "analyzed the delivery tables"),
                 Err(e) => warn!(error = %e, "analyzing the delivery tables failed"),
             }
@@ -67,6 +64,24 @@ impl Statistics {
             .store(total + total.clamp(FIRST, MOST_BETWEEN), Ordering::Relaxed);
         Some(total)
     }
+}
+
+/// Analyzes only the columns the store's queries filter, join or sort on, from a small sample:
+/// they need frequencies and ranges, not fine histograms, and a full default `ANALYZE` of the
+/// three tables (with the events' payloads) took a tenth of the server's time in a
+/// 100,000-delivery run.
+async fn analyze(pool: &PgPool) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL default_statistics_target = 10")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "ANALYZE deliveries (id, webhook_id, status, next_attempt_at), events (id), \
+         attempts (delivery_id)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 #[cfg(test)]
