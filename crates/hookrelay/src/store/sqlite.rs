@@ -94,9 +94,12 @@ impl SqliteStore {
             .await?;
         // An in-memory database has no file on disk, and no other process can open it.
         let file = Some(options.get_filename().to_owned()).filter(|f| f.is_file());
+        // Readers (claims, the API) read the database file through a memory map rather than
+        // a read() and a copy into their page cache per page. Pages still in the WAL are read
+        // as before; the map counts towards RSS only for pages actually touched.
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).pragma("mmap_size", "268435456"))
             .await?;
         let stop = CancellationToken::new();
         tokio::spawn(checkpoint_continuously(checkpointer, stop.clone()));
