@@ -1,7 +1,9 @@
 //! The event type catalog as publishing sees it: each type's compiled JSON Schema, cached so a
 //! publish neither queries the catalog nor compiles anything. Entries are re-read after
 //! [`TTL`] (another node may have changed the catalog) and dropped at once when this node
-//! changes them. Schemas may not reference remote or file documents: `jsonschema` is built
+//! changes them. An expired entry is re-read by one publish while the others go on with it:
+//! when every publish that found it expired read it again, the publishes in flight at that
+//! moment all queried the catalog for it. Schemas may not reference remote or file documents: `jsonschema` is built
 //! without its resolver features, so a `$ref` to a URL fails to compile instead of fetching.
 
 use std::collections::HashMap;
@@ -20,6 +22,9 @@ struct Entry {
     fetched: Instant,
     /// `None`: the type is not in the catalog (or has no schema).
     validator: Option<Arc<jsonschema::Validator>>,
+    /// Since when a publish has been reading the entry again; others use this one meanwhile
+    /// (for at most a [`TTL`]: that publish may have been dropped mid-read).
+    refreshing_since: Option<Instant>,
 }
 
 /// Name → compiled schema.
@@ -60,10 +65,14 @@ impl Catalog {
         store: &dyn Store,
         name: &str,
     ) -> Result<Option<Arc<jsonschema::Validator>>, ApiError> {
-        if let Some(entry) = self.lock().get(name)
-            && entry.fetched.elapsed() < TTL
-        {
-            return Ok(entry.validator.clone());
+        if let Some(entry) = self.lock().get_mut(name) {
+            let refreshing = entry
+                .refreshing_since
+                .is_some_and(|since| since.elapsed() < TTL);
+            if entry.fetched.elapsed() < TTL || refreshing {
+                return Ok(entry.validator.clone());
+            }
+            entry.refreshing_since = Some(Instant::now());
         }
         let validator = match store.get_event_type(name).await {
             Ok(t) => t
@@ -73,7 +82,12 @@ impl Catalog {
                 .and_then(|schema| jsonschema::validator_for(&schema).ok())
                 .map(Arc::new),
             Err(store::Error::NotFound) => None,
-            Err(e) => return Err(ApiError::from_store(e, "event type")),
+            Err(e) => {
+                if let Some(entry) = self.lock().get_mut(name) {
+                    entry.refreshing_since = None;
+                }
+                return Err(ApiError::from_store(e, "event type"));
+            }
         };
         let mut map = self.lock();
         if map.len() > 10_000 {
@@ -84,6 +98,7 @@ impl Catalog {
             Entry {
                 fetched: Instant::now(),
                 validator: validator.clone(),
+                refreshing_since: None,
             },
         );
         Ok(validator)
