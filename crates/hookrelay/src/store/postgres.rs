@@ -17,6 +17,11 @@ use super::records::{CLAIMED_SELECT, ClaimedRecord};
 use super::statistics::Statistics;
 use super::{ClaimedRow, Result};
 
+/// Rows per bulk statement. One statement for a whole group commit (up to 2,000 events, 200,000
+/// deliveries in a fan-out) encoded every array at once: RSS rose from ~100 MB to 270 MB while a
+/// backlog of a million deliveries was being published.
+const ARRAY_CHUNK: usize = 1_000;
+
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
 const WORK_CHANNEL: &str = "hookrelay_work";
 
@@ -145,56 +150,43 @@ impl PgStore {
         )
     }
 
-    /// Inserts new events in one statement, a parameter array per column (one statement text
-    /// whatever the count, so it is prepared once per connection).
+    /// Inserts new events, a parameter array per column: one statement text whatever the
+    /// count (prepared once per connection), [`ARRAY_CHUNK`] rows per statement.
     async fn insert_events(
         tx: &mut Transaction<'_, Postgres>,
         events: &[(&super::NewEvent, u64)],
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-             $6::int8[], $7::int8[])",
-        )
-        .bind(
-            events
-                .iter()
-                .map(|(e, _)| e.id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|(e, _)| e.event_type.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|(e, _)| serde_json::to_string(&e.tenants).unwrap_or_default())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|(e, _)| serde_json::to_string(&e.channels).unwrap_or_default())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            events
-                .iter()
-                .map(|(e, _)| e.data.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(events.iter().map(|(_, n)| *n as i64).collect::<Vec<_>>())
-        .bind(events.iter().map(|(e, _)| e.created_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        for chunk in events.chunks(ARRAY_CHUNK) {
+            sqlx::query(
+                "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::int8[], $7::int8[])",
+            )
+            .bind(chunk.iter().map(|(e, _)| e.id.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|(e, _)| e.event_type.as_str()).collect::<Vec<_>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|(e, _)| serde_json::to_string(&e.tenants).unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                chunk
+                    .iter()
+                    .map(|(e, _)| serde_json::to_string(&e.channels).unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(chunk.iter().map(|(e, _)| e.data.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|(_, n)| *n as i64).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|(e, _)| e.created_at).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 
-    /// Inserts planned deliveries with their ids and due times in one statement, as
-    /// [`Self::insert_events`] does.
+    /// Inserts planned deliveries with their ids and due times, as [`Self::insert_events`]
+    /// does.
     async fn insert_deliveries(
         tx: &mut Transaction<'_, Postgres>,
         events: &[super::NewEvent],
@@ -202,38 +194,44 @@ impl PgStore {
         placed: &[(crate::ids::DeliveryId, i64)],
     ) -> Result<()> {
         let event = |d: &super::sql::PlannedDelivery<'_>| &events[d.event];
-        sqlx::query(
-            "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
-             attempts, next_attempt_at, created_at, updated_at) \
-             SELECT id, event_id, webhook_id, tenant_id, event_type, 'pending', 0, due, \
-             created_at, created_at \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
-             $7::int8[]) AS d(id, event_id, webhook_id, tenant_id, event_type, due, created_at)",
-        )
-        .bind(placed.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())
-        .bind(
-            deliveries
-                .iter()
-                .map(|d| event(d).id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(deliveries.iter().map(|d| d.webhook).collect::<Vec<_>>())
-        .bind(deliveries.iter().map(|d| d.tenant).collect::<Vec<_>>())
-        .bind(
-            deliveries
-                .iter()
-                .map(|d| event(d).event_type.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(placed.iter().map(|(_, due)| *due).collect::<Vec<_>>())
-        .bind(
-            deliveries
-                .iter()
-                .map(|d| event(d).created_at)
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut **tx)
-        .await?;
+        for (chunk, placed) in deliveries
+            .chunks(ARRAY_CHUNK)
+            .zip(placed.chunks(ARRAY_CHUNK))
+        {
+            sqlx::query(
+                "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+                 attempts, next_attempt_at, created_at, updated_at) \
+                 SELECT id, event_id, webhook_id, tenant_id, event_type, 'pending', 0, due, \
+                 created_at, created_at \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::int8[], $7::int8[]) AS d(id, event_id, webhook_id, tenant_id, event_type, \
+                 due, created_at)",
+            )
+            .bind(placed.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|d| event(d).id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(chunk.iter().map(|d| d.webhook).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|d| d.tenant).collect::<Vec<_>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|d| event(d).event_type.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(placed.iter().map(|(_, due)| *due).collect::<Vec<_>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|d| event(d).created_at)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 
