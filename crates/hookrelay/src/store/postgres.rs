@@ -243,41 +243,25 @@ impl PgStore {
     /// parameter array holds, probes the primary key per row instead of choosing to hash a
     /// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
     async fn record_inner(&self, records: &[super::AttemptRecord]) -> Result<()> {
-        let column = |f: fn(&super::AttemptRecord) -> Option<i64>| -> Vec<Option<i64>> {
+        let col = |f: fn(&super::AttemptRecord) -> Option<i64>| -> Vec<Option<i64>> {
             records.iter().map(f).collect()
         };
         sqlx::query(
             "WITH v AS ( \
-                SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[]) \
-                AS v(id, status, attempts, next_attempt_at, updated_at) \
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+                $6::int8[], $7::int8[], $8::text[], $9::text[], $10::bool[], $11::text[], \
+                $12::int8[]) AS v(id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+                status_code, response_body, error, succeeded, status, next_attempt_at) \
              ), u AS ( \
-                UPDATE deliveries SET status = v.status, attempts = v.attempts, \
-                next_attempt_at = v.next_attempt_at, updated_at = v.updated_at \
-                FROM v WHERE deliveries.id = v.id RETURNING deliveries.id \
+                UPDATE deliveries SET status = v.status, attempts = v.attempt, \
+                next_attempt_at = v.next_attempt_at, updated_at = v.started_at + v.latency_ms \
+                FROM v WHERE deliveries.id = v.delivery_id RETURNING deliveries.id \
              ) \
              INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
                 status_code, response_body, error, succeeded) \
-             SELECT a.* FROM unnest($6::text[], $7::text[], $8::text[], $9::int8[], $10::int8[], \
-                $11::int8[], $12::int8[], $13::text[], $14::text[], $15::bool[]) \
-                AS a(id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
-                response_body, error, succeeded) \
-             WHERE a.delivery_id IN (SELECT id FROM u)",
+             SELECT id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
+                response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)",
         )
-        .bind(
-            records
-                .iter()
-                .map(|r| r.delivery_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            records
-                .iter()
-                .map(|r| r.status.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(column(|r| Some(i64::from(r.attempt))))
-        .bind(column(|r| r.next_attempt_at))
-        .bind(column(|r| Some(r.started_at + r.latency_ms)))
         .bind(records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
         .bind(
             records
@@ -291,10 +275,10 @@ impl PgStore {
                 .map(|r| r.webhook_id.as_str())
                 .collect::<Vec<_>>(),
         )
-        .bind(column(|r| Some(i64::from(r.attempt))))
-        .bind(column(|r| Some(r.started_at)))
-        .bind(column(|r| Some(r.latency_ms)))
-        .bind(column(|r| r.status_code.map(i64::from)))
+        .bind(col(|r| Some(i64::from(r.attempt))))
+        .bind(col(|r| Some(r.started_at)))
+        .bind(col(|r| Some(r.latency_ms)))
+        .bind(col(|r| r.status_code.map(i64::from)))
         .bind(
             records
                 .iter()
@@ -308,6 +292,13 @@ impl PgStore {
                 .collect::<Vec<_>>(),
         )
         .bind(records.iter().map(|r| r.succeeded).collect::<Vec<_>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| r.status.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|r| r.next_attempt_at))
         .execute(&self.pool)
         .await?;
         Ok(())
