@@ -22,6 +22,11 @@ use super::{ClaimedRow, Result};
 /// backlog of a million deliveries was being published.
 const ARRAY_CHUNK: usize = 1_000;
 
+/// One column of `rows`, as the array a bulk statement binds.
+fn column<'r, R, T>(rows: &'r [R], value: impl Fn(&'r R) -> T) -> Vec<T> {
+    rows.iter().map(value).collect()
+}
+
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
 const WORK_CHANNEL: &str = "hookrelay_work";
 
@@ -144,7 +149,7 @@ impl PgStore {
     ) -> Result<Vec<(String, i64)>> {
         Ok(
             sqlx::query_as("SELECT id, deliveries FROM events WHERE id = ANY($1::text[])")
-                .bind(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
+                .bind(column(events, |e| e.id.as_str()))
                 .fetch_all(&mut **tx)
                 .await?,
         )
@@ -162,23 +167,17 @@ impl PgStore {
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                  $6::int8[], $7::int8[])",
             )
-            .bind(chunk.iter().map(|(e, _)| e.id.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|(e, _)| e.event_type.as_str()).collect::<Vec<_>>())
+            .bind(column(chunk, |(e, _)| e.id.as_str()))
+            .bind(column(chunk, |(e, _)| e.event_type.as_str()))
             .bind(
-                chunk
-                    .iter()
-                    .map(|(e, _)| serde_json::to_string(&e.tenants).unwrap_or_default())
-                    .collect::<Vec<_>>(),
+                column(chunk, |(e, _)| serde_json::to_string(&e.tenants).unwrap_or_default()),
             )
             .bind(
-                chunk
-                    .iter()
-                    .map(|(e, _)| serde_json::to_string(&e.channels).unwrap_or_default())
-                    .collect::<Vec<_>>(),
+                column(chunk, |(e, _)| serde_json::to_string(&e.channels).unwrap_or_default()),
             )
-            .bind(chunk.iter().map(|(e, _)| e.data.as_str()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|(_, n)| *n as i64).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|(e, _)| e.created_at).collect::<Vec<_>>())
+            .bind(column(chunk, |(e, _)| e.data.as_str()))
+            .bind(column(chunk, |(_, n)| *n as i64))
+            .bind(column(chunk, |(e, _)| e.created_at))
             .execute(&mut **tx)
             .await?;
         }
@@ -207,28 +206,13 @@ impl PgStore {
                  $6::int8[], $7::int8[]) AS d(id, event_id, webhook_id, tenant_id, event_type, \
                  due, created_at)",
             )
-            .bind(placed.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())
-            .bind(
-                chunk
-                    .iter()
-                    .map(|d| event(d).id.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(chunk.iter().map(|d| d.webhook).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|d| d.tenant).collect::<Vec<_>>())
-            .bind(
-                chunk
-                    .iter()
-                    .map(|d| event(d).event_type.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(placed.iter().map(|(_, due)| *due).collect::<Vec<_>>())
-            .bind(
-                chunk
-                    .iter()
-                    .map(|d| event(d).created_at)
-                    .collect::<Vec<_>>(),
-            )
+            .bind(column(placed, |(id, _)| id.as_str()))
+            .bind(column(chunk, |d| event(d).id.as_str()))
+            .bind(column(chunk, |d| d.webhook))
+            .bind(column(chunk, |d| d.tenant))
+            .bind(column(chunk, |d| event(d).event_type.as_str()))
+            .bind(column(placed, |(_, due)| *due))
+            .bind(column(chunk, |d| event(d).created_at))
             .execute(&mut **tx)
             .await?;
         }
@@ -243,9 +227,6 @@ impl PgStore {
     /// parameter array holds, probes the primary key per row instead of choosing to hash a
     /// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
     async fn record_inner(&self, records: &[super::AttemptRecord]) -> Result<()> {
-        let col = |f: fn(&super::AttemptRecord) -> Option<i64>| -> Vec<Option<i64>> {
-            records.iter().map(f).collect()
-        };
         sqlx::query(
             "WITH v AS ( \
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
@@ -262,43 +243,18 @@ impl PgStore {
              SELECT id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
                 response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)",
         )
-        .bind(records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-        .bind(
-            records
-                .iter()
-                .map(|r| r.delivery_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            records
-                .iter()
-                .map(|r| r.webhook_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(col(|r| Some(i64::from(r.attempt))))
-        .bind(col(|r| Some(r.started_at)))
-        .bind(col(|r| Some(r.latency_ms)))
-        .bind(col(|r| r.status_code.map(i64::from)))
-        .bind(
-            records
-                .iter()
-                .map(|r| r.response_body.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            records
-                .iter()
-                .map(|r| r.error.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(records.iter().map(|r| r.succeeded).collect::<Vec<_>>())
-        .bind(
-            records
-                .iter()
-                .map(|r| r.status.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(col(|r| r.next_attempt_at))
+        .bind(column(records, |r| r.id.as_str()))
+        .bind(column(records, |r| r.delivery_id.as_str()))
+        .bind(column(records, |r| r.webhook_id.as_str()))
+        .bind(column(records, |r| i64::from(r.attempt)))
+        .bind(column(records, |r| r.started_at))
+        .bind(column(records, |r| r.latency_ms))
+        .bind(column(records, |r| r.status_code.map(i64::from)))
+        .bind(column(records, |r| r.response_body.as_deref()))
+        .bind(column(records, |r| r.error.as_deref()))
+        .bind(column(records, |r| r.succeeded))
+        .bind(column(records, |r| r.status.as_str()))
+        .bind(column(records, |r| r.next_attempt_at))
         .execute(&self.pool)
         .await?;
         Ok(())
