@@ -3,8 +3,9 @@
 //! [`TTL`] (another node may have changed the catalog) and dropped at once when this node
 //! changes them. An expired entry is re-read by one publish while the others go on with it:
 //! when every publish that found it expired read it again, the publishes in flight at that
-//! moment all queried the catalog for it. Schemas may not reference remote or file documents: `jsonschema` is built
-//! without its resolver features, so a `$ref` to a URL fails to compile instead of fetching.
+//! moment all queried the catalog for it. Schemas may not reference remote or file
+//! documents: `jsonschema` is built without its resolver features, so a `$ref` to a URL fails
+//! to compile instead of fetching.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -16,6 +16,34 @@ pub const INSERT_CHUNK: usize = 500;
 /// Implements [`super::Store`] for a backend type `$store` over database `$db`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Deletes the deliveries (and their attempts) of the webhooks whose id is
+            /// `webhooks` (`= $1`, or `IN (…$1…)`), `$1` being `arg`. On PostgreSQL it locks
+            /// the deliveries first: that waits for the recorders writing their attempts, and
+            /// keeps later ones out.
+            async fn delete_deliveries(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                webhooks: &str,
+                arg: &str,
+            ) -> $crate::store::Result<()> {
+                if !Self::FOR_UPDATE.is_empty() {
+                    let lock = format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id {webhooks} {}) AS l",
+                        Self::FOR_UPDATE
+                    );
+                    sqlx::query(&lock).bind(arg).execute(&mut **tx).await?;
+                }
+                let attempts = format!(
+                    "DELETE FROM attempts WHERE delivery_id IN \
+                     (SELECT id FROM deliveries WHERE webhook_id {webhooks})"
+                );
+                sqlx::query(&attempts).bind(arg).execute(&mut **tx).await?;
+                let deliveries = format!("DELETE FROM deliveries WHERE webhook_id {webhooks}");
+                sqlx::query(&deliveries).bind(arg).execute(&mut **tx).await?;
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn backend(&self) -> &'static str {
@@ -155,32 +183,18 @@ macro_rules! impl_store {
             async fn delete_tenant(&self, id: &$crate::ids::TenantId) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
                 if !Self::FOR_UPDATE.is_empty() {
-                    // The webhooks first, so no publish targets them any more, then their
-                    // deliveries, so no recorder is still adding attempts to them.
+                    // The webhooks first, so no publish targets them any more.
                     let lock = format!(
                         "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE tenant_id = $1 {}) AS l",
                         Self::FOR_UPDATE
                     );
                     sqlx::query(&lock).bind(id.as_str()).execute(&mut *tx).await?;
-                    let lock = format!(
-                        "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id IN \
-                         (SELECT id FROM webhooks WHERE tenant_id = $1) {}) AS l",
-                        Self::FOR_UPDATE
-                    );
-                    sqlx::query(&lock).bind(id.as_str()).execute(&mut *tx).await?;
                 }
-                sqlx::query(
-                    "DELETE FROM attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d \
-                     JOIN webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1)",
+                Self::delete_deliveries(
+                    &mut tx,
+                    "IN (SELECT id FROM webhooks WHERE tenant_id = $1)",
+                    id.as_str(),
                 )
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "DELETE FROM deliveries WHERE webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = $1)",
-                )
-                .bind(id.as_str())
-                .execute(&mut *tx)
                 .await?;
                 // Its webhooks and keys go with it (their foreign keys cascade).
                 let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
@@ -308,24 +322,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 $crate::store::sql::one_row(done.rows_affected())?;
-                if !Self::FOR_UPDATE.is_empty() {
-                    // Waits for the recorders writing its attempts, and keeps later ones out.
-                    let lock = format!(
-                        "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id = $1 {}) AS l",
-                        Self::FOR_UPDATE
-                    );
-                    sqlx::query(&lock).bind(id.as_str()).execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = $1)",
-                )
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM deliveries WHERE webhook_id = $1")
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                Self::delete_deliveries(&mut tx, "= $1", id.as_str()).await?;
                 tx.commit().await?;
                 Ok(())
             }
