@@ -3,8 +3,14 @@
 //! under their limit; when only its host is busy, it waits in that host's queue and the next
 //! attempt to that host to finish hands its slot over, so a busy host keeps a ready backlog
 //! without claiming and giving back. Webhooks at their limit, and every webhook of a host whose
-//! queue has reached `per_host`, are left out of claims, so a hanging host holds at most its
-//! limit plus its queue (one claim past `per_host`) of the global slots, and nothing else.
+//! queue is full, are left out of claims, so a hanging host holds at most its limit plus its
+//! queue (one claim past full) of the global slots, and nothing else.
+//!
+//! A host's queue holds about [`QUEUE_HORIZON`] of its work: `per_host` deliveries for a host
+//! that answers in a quarter second or slower (so a slow host's queued deliveries never wait
+//! long), up to [`MAX_QUEUE_FACTOR`] times that for a fast one. A deep queue is what lets the
+//! publish hand-off take most new deliveries of a busy fast host, which are then never claimed:
+//! on PostgreSQL a claim is a second write of each delivery.
 //!
 //! A webhook whose last attempt was slow is held to [`SLOW_WEBHOOK_CONCURRENCY`] until it
 //! answers quickly again, so hundreds of hanging endpoints cannot fill the global limit either.
@@ -21,6 +27,12 @@ pub const SLOW_WEBHOOK_CONCURRENCY: usize = 2;
 
 /// An attempt slower than this marks its webhook slow.
 pub const SLOW_ATTEMPT: Duration = Duration::from_secs(2);
+
+/// How much of a host's work its queue holds, at its recent pace.
+pub const QUEUE_HORIZON: Duration = Duration::from_millis(250);
+
+/// A host's queue holds at most this many times `per_host` deliveries.
+pub const MAX_QUEUE_FACTOR: usize = 8;
 
 /// Entries kept about webhooks not in flight before the maps are trimmed.
 const MAX_REMEMBERED: usize = 100_000;
@@ -57,6 +69,8 @@ struct State<T> {
     /// Attempts being sent to each host.
     hosts: HashMap<Arc<str>, usize>,
     queues: HashMap<Arc<str>, VecDeque<T>>,
+    /// Each host's recent attempt time in microseconds, a moving average.
+    pace: HashMap<Arc<str>, u64>,
     /// The host each recently seen webhook delivers to, to skip webhooks of full hosts.
     host_of: HashMap<WebhookId, Arc<str>>,
     slow: HashSet<WebhookId>,
@@ -69,6 +83,38 @@ impl<T> State<T> {
         } else {
             per_webhook
         }
+    }
+
+    /// How many deliveries `host`'s queue holds: [`QUEUE_HORIZON`] of its work at its recent
+    /// pace, between `per_host` (also for a host not yet heard from) and
+    /// [`MAX_QUEUE_FACTOR`] times that.
+    fn depth(&self, host: &str, per_host: usize) -> usize {
+        let most = per_host * MAX_QUEUE_FACTOR;
+        match self.pace.get(host) {
+            Some(&micros) => {
+                let horizon = QUEUE_HORIZON.as_micros() as u64;
+                let depth = (per_host as u64).saturating_mul(horizon) / micros.max(1);
+                (depth.min(most as u64) as usize).max(per_host)
+            }
+            None => per_host,
+        }
+    }
+
+    /// Folds an attempt's time into `host`'s pace (an average weighted 1/8 to the newest).
+    fn record_pace(&mut self, host: &str, took: Duration) {
+        let micros = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        if let Some(pace) = self.pace.get_mut(host) {
+            *pace = (*pace * 7 + micros) / 8;
+            return;
+        }
+        if self.pace.len() > MAX_REMEMBERED {
+            self.pace.clear();
+        }
+        self.pace.insert(Arc::from(host), micros);
+    }
+
+    fn queued(&self, host: &str) -> usize {
+        self.queues.get(host).map_or(0, VecDeque::len)
     }
 
     fn host(&mut self, webhook: &WebhookId, host: &str) -> Arc<str> {
@@ -96,6 +142,7 @@ impl<T> Limits<T> {
                 hosts: HashMap::new(),
                 queues: HashMap::new(),
                 host_of: HashMap::new(),
+                pace: HashMap::new(),
                 slow: HashSet::new(),
             }),
         }
@@ -142,27 +189,26 @@ impl<T> Limits<T> {
         if state.webhooks.get(webhook).copied().unwrap_or(0) + promised_webhook >= limit {
             return false;
         }
-        let load = state.hosts.get(host).copied().unwrap_or(0)
-            + state.queues.get(host).map_or(0, VecDeque::len);
-        load + promised_host < 2 * self.per_host
+        let load = state.hosts.get(host).copied().unwrap_or(0) + state.queued(host);
+        load + promised_host < self.per_host + state.depth(host, self.per_host)
     }
 
-    /// Ends an attempt of `webhook` to `host`, noting whether it was slow (`None`: no attempt
-    /// was made). A queued item of the same host, if any, takes over its slot.
-    pub fn finish(&self, webhook: &WebhookId, host: &str, slow: Option<bool>) -> Finished<T> {
+    /// Ends an attempt of `webhook` to `host` that took `took` (`None`: no attempt was made).
+    /// A queued item of the same host, if any, takes over its slot.
+    pub fn finish(&self, webhook: &WebhookId, host: &str, took: Option<Duration>) -> Finished<T> {
         let mut state = self.lock();
         let limit = state.webhook_limit(webhook.as_str(), self.per_webhook);
-        match slow {
-            Some(true) => {
+        let was_full_host = state.queued(host) >= state.depth(host, self.per_host);
+        if let Some(took) = took {
+            if took >= SLOW_ATTEMPT {
                 if state.slow.len() > MAX_REMEMBERED {
                     state.slow.clear();
                 }
                 state.slow.insert(webhook.clone());
-            }
-            Some(false) => {
+            } else {
                 state.slow.remove(webhook);
             }
-            None => {}
+            state.record_pace(host, took);
         }
         let mut webhook_was_full = false;
         if let Some(count) = state.webhooks.get_mut(webhook) {
@@ -178,7 +224,7 @@ impl<T> Limits<T> {
         {
             state.queues.remove(host);
         }
-        let queued = state.queues.get(host).map_or(0, VecDeque::len);
+        let queued = state.queued(host);
         if next.is_none()
             && let Some(count) = state.hosts.get_mut(host)
         {
@@ -190,9 +236,10 @@ impl<T> Limits<T> {
         // Claims pass over every webhook of a host whose queue is full, so a webhook dropping
         // below its limit frees work for them only if its host's queue has room; and only the
         // finish that takes the queue below full frees the host (a claim may overshoot it: one
-        // taking the queue from far over full down by one frees nothing).
-        let host_full = queued >= self.per_host;
-        let host_freed = next.is_some() && queued + 1 == self.per_host;
+        // taking the queue from far over full down by one frees nothing). The host's pace may
+        // have moved what full is, either way.
+        let host_full = queued >= state.depth(host, self.per_host);
+        let host_freed = was_full_host && !host_full;
         Finished {
             was_full: (webhook_was_full && !host_full) || host_freed,
             next,
@@ -204,10 +251,7 @@ impl<T> Limits<T> {
     pub fn room(&self, webhook: &str) -> usize {
         let state = self.lock();
         if let Some(host) = state.host_of.get(webhook)
-            && state
-                .queues
-                .get(host)
-                .is_some_and(|q| q.len() >= self.per_host)
+            && state.queued(host) >= state.depth(host, self.per_host)
         {
             return 0;
         }
@@ -235,6 +279,10 @@ mod tests {
     use super::*;
 
     const HOST: &str = "a.example:443";
+    /// Quick enough not to mark a webhook slow, slow enough to keep its host's queue at
+    /// `per_host`.
+    const QUICK: Duration = QUEUE_HORIZON;
+    const SLOW: Duration = SLOW_ATTEMPT;
 
     #[test]
     fn a_webhook_at_its_limit_is_skipped_until_a_slot_frees() {
@@ -244,7 +292,7 @@ mod tests {
         assert_eq!(limits.admit(&w, HOST, 2), Admit::Now(2));
         assert_eq!(limits.admit(&w, HOST, 3), Admit::Refused(3));
         assert_eq!(limits.room(w.as_str()), 0);
-        assert!(limits.finish(&w, HOST, Some(false)).was_full);
+        assert!(limits.finish(&w, HOST, Some(QUICK)).was_full);
         assert_eq!(limits.room(w.as_str()), 1);
         let f = limits.finish(&w, HOST, None);
         assert!(!f.was_full && f.next.is_none());
@@ -265,14 +313,14 @@ mod tests {
         assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
         assert_eq!(limits.admit(&b, HOST, "b1"), Admit::Queued);
         assert_eq!(limits.admit(&c, HOST, "c1"), Admit::Queued);
-        let f = limits.finish(&a, HOST, Some(false));
+        let f = limits.finish(&a, HOST, Some(QUICK));
         assert_eq!(f.next, Some("b1"));
         assert!(
             !f.was_full,
             "a is below its limit, but a claim would pass it over: its host's queue is full"
         );
         assert_eq!(limits.room(a.as_str()), 0);
-        let f = limits.finish(&b, HOST, Some(false));
+        let f = limits.finish(&b, HOST, Some(QUICK));
         assert_eq!(f.next, Some("c1"));
         assert!(f.was_full, "the host's queue is below full: a and b may go");
         assert_eq!(limits.room(a.as_str()), 1);
@@ -283,7 +331,7 @@ mod tests {
         let limits = Limits::new(8, 64);
         let w = WebhookId::generate();
         assert_eq!(limits.admit(&w, HOST, 0), Admit::Now(0));
-        limits.finish(&w, HOST, Some(true));
+        limits.finish(&w, HOST, Some(SLOW));
         for i in 0..SLOW_WEBHOOK_CONCURRENCY {
             assert_eq!(limits.admit(&w, HOST, i), Admit::Now(i));
         }
@@ -292,7 +340,7 @@ mod tests {
             Admit::Refused(9),
             "slow: held to the small limit"
         );
-        limits.finish(&w, HOST, Some(false));
+        limits.finish(&w, HOST, Some(QUICK));
         assert_eq!(
             limits.admit(&w, HOST, 7),
             Admit::Now(7),
@@ -332,20 +380,20 @@ mod tests {
             Admit::Queued,
             "never refused for the host"
         );
-        let f = limits.finish(&a, HOST, Some(false));
+        let f = limits.finish(&a, HOST, Some(QUICK));
         assert_eq!(f.next, Some("a2"), "the first queued takes the slot");
         assert!(
             !f.was_full,
             "one queued past full: still full, claims would find nothing"
         );
         assert_eq!(limits.room(a.as_str()), 0);
-        let f = limits.finish(&b, HOST, Some(false));
+        let f = limits.finish(&b, HOST, Some(QUICK));
         assert_eq!(f.next, Some("b2"));
         assert!(f.was_full, "the queue is below full again");
         assert_eq!(limits.room(b.as_str()), 7, "room in the queue again");
-        assert_eq!(limits.finish(&a, HOST, Some(false)).next, Some("c1"));
-        assert_eq!(limits.finish(&b, HOST, Some(false)).next, None);
-        assert_eq!(limits.finish(&c, HOST, Some(false)).next, None);
+        assert_eq!(limits.finish(&a, HOST, Some(QUICK)).next, Some("c1"));
+        assert_eq!(limits.finish(&b, HOST, Some(QUICK)).next, None);
+        assert_eq!(limits.finish(&c, HOST, Some(QUICK)).next, None);
         assert_eq!(
             limits.admit(&a, HOST, "a3"),
             Admit::Now("a3"),
@@ -380,6 +428,40 @@ mod tests {
         assert!(
             limits.has_room(&b, "other:443", 0, 0),
             "hosts are counted apart"
+        );
+    }
+
+    #[test]
+    fn a_fast_hosts_queue_deepens_and_shrinks_back_as_it_slows() {
+        let limits: Limits<u32> = Limits::new(1000, 2);
+        let w = WebhookId::generate();
+        let answered_in = |took: Duration| {
+            assert_eq!(limits.admit(&w, HOST, 0), Admit::Now(0));
+            limits.finish(&w, HOST, Some(took));
+        };
+        assert!(limits.has_room(&w, HOST, 0, 3));
+        assert!(
+            !limits.has_room(&w, HOST, 0, 4),
+            "a host not heard from queues per_host deliveries"
+        );
+        answered_in(Duration::from_millis(1));
+        assert!(limits.has_room(&w, HOST, 0, 2 + 2 * MAX_QUEUE_FACTOR - 1));
+        assert!(
+            !limits.has_room(&w, HOST, 0, 2 + 2 * MAX_QUEUE_FACTOR),
+            "a quarter second of a fast host's work is past the most it queues"
+        );
+        answered_in(Duration::from_secs(1));
+        assert!(
+            !limits.has_room(&w, HOST, 0, 2 + 2 * MAX_QUEUE_FACTOR - 1),
+            "one slow answer shortens the queue at once"
+        );
+        for _ in 0..8 {
+            answered_in(Duration::from_secs(1));
+        }
+        assert!(limits.has_room(&w, HOST, 0, 3));
+        assert!(
+            !limits.has_room(&w, HOST, 0, 4),
+            "a slow host queues per_host deliveries"
         );
     }
 

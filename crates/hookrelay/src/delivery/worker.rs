@@ -18,7 +18,7 @@ use tracing::{Instrument, debug, debug_span, error, info, warn};
 use super::Claimed;
 use super::cache::{Endpoint, WebhookCache};
 use super::handoff::Handoff;
-use super::limits::{Admit, Limits, SLOW_ATTEMPT};
+use super::limits::{Admit, Limits};
 use super::rate::{RateLimits, Slot};
 use super::send::{Message, Sender};
 use super::walk::Walk;
@@ -386,10 +386,10 @@ async fn run_host_slot(
             event.id = %delivery.event_id,
             attempt = delivery.attempts + 1,
         );
-        let slow = attempt(&shared, &delivery, &mut conn)
+        let took = attempt(&shared, &delivery, &mut conn)
             .instrument(span)
             .await;
-        let finished = shared.limits.finish(&delivery.target.id, &host, slow);
+        let finished = shared.limits.finish(&delivery.target.id, &host, took);
         if finished.was_full {
             shared.wake.notify_one();
         }
@@ -422,13 +422,13 @@ async fn run_host_slot(
     }
 }
 
-/// One attempt: send, work out the next state, hand the result to the recorder. Answers
-/// whether it was slow, or `None` when a rate limit deferred it without an attempt.
+/// One attempt: send, work out the next state, hand the result to the recorder. Answers how
+/// long the send took, or `None` when a rate limit deferred it without an attempt.
 async fn attempt(
     shared: &Shared,
     delivery: &Claimed,
     conn: &mut Option<super::http1::Conn>,
-) -> Option<bool> {
+) -> Option<Duration> {
     let webhook = &delivery.target;
     if let Some(rate) = webhook.rate_limit_per_second {
         match shared
@@ -450,6 +450,7 @@ async fn attempt(
             }
         }
     }
+    let clock = std::time::Instant::now();
     let outcome = shared
         .sender
         .attempt_in(
@@ -463,6 +464,7 @@ async fn attempt(
             },
         )
         .await;
+    let took = clock.elapsed();
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
@@ -478,7 +480,6 @@ async fn attempt(
         next = status.as_str(),
         "attempt finished"
     );
-    let slow = outcome.latency_ms >= SLOW_ATTEMPT.as_millis() as i64;
     let record = AttemptRecord {
         id: AttemptId::generate(),
         delivery_id: delivery.id.clone(),
@@ -496,7 +497,7 @@ async fn attempt(
     if shared.results.send(record).await.is_err() {
         warn!(delivery.id = %delivery.id, "attempt result dropped: the recorder has stopped");
     }
-    Some(slow)
+    Some(took)
 }
 
 /// How long to sleep when there is no due work: until the next retry is due, at most the poll.
