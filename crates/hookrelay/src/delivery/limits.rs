@@ -32,7 +32,7 @@ pub const SLOW_ATTEMPT: Duration = Duration::from_secs(2);
 pub const QUEUE_HORIZON: Duration = Duration::from_millis(250);
 
 /// A host's queue holds at most this many times `per_host` deliveries.
-pub const MAX_QUEUE_FACTOR: usize = 4;
+pub const MAX_QUEUE_FACTOR: usize = 8;
 
 /// Entries kept about webhooks not in flight before the maps are trimmed.
 const MAX_REMEMBERED: usize = 100_000;

@@ -72,6 +72,14 @@ impl Walk {
     }
 }
 
+impl Walk {
+    /// Whether a webhook passed over (as full) has room now, so the next claim would go back
+    /// for its deliveries.
+    pub fn passed_over_has_room(&self, has_room: impl Fn(&str) -> bool) -> bool {
+        self.passed.keys().any(|webhook| has_room(webhook))
+    }
+}
+
 /// Notes the webhooks a claim passes over.
 pub struct PassedOver<'a>(&'a mut HashMap<String, DueKey>);
 
@@ -125,6 +133,24 @@ mod tests {
         passed.note("busy", 5, "d5");
         let (from, _) = walk.next(t, |w| w == "hanging");
         assert_eq!(*from, Some(key(1, "d1")), "hanging's first was kept");
+    }
+
+    #[test]
+    fn tells_whether_a_webhook_passed_over_has_room_again() {
+        let mut walk = Walk::default();
+        let t = Instant::now();
+        assert!(!walk.passed_over_has_room(|_| true), "nothing passed over");
+        let (from, mut passed) = walk.next(t, |_| false);
+        passed.note("busy", 1, "d1");
+        *from = Some(key(9, "d9"));
+        assert!(!walk.passed_over_has_room(|w| w != "busy"));
+        assert!(walk.passed_over_has_room(|w| w == "busy"));
+        let (from, _) = walk.next(t, |w| w == "busy");
+        assert_eq!(*from, Some(key(1, "d1")));
+        assert!(
+            !walk.passed_over_has_room(|_| true),
+            "going back for it clears the note until it is passed over again"
+        );
     }
 
     #[test]

@@ -263,6 +263,12 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
                 () = tokio::time::sleep(SATURATED_PAUSE) => {}
                 () = shutdown.cancelled() => break,
             }
+            // A webhook passed over as full may have finished attempts while the claim ran,
+            // before its deliveries were admitted: then it is not full, and nothing will wake
+            // the loop for the deliveries left behind. Go back for them now.
+            if passed_over && walk.passed_over_has_room(|w| shared.limits.room(w) > 0) {
+                continue;
+            }
             settings.poll_interval
         };
         tokio::select! {
