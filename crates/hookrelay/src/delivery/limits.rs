@@ -246,6 +246,25 @@ impl<T> Limits<T> {
         }
     }
 
+    /// Puts `item`, just handed out by [`Limits::finish`], back at the front of `host`'s
+    /// queue, for [`Limits::drain`] (at shutdown, when it is not to be sent).
+    pub fn put_back(&self, host: &Arc<str>, item: T) {
+        self.lock()
+            .queues
+            .entry(host.clone())
+            .or_default()
+            .push_front(item);
+    }
+
+    /// Takes every host's queued items, oldest first per host (at shutdown, to give them back).
+    pub fn drain(&self) -> Vec<T> {
+        self.lock()
+            .queues
+            .drain()
+            .flat_map(|(_, queue)| queue)
+            .collect()
+    }
+
     /// How many more deliveries of `webhook` a claim may take: what is left of its limit, or
     /// none while the host it is known to deliver to has a full queue.
     pub fn room(&self, webhook: &str) -> usize {
@@ -463,6 +482,24 @@ mod tests {
             !limits.has_room(&w, HOST, 0, 4),
             "a slow host queues per_host deliveries"
         );
+    }
+
+    #[test]
+    fn what_is_put_back_is_drained_with_the_rest_of_the_queues() {
+        let limits = Limits::new(8, 1);
+        let (a, b) = (WebhookId::generate(), WebhookId::generate());
+        assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
+        assert_eq!(limits.admit(&a, HOST, "a2"), Admit::Queued);
+        assert_eq!(limits.admit(&a, HOST, "a3"), Admit::Queued);
+        assert_eq!(limits.admit(&b, "b.example:443", "b1"), Admit::Now("b1"));
+        assert_eq!(limits.admit(&b, "b.example:443", "b2"), Admit::Queued);
+        let next = limits.finish(&a, HOST, Some(QUICK)).next.unwrap();
+        assert_eq!(next, "a2");
+        limits.put_back(&Arc::from(HOST), next);
+        let mut left = limits.drain();
+        left.sort_unstable();
+        assert_eq!(left, ["a2", "a3", "b2"]);
+        assert!(limits.drain().is_empty());
     }
 
     #[test]

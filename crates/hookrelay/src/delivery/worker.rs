@@ -159,6 +159,7 @@ impl Worker {
                 "in-flight attempts outlived the shutdown grace period; their leases will expire and they will be attempted again"
             );
         }
+        give_back_queued(&shared).await;
         drop(shared);
         // The recorder ends once every attempt task has dropped its handle to it.
         if tokio::time::timeout(Duration::from_secs(5), recorder)
@@ -167,6 +168,25 @@ impl Worker {
         {
             warn!("recording the last attempt results timed out");
         }
+    }
+}
+
+/// Gives back the deliveries still queued for busy hosts at shutdown, due now: never started,
+/// they would otherwise wait for their leases (on PostgreSQL; SQLite's leases end with the
+/// process) before the restarted process or another node sends them.
+async fn give_back_queued(shared: &Shared) {
+    let queued: Vec<_> = shared
+        .limits
+        .drain()
+        .into_iter()
+        .map(|(delivery, _permit, _)| delivery.id)
+        .collect();
+    if queued.is_empty() {
+        return;
+    }
+    info!(count = queued.len(), "giving back deliveries not started");
+    if let Err(e) = shared.store.release(&queued, now_ms()).await {
+        warn!(error = %e, "giving back queued deliveries failed; their leases will expire instead");
     }
 }
 
@@ -403,9 +423,12 @@ async fn run_host_slot(
         let mut next = finished.next;
         loop {
             match next {
-                // At shutdown, queued deliveries are not started: their leases expire and
-                // they are attempted again after the restart.
-                Some(_) if shared.shutdown.is_cancelled() => return,
+                // At shutdown, queued deliveries are not started: the worker gives them back
+                // once its slots have stopped (see `Worker::run`).
+                Some(queued) if shared.shutdown.is_cancelled() => {
+                    shared.limits.put_back(&host, queued);
+                    return;
+                }
                 // One that waited past half its lease might be claimed again elsewhere while
                 // it is sent: leave it to that lease instead.
                 Some((stale, stale_permit, claimed_at))

@@ -1,6 +1,6 @@
 //! The process: deliveries pending at a restart are delivered after it; a graceful shutdown
-//! lets in-flight attempts finish and records them; a publish wakes an idle worker at once; one
-//! process at a time delivers from an SQLite file.
+//! lets in-flight attempts finish and records them, and gives back what it had queued; a
+//! publish wakes an idle worker at once; one process at a time delivers from an SQLite file.
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use crate::helpers::{Backend, TestApp, TestReceiver, test_config};
 backend_tests!(
     deliveries_pending_at_a_restart_are_delivered_after_it,
     graceful_shutdown_finishes_and_records_in_flight_attempts,
+    deliveries_queued_at_a_graceful_shutdown_are_sent_at_once_after_the_restart,
     an_idle_worker_wakes_for_a_publish_without_waiting_for_its_poll,
 );
 
@@ -102,6 +103,46 @@ async fn graceful_shutdown_finishes_and_records_in_flight_attempts(app: &mut Tes
     // Nothing is sent again after the restart.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1);
+}
+
+async fn deliveries_queued_at_a_graceful_shutdown_are_sent_at_once_after_the_restart(
+    app: &mut TestApp,
+) {
+    // One connection per host: of three deliveries, the first is sent, the second waits in
+    // the host's queue (leased) and the third is left due.
+    app.stop().await;
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_delay(Duration::from_millis(1000));
+    let mut one = TestApp::spawn_with(app.backend, |c| c.per_host_connections = 1)
+        .await
+        .unwrap();
+    let w = one.create_webhook(json!({"url": receiver.url("/h")})).await;
+    let wid = w["id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        one.publish(json!({"type": "a.b", "data": {}})).await;
+    }
+    receiver.wait_for(1).await;
+    one.stop().await;
+    receiver.set_delay(Duration::ZERO);
+    one.restart().await;
+    // The lease is 35 s: within this wait, only a delivery given back at shutdown is sent.
+    let got = tokio::time::timeout(Duration::from_secs(10), receiver.wait_for(3)).await;
+    assert!(
+        got.is_ok(),
+        "all three delivered without waiting for a lease; got {}",
+        receiver.received().len()
+    );
+    crate::helpers::eventually(
+        Duration::from_secs(10),
+        "all three are recorded as succeeded",
+        || async {
+            let list = one.deliveries(&wid).await;
+            list.len() == 3 && list.iter().all(|d| d["status"] == "succeeded")
+        },
+    )
+    .await;
+    one.teardown().await;
+    app.restart().await;
 }
 
 async fn an_idle_worker_wakes_for_a_publish_without_waiting_for_its_poll(app: &mut TestApp) {
