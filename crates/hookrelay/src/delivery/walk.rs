@@ -73,6 +73,11 @@ impl Walk {
 }
 
 impl Walk {
+    /// Makes the next claim start from the oldest due delivery.
+    pub fn restart(&mut self) {
+        self.from = None;
+    }
+
     /// Whether a webhook passed over (as full) has room now, so the next claim would go back
     /// for its deliveries.
     pub fn passed_over_has_room(&self, has_room: impl Fn(&str) -> bool) -> bool {
@@ -150,6 +155,22 @@ mod tests {
         assert!(
             !walk.passed_over_has_room(|_| true),
             "going back for it clears the note until it is passed over again"
+        );
+    }
+
+    #[test]
+    fn a_restart_goes_back_to_the_oldest_at_once() {
+        let mut walk = Walk::default();
+        let t = Instant::now();
+        let (from, mut passed) = walk.next(t, |_| false);
+        passed.note("busy", 1, "d1");
+        *from = Some(key(9, "d9"));
+        walk.restart();
+        let (from, _) = walk.next(t, |_| false);
+        assert_eq!(*from, None);
+        assert!(
+            !walk.passed_over_has_room(|_| true),
+            "what was passed over is met again from the oldest"
         );
     }
 

@@ -228,6 +228,7 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         let mut passed_over = false;
         let (from, mut passed) =
             walk.next(std::time::Instant::now(), |w| shared.limits.room(w) > 0);
+        let resumed = from.is_some();
         let mut choose = |webhook: &str, due: i64, id: &str| {
             let room = match rooms.get_mut(webhook) {
                 Some(room) => room,
@@ -277,7 +278,15 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
         // claim pass over the same backlog again and again while a full host works through its
         // queue.
         let sleep = if !saturated {
-            idle_sleep(store, settings.poll_interval).await
+            let (sleep, overdue) = idle_sleep(store, settings.poll_interval).await;
+            // Something is due that this claim, resuming mid-queue, did not reach: it landed
+            // behind where the walk resumed (an event stamped before others but committed after
+            // them, a lease that ran out). Go back to the oldest now, not at the next rescan.
+            if overdue && resumed {
+                walk.restart();
+                continue;
+            }
+            sleep
         } else {
             tokio::select! {
                 () = tokio::time::sleep(SATURATED_PAUSE) => {}
@@ -530,17 +539,19 @@ async fn attempt(
 }
 
 /// How long to sleep when there is no due work: until the next retry is due, at most the poll.
-async fn idle_sleep(store: &Arc<dyn Store>, poll: Duration) -> Duration {
+/// Also answers whether something is due already.
+async fn idle_sleep(store: &Arc<dyn Store>, poll: Duration) -> (Duration, bool) {
     match store.next_due_at().await {
         Ok(Some(at)) => {
-            let wait = (at - now_ms()).max(0) as u64;
+            let wait = at - now_ms();
             // Leased deliveries look due-in-the-future too; never busy-loop on them.
-            Duration::from_millis(wait.max(5)).min(poll)
+            let sleep = Duration::from_millis(wait.max(5) as u64).min(poll);
+            (sleep, wait <= 0)
         }
-        Ok(None) => poll,
+        Ok(None) => (poll, false),
         Err(e) => {
             warn!(error = %e, "reading the next due time failed");
-            poll
+            (poll, false)
         }
     }
 }
