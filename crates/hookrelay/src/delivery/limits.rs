@@ -8,9 +8,9 @@
 //!
 //! A host's queue holds about [`QUEUE_HORIZON`] of its work: `per_host` deliveries for a host
 //! that answers in a quarter second or slower (so a slow host's queued deliveries never wait
-//! long), up to [`MAX_QUEUE_FACTOR`] times that for a fast one. A deep queue is what lets the
-//! publish hand-off take most new deliveries of a busy fast host, which are then never claimed:
-//! on PostgreSQL a claim is a second write of each delivery.
+//! long), up to [`MAX_QUEUE_FACTOR`] times that for a fast one. A deep queue lets the publish
+//! hand-off take more of a busy fast host's new deliveries (never claimed, so on PostgreSQL not
+//! written a second time) and lets claims take the rest in fewer, larger batches.
 //!
 //! A webhook whose last attempt was slow is held to [`SLOW_WEBHOOK_CONCURRENCY`] until it
 //! answers quickly again, so hundreds of hanging endpoints cannot fill the global limit either.
@@ -104,7 +104,7 @@ impl<T> State<T> {
     fn record_pace(&mut self, host: &str, took: Duration) {
         let micros = took.as_micros().min(u128::from(u64::MAX)) as u64;
         if let Some(pace) = self.pace.get_mut(host) {
-            *pace = (*pace * 7 + micros) / 8;
+            *pace = (pace.saturating_mul(7).saturating_add(micros)) / 8;
             return;
         }
         if self.pace.len() > MAX_REMEMBERED {
