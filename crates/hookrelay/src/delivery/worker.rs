@@ -488,7 +488,6 @@ async fn attempt(
             }
         }
     }
-    let clock = std::time::Instant::now();
     let outcome = shared
         .sender
         .attempt_in(
@@ -502,7 +501,7 @@ async fn attempt(
             },
         )
         .await;
-    let took = clock.elapsed();
+    let took = Duration::from_millis(outcome.latency_ms.max(0) as u64);
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,

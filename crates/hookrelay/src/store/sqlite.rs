@@ -195,7 +195,7 @@ impl SqliteStore {
         Ok(found)
     }
 
-    /// Inserts new events, [`super::sql::INSERT_CHUNK`] rows per statement.
+    /// Inserts new events, in statements of the fixed [`SHAPES`].
     async fn insert_events(
         tx: &mut Transaction<'_, Sqlite>,
         events: &[(&super::NewEvent, u64)],
@@ -224,8 +224,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Inserts planned deliveries with their ids and due times, [`super::sql::INSERT_CHUNK`]
-    /// rows per statement.
+    /// Inserts planned deliveries with their ids and due times, in statements of the fixed
+    /// [`SHAPES`].
     async fn insert_deliveries(
         tx: &mut Transaction<'_, Sqlite>,
         events: &[super::NewEvent],
@@ -261,7 +261,7 @@ impl SqliteStore {
     }
 
     /// Records attempt results: each delivery's new state, then the attempts of those that
-    /// still exist. Multi-row statements, at most [`super::sql::INSERT_CHUNK`] rows each.
+    /// still exist. Multi-row statements of the fixed [`SHAPES`].
     async fn record_inner(&self, records: &[super::AttemptRecord]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for chunk in shaped(records) {
