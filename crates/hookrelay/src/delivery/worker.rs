@@ -160,6 +160,7 @@ impl Worker {
             );
         }
         give_back_queued(&shared).await;
+        shared.store.claiming_stopped().await;
         drop(shared);
         // The recorder ends once every attempt task has dropped its handle to it.
         if tokio::time::timeout(Duration::from_secs(5), recorder)

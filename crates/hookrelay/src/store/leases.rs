@@ -1,8 +1,9 @@
-//! Leases kept in memory, for SQLite. One process delivers from an SQLite file (the delivery
-//! lock, [`DeliveryLock`], enforces it), so a lease need not be written to the database: a claim
-//! becomes a read, on a reader connection, and never waits for the single writer (which under load
-//! is busy with publishes and records). If the process dies, its leases die with it, and after the
-//! restart every unfinished delivery is simply due.
+//! Leases kept in memory, for SQLite and a solo PostgreSQL node (see `solo.rs`). One process
+//! delivers from an SQLite file (the delivery lock, [`DeliveryLock`], enforces it), so a lease
+//! need not be written to the database: a claim becomes a read (on SQLite, on a reader
+//! connection, never waiting for the single writer, which under load is busy with publishes and
+//! records). If the process dies, its leases die with it, and after the restart every unfinished
+//! delivery is simply due.
 //!
 //! The one subtlety is that a claim reads from a snapshot. A delivery whose attempt is recorded
 //! while a claim reads may still look due to that claim; so a lease ended while any claim reads is
@@ -81,6 +82,16 @@ impl Leases {
                 inner.retired.push(id.to_owned());
             }
         }
+    }
+
+    /// The leases held as of `now`, with their ends, but not those retired (already ended).
+    pub fn held(&self, now: i64) -> Vec<(String, i64)> {
+        self.lock()
+            .held
+            .iter()
+            .filter(|(_, until)| **until > now && **until != i64::MAX)
+            .map(|(id, until)| (id.clone(), *until))
+            .collect()
     }
 
     /// The ids held as of `now`.

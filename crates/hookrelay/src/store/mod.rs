@@ -23,6 +23,7 @@ mod claim;
 mod leases;
 pub mod postgres;
 mod records;
+mod solo;
 mod sql;
 pub mod sqlite;
 mod statistics;
@@ -513,6 +514,9 @@ pub trait Store: Send + Sync + 'static {
     async fn release(&self, ids: &[DeliveryId], at: i64) -> Result<()>;
     /// When the earliest pending delivery is due, if any.
     async fn next_due_at(&self) -> Result<Option<i64>>;
+    /// This node's dispatcher has stopped: whatever it holds to claim (on PostgreSQL, the
+    /// locks that let it deliver alone) goes, so another node may claim at once.
+    async fn claiming_stopped(&self);
 
     /// One delivery, with its attempts oldest first; `tenant` None sees every tenant's.
     async fn get_delivery(

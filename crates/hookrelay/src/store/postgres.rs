@@ -1,6 +1,7 @@
 //! PostgreSQL: several hookrelay nodes share one database. A claim reads due deliveries without
 //! locks, then one statement re-checks, leases and joins the chosen ones with their events and
-//! webhooks.
+//! webhooks; or, on a node that delivers alone, only reads them and keeps the leases in memory
+//! (see `solo.rs`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::claim::{Candidate, Choice};
+use super::leases::Leases;
 use super::records::{CLAIMED_SELECT, ClaimedRecord};
+use super::solo::{Membership, Mode};
 use super::statistics::Statistics;
 use super::{ClaimedRow, Result};
 
@@ -34,6 +37,10 @@ const WORK_CHANNEL: &str = "hookrelay_work";
 pub struct PgStore {
     pool: PgPool,
     statistics: Statistics,
+    /// The deliveries this node holds while it delivers alone.
+    leases: Leases,
+    /// Whether it does; taken by the one claiming loop.
+    membership: tokio::sync::Mutex<Membership>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -51,11 +58,13 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         Ok(Self {
             pool,
             statistics: Statistics::new(),
+            leases: Leases::default(),
+            membership: tokio::sync::Mutex::new(Membership::new(options)),
         })
     }
 
@@ -138,8 +147,11 @@ impl PgStore {
         Ok(super::leases::DeliveryLock::none())
     }
 
-    /// Leases are rows here, ended by the very writes that recorded or released them.
-    fn leases_ended<'a>(&self, _ids: impl IntoIterator<Item = &'a str>) {}
+    /// Ends leases held in memory (a solo node's); written leases are ended by the very writes
+    /// that recorded or released their deliveries.
+    fn leases_ended<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        self.leases.end(ids);
+    }
 
     /// The `(id, deliveries)` of those of `events` already stored. One array parameter, so
     /// one statement text whatever the batch size.
@@ -266,11 +278,33 @@ impl PgStore {
     }
 
     async fn next_due_inner(&self) -> Result<Option<i64>> {
+        let held = match self.membership.lock().await.mode() {
+            Mode::Waiting => return Ok(None),
+            Mode::Solo => self.leases.held_ids(crate::clock::now_ms()),
+            Mode::Shared => Vec::new(),
+        };
+        if held.is_empty() {
+            return Ok(sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await?);
+        }
         Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+            "SELECT next_attempt_at FROM deliveries WHERE status = 'pending' \
+             AND NOT (id = ANY($1)) ORDER BY next_attempt_at LIMIT 1",
         )
-        .fetch_one(&self.pool)
+        .bind(&held)
+        .fetch_optional(&self.pool)
         .await?)
+    }
+
+    async fn claiming_stopped_inner(&self) {
+        self.membership
+            .lock()
+            .await
+            .leave(&self.pool, &self.leases)
+            .await;
     }
 
     async fn claim_inner(
@@ -281,6 +315,27 @@ impl PgStore {
         from: &mut Option<super::DueKey>,
         choose: &mut (dyn super::Chooser + Send),
     ) -> Result<Vec<ClaimedRow>> {
+        let mut membership = self.membership.lock().await;
+        match membership.settle(&self.pool, &self.leases).await {
+            Mode::Waiting => Ok(Vec::new()),
+            Mode::Shared => {
+                self.claim_written(now, limit, lease_until, from, choose)
+                    .await
+            }
+            Mode::Solo => self.claim_solo(now, limit, lease_until, from, choose).await,
+        }
+    }
+
+    /// Walks due deliveries a page at a time, offering to `choose` those `held` does not
+    /// say this node holds already; the ids it accepted.
+    async fn choose(
+        &self,
+        now: i64,
+        limit: u32,
+        from: &mut Option<super::DueKey>,
+        choose: &mut (dyn super::Chooser + Send),
+        held: Option<&Leases>,
+    ) -> Result<Vec<String>> {
         let mut choice = Choice::new(limit, from.take(), choose);
         while choice.wants_more() {
             let page = choice.next_page();
@@ -290,11 +345,30 @@ impl PgStore {
                 q = q.bind(key.due).bind(key.id.clone());
             }
             let candidates: Vec<Candidate> = q.fetch_all(&self.pool).await?;
-            // Leases live in the database here: what another claim holds is not due.
-            choice.offer(candidates, size, &|_| false);
+            match held {
+                Some(leases) => {
+                    let held = leases.view(now);
+                    choice.offer(candidates, size, &|id| held.holds(id));
+                }
+                // Written leases: what another claim holds is not due.
+                None => choice.offer(candidates, size, &|_| false),
+            }
         }
         let chosen;
         (chosen, *from) = choice.end();
+        Ok(chosen)
+    }
+
+    /// Claims alongside other nodes: each chosen delivery is leased in its row.
+    async fn claim_written(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+        from: &mut Option<super::DueKey>,
+        choose: &mut (dyn super::Chooser + Send),
+    ) -> Result<Vec<ClaimedRow>> {
+        let chosen = self.choose(now, limit, from, choose, None).await?;
         if chosen.is_empty() {
             return Ok(Vec::new());
         }
@@ -324,6 +398,39 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(ClaimedRow::from).collect())
+    }
+
+    /// Claims as the only delivering node: reads the chosen deliveries and holds them in
+    /// memory, writing nothing.
+    async fn claim_solo(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+        from: &mut Option<super::DueKey>,
+        choose: &mut (dyn super::Chooser + Send),
+    ) -> Result<Vec<ClaimedRow>> {
+        let _reading = self.leases.reading(now);
+        let chosen = self
+            .choose(now, limit, from, choose, Some(&self.leases))
+            .await?;
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Those recorded, or deleted with their webhook, since the candidates were read drop out.
+        let rows: Vec<ClaimedRecord> = sqlx::query_as(&format!(
+            "SELECT {CLAIMED_SELECT} FROM deliveries d JOIN events e ON e.id = d.event_id \
+             JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.id = ANY($1) AND d.status = 'pending' AND d.next_attempt_at <= $2"
+        ))
+        .bind(&chosen)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows: Vec<ClaimedRow> = rows.into_iter().map(ClaimedRow::from).collect();
+        self.leases
+            .hold(rows.iter().map(|r| r.id.as_str()), lease_until);
+        Ok(rows)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The queries both backends share, written once. SQLite and PostgreSQL accept the same text
 //! for all of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, `UPDATE … FROM (VALUES …)`,
 //! row-value comparison. Each backend type provides `read()`/`write()` pools, its own
-//! `migrate_inner` and `claim_inner`, the hot path's bulk writes (`insert_events`,
+//! `migrate_inner`, `claim_inner` and `claiming_stopped_inner`, the hot path's bulk writes (`insert_events`,
 //! `insert_deliveries`, `record_inner`: multi-row `VALUES` on SQLite, one array per column on
 //! PostgreSQL), and the locking words only PostgreSQL needs (`KEY_SHARE`, `FOR_UPDATE`, empty
 //! on SQLite), then invokes [`impl_store!`].
@@ -583,6 +583,10 @@ macro_rules! impl_store {
 
             async fn next_due_at(&self) -> $crate::store::Result<Option<i64>> {
                 self.next_due_inner().await
+            }
+
+            async fn claiming_stopped(&self) {
+                self.claiming_stopped_inner().await
             }
 
             fn lock_delivery(&self) -> anyhow::Result<$crate::store::DeliveryLock> {

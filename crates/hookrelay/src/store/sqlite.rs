@@ -167,6 +167,9 @@ impl SqliteStore {
             .map_err(|e| super::Error::Backend(e.into()))
     }
 
+    /// The delivery lock is the app's, held until it exits.
+    async fn claiming_stopped_inner(&self) {}
+
     /// Only this process delivers from the file; the lock says so to any other.
     fn lock_delivery_inner(&self) -> anyhow::Result<DeliveryLock> {
         match &self.file {

@@ -1,7 +1,10 @@
 //! Claims, at the store: due deliveries are offered to the dispatcher's chooser in publish
 //! order, only those it accepts are leased, those it passed over stay due for the next claim,
 //! a claim can resume where the last one stopped, and a recorded attempt ends its lease. On a
-//! node that does not deliver, so nothing else claims meanwhile.
+//! node that does not deliver, so nothing else claims meanwhile. On PostgreSQL, once with the
+//! leases in memory (the only node claiming) and once written (beside another node).
+
+use sqlx::Connection;
 
 use hookrelay::clock::now_ms;
 use hookrelay::ids::AttemptId;
@@ -9,9 +12,38 @@ use hookrelay::store::{AttemptRecord, DeliveryStatus};
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 
 backend_tests!(a_claim_leases_only_what_the_chooser_accepts_in_publish_order);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beside_another_delivering_node_claims_write_their_leases_and_behave_the_same() {
+    let Some(mut app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    // Another node, as far as the advisory locks tell (store/solo.rs): present, and claiming
+    // with written leases.
+    let mut other = sqlx::PgConnection::connect(app.database_url())
+        .await
+        .unwrap();
+    sqlx::query(
+        "SELECT pg_advisory_lock_shared(1751872001, hashtext(current_schema())), \
+         pg_advisory_lock_shared(1751872002, hashtext(current_schema()))",
+    )
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let start = now_ms();
+    a_claim_leases_only_what_the_chooser_accepts_in_publish_order(&mut app).await;
+    let written: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE next_attempt_at > $1")
+            .bind(start + 30_000)
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+    assert_eq!(written, 6, "every claimed delivery's lease is in its row");
+    app.teardown().await;
+}
 
 async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut TestApp) {
     app.stop().await;

@@ -25,5 +25,6 @@ mod rotation;
 mod scale;
 mod sends;
 mod serve;
+mod solo;
 mod webhooks;
 mod wire_formats;
