@@ -1,6 +1,6 @@
-//! Leases kept in memory, for SQLite and a solo PostgreSQL node (see `solo.rs`). One process
-//! delivers from an SQLite file (the delivery lock, [`DeliveryLock`], enforces it), so a lease
-//! need not be written to the database: a claim becomes a read (on SQLite, on a reader
+//! Leases kept in memory, for SQLite and a solo PostgreSQL node (see `postgres/solo.rs`). One
+//! process delivers from an SQLite file (the delivery lock, [`DeliveryLock`], enforces it), so a
+//! lease need not be written to the database: a claim becomes a read (on SQLite, on a reader
 //! connection, never waiting for the single writer, which under load is busy with publishes and
 //! records). If the process dies, its leases die with it, and after the restart every unfinished
 //! delivery is simply due.

@@ -23,7 +23,6 @@ mod claim;
 mod leases;
 pub mod postgres;
 mod records;
-mod solo;
 mod sql;
 pub mod sqlite;
 mod statistics;

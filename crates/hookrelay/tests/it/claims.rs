@@ -21,7 +21,7 @@ async fn beside_another_delivering_node_claims_write_their_leases_and_behave_the
     let Some(mut app) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
-    // Another node, as far as the advisory locks tell (store/solo.rs): present, and claiming
+    // Another node, as far as the advisory locks tell (store/postgres/solo.rs): present, and claiming
     // with written leases.
     let mut other = sqlx::PgConnection::connect(app.database_url())
         .await

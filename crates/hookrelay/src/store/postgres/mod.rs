@@ -1,24 +1,22 @@
 //! PostgreSQL: several hookrelay nodes share one database. A claim reads due deliveries without
 //! locks, then one statement re-checks, leases and joins the chosen ones with their events and
 //! webhooks; or, on a node that delivers alone, only reads them and keeps the leases in memory
-//! (see `solo.rs`).
+//! (see `solo.rs`). Claims are in `claims.rs`, the cross-node wake-up in `listen.rs`.
+
+mod claims;
+mod listen;
+mod solo;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
-use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
-use super::claim::{Candidate, Choice};
+use self::solo::Membership;
+use super::Result;
 use super::leases::Leases;
-use super::records::{CLAIMED_SELECT, ClaimedRecord};
-use super::solo::{Membership, Mode};
 use super::statistics::Statistics;
-use super::{ClaimedRow, Result};
 
 /// Rows per bulk statement. One statement for a whole group commit (up to 2,000 events, 200,000
 /// deliveries in a fan-out) encoded every array at once: RSS rose from ~100 MB to 270 MB while a
@@ -92,47 +90,6 @@ impl PgStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
-    }
-
-    /// Forwards notifications on [`WORK_CHANNEL`] to `wake`. The listener reconnects by itself
-    /// after a dropped connection; the fallback poll covers anything missed meanwhile.
-    fn listen_inner(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
-        let pool = self.pool.clone();
-        tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                let listener = async {
-                    let mut listener = PgListener::connect_with(&pool).await?;
-                    listener.listen(WORK_CHANNEL).await?;
-                    Ok::<_, sqlx::Error>(listener)
-                };
-                let mut listener = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    l = listener => match l {
-                        Ok(l) => l,
-                        Err(e) => {
-                            warn!(error = %e, "listening for work notifications failed; retrying");
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(10));
-                            continue;
-                        }
-                    },
-                };
-                backoff = Duration::from_millis(100);
-                loop {
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        n = listener.recv() => match n {
-                            Ok(_) => wake.notify_one(),
-                            Err(e) => {
-                                warn!(error = %e, "work notification listener lost its connection");
-                                break;
-                            }
-                        },
-                    }
-                }
-            }
-        });
     }
 
     async fn migrate_inner(&self) -> Result<()> {
@@ -275,162 +232,6 @@ impl PgStore {
     /// Keeps the planner's statistics in step with the tables' growth.
     fn deliveries_written(&self, n: usize) {
         self.statistics.written(n as u64, &self.pool);
-    }
-
-    async fn next_due_inner(&self) -> Result<Option<i64>> {
-        let held = match self.membership.lock().await.mode() {
-            Mode::Waiting => return Ok(None),
-            Mode::Solo => self.leases.held_ids(crate::clock::now_ms()),
-            Mode::Shared => Vec::new(),
-        };
-        if held.is_empty() {
-            return Ok(sqlx::query_scalar(
-                "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
-            )
-            .fetch_one(&self.pool)
-            .await?);
-        }
-        Ok(sqlx::query_scalar(
-            "SELECT next_attempt_at FROM deliveries WHERE status = 'pending' \
-             AND NOT (id = ANY($1)) ORDER BY next_attempt_at LIMIT 1",
-        )
-        .bind(&held)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    async fn claiming_stopped_inner(&self) {
-        self.membership
-            .lock()
-            .await
-            .leave(&self.pool, &self.leases)
-            .await;
-    }
-
-    async fn claim_inner(
-        &self,
-        now: i64,
-        limit: u32,
-        lease_until: i64,
-        from: &mut Option<super::DueKey>,
-        choose: &mut (dyn super::Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
-        let mut membership = self.membership.lock().await;
-        match membership.settle(&self.pool, &self.leases).await {
-            Mode::Waiting => Ok(Vec::new()),
-            Mode::Shared => {
-                self.claim_written(now, limit, lease_until, from, choose)
-                    .await
-            }
-            Mode::Solo => self.claim_solo(now, limit, lease_until, from, choose).await,
-        }
-    }
-
-    /// Walks due deliveries a page at a time, offering to `choose` those `held` does not
-    /// say this node holds already; the ids it accepted.
-    async fn choose(
-        &self,
-        now: i64,
-        limit: u32,
-        from: &mut Option<super::DueKey>,
-        choose: &mut (dyn super::Chooser + Send),
-        held: Option<&Leases>,
-    ) -> Result<Vec<String>> {
-        let mut choice = Choice::new(limit, from.take(), choose);
-        while choice.wants_more() {
-            let page = choice.next_page();
-            let size = page.size;
-            let mut q = sqlx::query_as(page.sql).bind(now).bind(size);
-            if let Some(key) = page.key {
-                q = q.bind(key.due).bind(key.id.clone());
-            }
-            let candidates: Vec<Candidate> = q.fetch_all(&self.pool).await?;
-            match held {
-                Some(leases) => {
-                    let held = leases.view(now);
-                    choice.offer(candidates, size, &|id| held.holds(id));
-                }
-                // Written leases: what another claim holds is not due.
-                None => choice.offer(candidates, size, &|_| false),
-            }
-        }
-        let chosen;
-        (chosen, *from) = choice.end();
-        Ok(chosen)
-    }
-
-    /// Claims alongside other nodes: each chosen delivery is leased in its row.
-    async fn claim_written(
-        &self,
-        now: i64,
-        limit: u32,
-        lease_until: i64,
-        from: &mut Option<super::DueKey>,
-        choose: &mut (dyn super::Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
-        let chosen = self.choose(now, limit, from, choose, None).await?;
-        if chosen.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            // The candidates were read without a lock: another node may have leased (or a
-            // recorder finished) some since, so the update re-checks each. One statement finds,
-            // leases and returns them: a separate `FOR UPDATE SKIP LOCKED` step wrote a lock
-            // record per row and looked every row up twice (a fifth of the claim's buffer
-            // reads, a sixth of its WAL). The price is that a row another transaction is
-            // writing is waited for (then re-checked, and skipped if leased meanwhile) rather
-            // than skipped. Only rows read as due are waited for: behind another node's claim of
-            // the same rows or an expired lease's record (short statements), at worst behind a
-            // replay. Claims lock in index order, so two of them do not deadlock (were one
-            // cancelled, the loop claims again).
-            "WITH d AS ( \
-                UPDATE deliveries SET next_attempt_at = $3 \
-                WHERE id = ANY($1) AND status = 'pending' AND next_attempt_at <= $2 \
-                RETURNING id, attempts, event_id, webhook_id \
-             ) \
-             SELECT {CLAIMED_SELECT} FROM d JOIN events e ON e.id = d.event_id \
-             JOIN webhooks w ON w.id = d.webhook_id"
-        );
-        let rows: Vec<ClaimedRecord> = sqlx::query_as(&sql)
-            .bind(&chosen)
-            .bind(now)
-            .bind(lease_until)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(ClaimedRow::from).collect())
-    }
-
-    /// Claims as the only delivering node: reads the chosen deliveries and holds them in
-    /// memory, writing nothing.
-    async fn claim_solo(
-        &self,
-        now: i64,
-        limit: u32,
-        lease_until: i64,
-        from: &mut Option<super::DueKey>,
-        choose: &mut (dyn super::Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
-        let _reading = self.leases.reading(now);
-        let chosen = self
-            .choose(now, limit, from, choose, Some(&self.leases))
-            .await?;
-        if chosen.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Those recorded, or deleted with their webhook, since the candidates were read drop out.
-        let rows: Vec<ClaimedRecord> = sqlx::query_as(&format!(
-            "SELECT {CLAIMED_SELECT} FROM deliveries d JOIN events e ON e.id = d.event_id \
-             JOIN webhooks w ON w.id = d.webhook_id \
-             WHERE d.id = ANY($1) AND d.status = 'pending' AND d.next_attempt_at <= $2"
-        ))
-        .bind(&chosen)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        let rows: Vec<ClaimedRow> = rows.into_iter().map(ClaimedRow::from).collect();
-        self.leases
-            .hold(rows.iter().map(|r| r.id.as_str()), lease_until);
-        Ok(rows)
     }
 }
 

@@ -21,7 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, PgPool};
 use tracing::{info, warn};
 
-use super::leases::Leases;
+use crate::store::leases::Leases;
 
 /// Held shared by every delivering node. The first half of an advisory lock key ("hkr" and a
 /// number); the second is a hash of the schema, so that hookrelay deployments in different
