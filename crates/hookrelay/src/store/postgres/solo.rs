@@ -33,8 +33,9 @@ const CLAIM: i32 = 0x686b_7202;
 /// The second half of the lock keys, as SQL.
 const SCHEMA_KEY: &str = "hashtext(current_schema())";
 
-/// How often a node looks at who else is present. A newcomer waits about this long (plus the
-/// solo node's lease write) before it claims.
+/// How often a node looks at who else is present, at the start of a claim. A newcomer waits
+/// about this long (plus the solo node's lease write) before it claims; longer only while every
+/// one of the solo node's global slots is busy, as it then starts no claim until one is free.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Longest a lock statement may take before the connection counts as lost.
