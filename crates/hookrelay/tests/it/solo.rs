@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use sqlx::Connection;
 
 use crate::helpers::{Backend, TestApp, TestReceiver, eventually};
 
@@ -58,4 +59,53 @@ async fn a_second_delivering_node_never_sends_what_the_solo_node_holds() {
     second.teardown().await;
     api.teardown().await;
     first.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_lock_connection_is_cut_takes_its_locks_again_and_delivers() {
+    let Some(node) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let api = node.spawn_peer(|c| c.deliver = false).await;
+    let receiver = TestReceiver::spawn().await;
+    api.create_webhook(json!({"url": receiver.url("/h")})).await;
+    api.publish(json!({"type": "a.b", "data": {}})).await;
+    receiver.wait_for(1).await;
+
+    // The server ends the session holding the node's locks (as when a connection breaks).
+    let mut admin = sqlx::PgConnection::connect(node.database_url())
+        .await
+        .unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+         AND classid = oid(1751872001) AND objid = oid(hashtext(current_schema())::int8 & 4294967295)",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true], "one node, one lock session");
+
+    // Left to claims (published on the API-only node): the node must have its locks back.
+    for _ in 0..3 {
+        api.publish(json!({"type": "a.b", "data": {}})).await;
+    }
+    let got = tokio::time::timeout(Duration::from_secs(15), receiver.wait_for(4)).await;
+    assert!(got.is_ok(), "delivered after the lock connection was cut");
+    let held = || async {
+        let mut admin = sqlx::PgConnection::connect(node.database_url())
+            .await
+            .unwrap();
+        let sessions: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' \
+             AND classid = oid(1751872001) \
+             AND objid = oid(hashtext(current_schema())::int8 & 4294967295)",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        sessions == 1
+    };
+    eventually(Duration::from_secs(10), "the locks held again", held).await;
+    api.teardown().await;
+    node.teardown().await;
 }

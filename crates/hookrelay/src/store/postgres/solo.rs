@@ -111,6 +111,11 @@ impl Membership {
             self.mode = Mode::Shared;
         }
         if self.checked.is_some_and(|at| at.elapsed() < CHECK_EVERY) {
+            // A solo claim is safe only while the session holding the locks lives: one round
+            // trip per claim finds a lost one at the next claim, not at the next check.
+            if self.mode == Mode::Solo {
+                conn.ping().await?;
+            }
             return Ok(());
         }
         self.checked = Some(Instant::now());
