@@ -1,6 +1,7 @@
 //! PostgreSQL only: a node that delivers alone keeps its leases in memory; when a second node
 //! starts delivering, the first writes the leases it holds before either claims alongside the
-//! other, so nothing it holds is sent twice.
+//! other, so nothing it holds is sent twice; and a node whose lock session ends takes its locks
+//! again and goes on delivering.
 
 use std::time::Duration;
 
