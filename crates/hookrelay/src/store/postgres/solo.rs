@@ -133,7 +133,12 @@ impl Membership {
                 };
             }
             Mode::Solo if !alone => {
-                write_leases(pool, leases).await?;
+                // Held until the leases are written: letting go first would let the newcomer
+                // claim what this node holds. It tries again at the next check.
+                if let Err(e) = write_leases(pool, leases).await {
+                    warn!(error = %e, "writing in-memory leases failed; staying solo for now");
+                    return Ok(());
+                }
                 unlock(conn, "pg_advisory_unlock").await?;
                 info!("another node delivers too: leases are written to the database");
                 self.mode = if try_lock(conn, "pg_try_advisory_lock_shared").await? {
