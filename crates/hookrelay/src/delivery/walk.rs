@@ -70,9 +70,7 @@ impl Walk {
         }
         (&mut self.from, PassedOver(&mut self.passed))
     }
-}
 
-impl Walk {
     /// Makes the next claim start from the oldest due delivery.
     pub fn restart(&mut self) {
         self.from = None;

@@ -1,10 +1,10 @@
 //! The queries both backends share, written once. SQLite and PostgreSQL accept the same text
 //! for all of them: `$N` placeholders, `ON CONFLICT`, `RETURNING`, `UPDATE … FROM (VALUES …)`,
 //! row-value comparison. Each backend type provides `read()`/`write()` pools, its own
-//! `migrate_inner`, `claim_inner` and `claiming_stopped_inner`, the hot path's bulk writes (`insert_events`,
-//! `insert_deliveries`, `record_inner`: multi-row `VALUES` on SQLite, one array per column on
-//! PostgreSQL), and the locking words only PostgreSQL needs (`KEY_SHARE`, `FOR_UPDATE`, empty
-//! on SQLite), then invokes [`impl_store!`].
+//! `migrate_inner`, `claim_inner` and `claiming_stopped_inner`, the hot path's bulk writes
+//! (`insert_events`, `insert_deliveries`, `record_inner`: multi-row `VALUES` on SQLite, one
+//! array per column on PostgreSQL), and the locking words only PostgreSQL needs (`KEY_SHARE`,
+//! `FOR_UPDATE`, empty on SQLite), then invokes [`impl_store!`].
 //!
 //! Deliveries and attempts have no foreign keys (see migration 0008/0009): a publish locks the
 //! webhooks it targets, deleting a webhook or tenant deletes their deliveries and attempts, and
@@ -65,16 +65,16 @@ macro_rules! impl_store {
                 let mut list = q.separated(", ");
                 for t in &tenants {
                     list.push_bind(*t);
-                    }
-                    q.push(") ").push(Self::KEY_SHARE).push(") w ON w.tenant_id = t.id WHERE t.id IN (");
-                    let mut list = q.separated(", ");
-                    for t in &tenants {
-                        list.push_bind(*t);
-                    }
-                    // In id order, so an event's deliveries take ids (and due-index places) in that
-                    // order whatever plan the database picks.
-                    q.push(") ORDER BY t.id, w.id");
-                    Ok(q.build_query_as().fetch_all(&mut **tx).await?)
+                }
+                q.push(") ").push(Self::KEY_SHARE).push(") w ON w.tenant_id = t.id WHERE t.id IN (");
+                let mut list = q.separated(", ");
+                for t in &tenants {
+                    list.push_bind(*t);
+                }
+                // In id order, so an event's deliveries take ids (and due-index places) in that
+                // order whatever plan the database picks.
+                q.push(") ORDER BY t.id, w.id");
+                Ok(q.build_query_as().fetch_all(&mut **tx).await?)
             }
 
             /// Writes the deliveries of a publish whose events are written, and commits: each

@@ -160,10 +160,6 @@ impl Membership {
         {
             warn!(error = %e, "writing in-memory leases failed");
         }
-        self.close().await;
-    }
-
-    async fn close(&mut self) {
         if let Some(conn) = self.conn.take() {
             // Closing ends the session, and with it the locks, at once.
             let _ = tokio::time::timeout(LOCK_TIMEOUT, conn.close()).await;
