@@ -1,6 +1,7 @@
-//! Persistence. One [`Store`] trait, implemented for SQLite ([`sqlite`]) and PostgreSQL
-//! ([`postgres`]). Nearly every query is the same text on both backends (written once, in
-//! [`sql`]); only connecting, migrating and claiming differ. SQL lives nowhere else.
+//! Persistence. One [`Store`] trait: what callers need, written once for every database in
+//! `shared/` on the contract of `backend.rs` (`Backend`), which SQLite ([`sqlite`]) and
+//! PostgreSQL ([`postgres`]) implement: how queries run, migrations, the hot path's bulk writes
+//! and claims. SQL lives nowhere else. See docs/architecture.md.
 //!
 //! Invariants: every tenant-facing read and write is filtered by tenant id, so an object of
 //! another tenant is simply not found; publishing writes an event and all its deliveries in one
@@ -19,11 +20,14 @@ pub use leases::DeliveryLock;
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
 use crate::model::{PayloadFormat, SignatureConfig};
 
+mod backend;
 mod claim;
 mod leases;
+mod plan;
 pub mod postgres;
+mod query;
 mod records;
-mod sql;
+mod shared;
 pub mod sqlite;
 mod statistics;
 

@@ -3,30 +3,29 @@
 //! webhooks; or, on a node that delivers alone, only reads them and keeps the leases in memory
 //! (see `solo.rs`). Claims are in `claims.rs`, the cross-node wake-up in `listen.rs`.
 
+mod bulk;
 mod claims;
 mod listen;
 mod solo;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use async_trait::async_trait;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
+use sqlx::{Arguments, PgPool, Postgres, Transaction};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use self::solo::Membership;
-use super::Result;
-use super::leases::Leases;
+use super::backend::{Backend, Conn};
+use super::leases::{DeliveryLock, Leases};
+use super::plan::PlannedDelivery;
+use super::query::{Arg, Query, Record};
 use super::statistics::Statistics;
-
-/// Rows per bulk statement. One statement for a whole group commit (up to 2,000 events, 200,000
-/// deliveries in a fan-out) encoded every array at once: RSS rose from ~100 MB to 270 MB while a
-/// backlog of a million deliveries was being published.
-const ARRAY_CHUNK: usize = 1_000;
-
-/// One column of `rows`, as the array a bulk statement binds.
-fn column<'r, R, T>(rows: &'r [R], value: impl Fn(&'r R) -> T) -> Vec<T> {
-    rows.iter().map(value).collect()
-}
+use super::{AttemptRecord, Chooser, ClaimedRow, DueKey, Error, NewEvent, Result};
+use crate::ids::DeliveryId;
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
 const WORK_CHANNEL: &str = "hookrelay_work";
@@ -44,12 +43,6 @@ pub struct PgStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl PgStore {
-    const BACKEND: &'static str = "postgres";
-    /// What a publish takes on the webhooks it targets: enough to make their deletion wait.
-    const KEY_SHARE: &'static str = "FOR KEY SHARE";
-    /// What a deletion takes on the rows whose dependents it is about to delete.
-    const FOR_UPDATE: &'static str = "FOR UPDATE";
-
     /// Connects to a `postgres://` URL.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?;
@@ -65,26 +58,112 @@ impl PgStore {
             membership: tokio::sync::Mutex::new(Membership::new(options)),
         })
     }
+}
 
-    /// The pool, for the cross-node wake-up listener.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+/// Binds a shared query's arguments.
+fn arguments(args: Vec<Arg<'_>>) -> Result<PgArguments> {
+    let mut bound = PgArguments::default();
+    for arg in args {
+        match arg {
+            Arg::Int(v) => bound.add(v),
+            Arg::Text(v) => bound.add(v),
+            Arg::Bool(v) => bound.add(v),
+        }
+        .map_err(|e| Error::Backend(sqlx::Error::Encode(e)))?;
+    }
+    Ok(bound)
+}
+
+#[async_trait]
+impl Backend for PgStore {
+    type Tx = Transaction<'static, Postgres>;
+
+    const NAME: &'static str = "postgres";
+    const KEY_SHARE: &'static str = "FOR KEY SHARE";
+    const FOR_UPDATE: &'static str = "FOR UPDATE";
+
+    async fn fetch_all<R: Record>(&self, conn: Conn<'_, Self::Tx>, q: Query<'_>) -> Result<Vec<R>> {
+        let (sql, args) = q.into_parts();
+        let query = sqlx::query_as_with::<_, R, _>(&sql, arguments(args)?);
+        Ok(match conn {
+            Conn::Read | Conn::Write => query.fetch_all(&self.pool).await?,
+            Conn::Tx(tx) => query.fetch_all(&mut **tx).await?,
+        })
     }
 
-    fn read(&self) -> &PgPool {
-        &self.pool
+    async fn fetch_optional<R: Record>(
+        &self,
+        conn: Conn<'_, Self::Tx>,
+        q: Query<'_>,
+    ) -> Result<Option<R>> {
+        let (sql, args) = q.into_parts();
+        let query = sqlx::query_as_with::<_, R, _>(&sql, arguments(args)?);
+        Ok(match conn {
+            Conn::Read | Conn::Write => query.fetch_optional(&self.pool).await?,
+            Conn::Tx(tx) => query.fetch_optional(&mut **tx).await?,
+        })
     }
 
-    fn write(&self) -> &PgPool {
-        &self.pool
+    async fn execute(&self, conn: Conn<'_, Self::Tx>, q: Query<'_>) -> Result<u64> {
+        let (sql, args) = q.into_parts();
+        let query = sqlx::query_with(&sql, arguments(args)?);
+        let done = match conn {
+            Conn::Read | Conn::Write => query.execute(&self.pool).await?,
+            Conn::Tx(tx) => query.execute(&mut **tx).await?,
+        };
+        Ok(done.rows_affected())
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'_, Postgres>> {
+    async fn begin(&self) -> Result<Self::Tx> {
         Ok(self.pool.begin().await?)
     }
 
+    async fn commit(tx: Self::Tx) -> Result<()> {
+        Ok(tx.commit().await?)
+    }
+
+    async fn rollback(tx: Self::Tx) -> Result<()> {
+        Ok(tx.rollback().await?)
+    }
+
+    async fn apply_migrations(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::Backend(e.into()))
+    }
+
+    /// Nodes coordinate through the database's row locks: nothing to lock here.
+    fn delivery_lock(&self) -> anyhow::Result<DeliveryLock> {
+        Ok(DeliveryLock::none())
+    }
+
+    fn listen(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        self.listen_inner(wake, shutdown);
+    }
+
+    async fn published_before(
+        tx: &mut Self::Tx,
+        events: &[NewEvent],
+    ) -> Result<Vec<(String, i64)>> {
+        bulk::published_before(tx, events).await
+    }
+
+    async fn insert_events(tx: &mut Self::Tx, events: &[(&NewEvent, u64)]) -> Result<()> {
+        bulk::insert_events(tx, events).await
+    }
+
+    async fn insert_deliveries(
+        tx: &mut Self::Tx,
+        events: &[NewEvent],
+        deliveries: &[PlannedDelivery<'_>],
+        placed: &[(DeliveryId, i64)],
+    ) -> Result<()> {
+        bulk::insert_deliveries(tx, events, deliveries, placed).await
+    }
+
     /// Tells every node's listener that there is new work; delivered at commit.
-    async fn notify_work(tx: &mut Transaction<'_, Postgres>) -> Result<()> {
+    async fn notify_work(tx: &mut Self::Tx) -> Result<()> {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(WORK_CHANNEL)
             .execute(&mut **tx)
@@ -92,147 +171,38 @@ impl PgStore {
         Ok(())
     }
 
-    async fn migrate_inner(&self) -> Result<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| super::Error::Backend(e.into()))
-    }
-
-    /// Nodes coordinate through the database's row locks: nothing to lock here.
-    fn lock_delivery_inner(&self) -> anyhow::Result<super::leases::DeliveryLock> {
-        Ok(super::leases::DeliveryLock::none())
-    }
-
-    /// Ends leases held in memory (a solo node's); written leases are ended by the very writes
-    /// that recorded or released their deliveries.
-    fn leases_ended<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
-        self.leases.end(ids);
-    }
-
-    /// The `(id, deliveries)` of those of `events` already stored. One array parameter, so
-    /// one statement text whatever the batch size.
-    async fn published_before(
-        tx: &mut Transaction<'_, Postgres>,
-        events: &[super::NewEvent],
-    ) -> Result<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT id, deliveries FROM events WHERE id = ANY($1::text[])")
-                .bind(column(events, |e| e.id.as_str()))
-                .fetch_all(&mut **tx)
-                .await?,
-        )
-    }
-
-    /// Inserts new events, a parameter array per column: one statement text whatever the
-    /// count (prepared once per connection), [`ARRAY_CHUNK`] rows per statement.
-    async fn insert_events(
-        tx: &mut Transaction<'_, Postgres>,
-        events: &[(&super::NewEvent, u64)],
-    ) -> Result<()> {
-        for chunk in events.chunks(ARRAY_CHUNK) {
-            sqlx::query(
-                "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::int8[], $7::int8[])",
-            )
-            .bind(column(chunk, |(e, _)| e.id.as_str()))
-            .bind(column(chunk, |(e, _)| e.event_type.as_str()))
-            .bind(
-                column(chunk, |(e, _)| serde_json::to_string(&e.tenants).unwrap_or_default()),
-            )
-            .bind(
-                column(chunk, |(e, _)| serde_json::to_string(&e.channels).unwrap_or_default()),
-            )
-            .bind(column(chunk, |(e, _)| e.data.as_str()))
-            .bind(column(chunk, |(_, n)| *n as i64))
-            .bind(column(chunk, |(e, _)| e.created_at))
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Inserts planned deliveries with their ids and due times, as [`Self::insert_events`]
-    /// does.
-    async fn insert_deliveries(
-        tx: &mut Transaction<'_, Postgres>,
-        events: &[super::NewEvent],
-        deliveries: &[super::sql::PlannedDelivery<'_>],
-        placed: &[(crate::ids::DeliveryId, i64)],
-    ) -> Result<()> {
-        let event = |d: &super::sql::PlannedDelivery<'_>| &events[d.event];
-        for (chunk, placed) in deliveries
-            .chunks(ARRAY_CHUNK)
-            .zip(placed.chunks(ARRAY_CHUNK))
-        {
-            sqlx::query(
-                "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
-                 attempts, next_attempt_at, created_at, updated_at) \
-                 SELECT id, event_id, webhook_id, tenant_id, event_type, 'pending', 0, due, \
-                 created_at, created_at \
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::int8[], $7::int8[]) AS d(id, event_id, webhook_id, tenant_id, event_type, \
-                 due, created_at)",
-            )
-            .bind(column(placed, |(id, _)| id.as_str()))
-            .bind(column(chunk, |d| event(d).id.as_str()))
-            .bind(column(chunk, |d| d.webhook))
-            .bind(column(chunk, |d| d.tenant))
-            .bind(column(chunk, |d| event(d).event_type.as_str()))
-            .bind(column(placed, |(_, due)| *due))
-            .bind(column(chunk, |d| event(d).created_at))
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Records attempt results in one statement per batch: the deliveries' new state, then
-    /// the attempts of those the update found (a delivery deleted with its webhook since it
-    /// was claimed keeps none). The update locks the deliveries, so a deletion waits for it.
-    /// Rows travel as one array per column: the statement text never changes (prepared once
-    /// per connection, however many rows), and the planner, which cannot see how many rows a
-    /// parameter array holds, probes the primary key per row instead of choosing to hash a
-    /// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
-    async fn record_inner(&self, records: &[super::AttemptRecord]) -> Result<()> {
-        sqlx::query(
-            "WITH v AS ( \
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
-                $6::int8[], $7::int8[], $8::text[], $9::text[], $10::bool[], $11::text[], \
-                $12::int8[]) AS v(id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
-                status_code, response_body, error, succeeded, status, next_attempt_at) \
-             ), u AS ( \
-                UPDATE deliveries SET status = v.status, attempts = v.attempt, \
-                next_attempt_at = v.next_attempt_at, updated_at = v.started_at + v.latency_ms \
-                FROM v WHERE deliveries.id = v.delivery_id RETURNING deliveries.id \
-             ) \
-             INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
-                status_code, response_body, error, succeeded) \
-             SELECT id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
-                response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)",
-        )
-        .bind(column(records, |r| r.id.as_str()))
-        .bind(column(records, |r| r.delivery_id.as_str()))
-        .bind(column(records, |r| r.webhook_id.as_str()))
-        .bind(column(records, |r| i64::from(r.attempt)))
-        .bind(column(records, |r| r.started_at))
-        .bind(column(records, |r| r.latency_ms))
-        .bind(column(records, |r| r.status_code.map(i64::from)))
-        .bind(column(records, |r| r.response_body.as_deref()))
-        .bind(column(records, |r| r.error.as_deref()))
-        .bind(column(records, |r| r.succeeded))
-        .bind(column(records, |r| r.status.as_str()))
-        .bind(column(records, |r| r.next_attempt_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Keeps the planner's statistics in step with the tables' growth.
     fn deliveries_written(&self, n: usize) {
         self.statistics.written(n as u64, &self.pool);
     }
-}
 
-super::sql::impl_store!(PgStore, Postgres);
+    async fn claim(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+        from: &mut Option<DueKey>,
+        choose: &mut (dyn Chooser + Send),
+    ) -> Result<Vec<ClaimedRow>> {
+        self.claim_inner(now, limit, lease_until, from, choose)
+            .await
+    }
+
+    async fn write_attempts(&self, records: &[AttemptRecord]) -> Result<()> {
+        bulk::record(&self.pool, records).await
+    }
+
+    /// Ends leases held in memory (a solo node's); written leases are ended by the very writes
+    /// that recorded or released their deliveries.
+    fn end_leases<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        self.leases.end(ids);
+    }
+
+    async fn next_due(&self) -> Result<Option<i64>> {
+        self.next_due_inner().await
+    }
+
+    async fn stop_claiming(&self) {
+        self.claiming_stopped_inner().await;
+    }
+}

@@ -1,0 +1,116 @@
+//! What a group publish writes, worked out from what the database already holds: which events
+//! are new, which repeat an earlier publish, and the deliveries each new one fans out to. Pure
+//! logic, shared by both backends; the database work is in `shared/publish.rs`.
+
+use std::collections::HashMap;
+
+use super::{NewEvent, Published};
+use crate::model::EventFilter;
+use crate::model::filter::channels_match;
+
+/// A target tenant joined with one of its active webhooks, if it has any:
+/// (tenant, webhook, events JSON, channels JSON, webhook updated_at).
+pub type TargetRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// What a batch publish writes, worked out from what the database already holds.
+pub struct Plan<'a> {
+    /// One result per event, in order.
+    pub results: Vec<Published>,
+    /// Events to insert, each with its delivery count.
+    pub new_events: Vec<(&'a NewEvent, u64)>,
+    /// Deliveries to insert.
+    pub deliveries: Vec<PlannedDelivery<'a>>,
+}
+
+/// A delivery a publish writes.
+#[derive(Clone, Copy)]
+pub struct PlannedDelivery<'a> {
+    /// The event's position in the published slice.
+    pub event: usize,
+    /// Its webhook's id.
+    pub webhook: &'a str,
+    /// The webhook's `updated_at`, as this transaction read it.
+    pub updated_at: i64,
+    /// The tenant.
+    pub tenant: &'a str,
+}
+
+/// A target tenant's active webhook with its subscription parsed once per group.
+struct Target<'a> {
+    tenant: &'a str,
+    webhook: &'a str,
+    updated_at: i64,
+    filter: EventFilter,
+    channels: Vec<String>,
+}
+
+impl<'a> Plan<'a> {
+    /// Plans `events` given the `(id, deliveries)` of those already stored and the target rows.
+    pub fn new(events: &'a [NewEvent], existing: &[(String, i64)], rows: &'a [TargetRow]) -> Self {
+        let mut plan = Plan {
+            results: Vec::with_capacity(events.len()),
+            new_events: Vec::new(),
+            deliveries: Vec::new(),
+        };
+        let targets: Vec<Target<'a>> = rows
+            .iter()
+            .filter_map(|(tenant, webhook, events, channels, updated_at)| {
+                Some(Target {
+                    tenant,
+                    webhook: webhook.as_deref()?,
+                    updated_at: updated_at.unwrap_or_default(),
+                    filter: EventFilter::from_trusted(
+                        serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default(),
+                    ),
+                    channels: serde_json::from_str(channels.as_deref().unwrap_or("[]"))
+                        .unwrap_or_default(),
+                })
+            })
+            .collect();
+        let mut seen: HashMap<&str, u64> = existing
+            .iter()
+            .map(|(id, n)| (id.as_str(), n.max(&0).unsigned_abs()))
+            .collect();
+        for (index, event) in events.iter().enumerate() {
+            if let Some(&n) = seen.get(event.id.as_str()) {
+                plan.results.push(Published::Duplicate { deliveries: n });
+                continue;
+            }
+            if let Some(missing) = event
+                .tenants
+                .iter()
+                .find(|t| !rows.iter().any(|r| r.0 == t.as_str()))
+            {
+                plan.results.push(Published::UnknownTenant(missing.clone()));
+                continue;
+            }
+            let before = plan.deliveries.len();
+            plan.deliveries.extend(
+                targets
+                    .iter()
+                    .filter(|t| {
+                        event.tenants.iter().any(|e| e.as_str() == t.tenant)
+                            && t.filter.matches(&event.event_type)
+                            && channels_match(&t.channels, &event.channels)
+                    })
+                    .map(|t| PlannedDelivery {
+                        event: index,
+                        webhook: t.webhook,
+                        updated_at: t.updated_at,
+                        tenant: t.tenant,
+                    }),
+            );
+            let n = (plan.deliveries.len() - before) as u64;
+            seen.insert(event.id.as_str(), n);
+            plan.new_events.push((event, n));
+            plan.results.push(Published::Created { deliveries: n });
+        }
+        plan
+    }
+}

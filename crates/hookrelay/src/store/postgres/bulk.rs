@@ -1,0 +1,138 @@
+//! PostgreSQL's bulk writes on the hot path: events and deliveries as a publish writes them,
+//! and attempt results as the recorder writes them. Each binds one array per column, so a
+//! statement's text never changes with its row count (prepared once per connection).
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::ids::DeliveryId;
+use crate::store::plan::PlannedDelivery;
+use crate::store::{AttemptRecord, NewEvent, Result};
+
+/// Rows per bulk statement. One statement for a whole group commit (up to 2,000 events, 200,000
+/// deliveries in a fan-out) encoded every array at once: RSS rose from ~100 MB to 270 MB while a
+/// backlog of a million deliveries was being published.
+const ARRAY_CHUNK: usize = 1_000;
+
+/// One column of `rows`, as the array a bulk statement binds.
+fn column<'r, R, T>(rows: &'r [R], value: impl Fn(&'r R) -> T) -> Vec<T> {
+    rows.iter().map(value).collect()
+}
+
+/// The `(id, deliveries)` of those of `events` already stored. One array parameter, so
+/// one statement text whatever the batch size.
+pub async fn published_before(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[NewEvent],
+) -> Result<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT id, deliveries FROM events WHERE id = ANY($1::text[])")
+            .bind(column(events, |e| e.id.as_str()))
+            .fetch_all(&mut **tx)
+            .await?,
+    )
+}
+
+/// Inserts new events, a parameter array per column: one statement text whatever the
+/// count (prepared once per connection), [`ARRAY_CHUNK`] rows per statement.
+pub async fn insert_events(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[(&NewEvent, u64)],
+) -> Result<()> {
+    for chunk in events.chunks(ARRAY_CHUNK) {
+        sqlx::query(
+            "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::int8[], $7::int8[])",
+        )
+        .bind(column(chunk, |(e, _)| e.id.as_str()))
+        .bind(column(chunk, |(e, _)| e.event_type.as_str()))
+        .bind(column(chunk, |(e, _)| {
+            serde_json::to_string(&e.tenants).unwrap_or_default()
+        }))
+        .bind(column(chunk, |(e, _)| {
+            serde_json::to_string(&e.channels).unwrap_or_default()
+        }))
+        .bind(column(chunk, |(e, _)| e.data.as_str()))
+        .bind(column(chunk, |(_, n)| *n as i64))
+        .bind(column(chunk, |(e, _)| e.created_at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts planned deliveries with their ids and due times, as [`insert_events`]
+/// does.
+pub async fn insert_deliveries(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[NewEvent],
+    deliveries: &[PlannedDelivery<'_>],
+    placed: &[(DeliveryId, i64)],
+) -> Result<()> {
+    let event = |d: &PlannedDelivery<'_>| &events[d.event];
+    for (chunk, placed) in deliveries
+        .chunks(ARRAY_CHUNK)
+        .zip(placed.chunks(ARRAY_CHUNK))
+    {
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+             attempts, next_attempt_at, created_at, updated_at) \
+             SELECT id, event_id, webhook_id, tenant_id, event_type, 'pending', 0, due, \
+             created_at, created_at \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::int8[], $7::int8[]) AS d(id, event_id, webhook_id, tenant_id, event_type, \
+             due, created_at)",
+        )
+        .bind(column(placed, |(id, _)| id.as_str()))
+        .bind(column(chunk, |d| event(d).id.as_str()))
+        .bind(column(chunk, |d| d.webhook))
+        .bind(column(chunk, |d| d.tenant))
+        .bind(column(chunk, |d| event(d).event_type.as_str()))
+        .bind(column(placed, |(_, due)| *due))
+        .bind(column(chunk, |d| event(d).created_at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records attempt results in one statement per batch: the deliveries' new state, then
+/// the attempts of those the update found (a delivery deleted with its webhook since it
+/// was claimed keeps none). The update locks the deliveries, so a deletion waits for it.
+/// Rows travel as one array per column: the statement text never changes (prepared once
+/// per connection, however many rows), and the planner, which cannot see how many rows a
+/// parameter array holds, probes the primary key per row instead of choosing to hash a
+/// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
+pub async fn record(pool: &PgPool, records: &[AttemptRecord]) -> Result<()> {
+    sqlx::query(
+        "WITH v AS ( \
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+            $6::int8[], $7::int8[], $8::text[], $9::text[], $10::bool[], $11::text[], \
+            $12::int8[]) AS v(id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+            status_code, response_body, error, succeeded, status, next_attempt_at) \
+         ), u AS ( \
+            UPDATE deliveries SET status = v.status, attempts = v.attempt, \
+            next_attempt_at = v.next_attempt_at, updated_at = v.started_at + v.latency_ms \
+            FROM v WHERE deliveries.id = v.delivery_id RETURNING deliveries.id \
+         ) \
+         INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+            status_code, response_body, error, succeeded) \
+         SELECT id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
+            response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)",
+    )
+    .bind(column(records, |r| r.id.as_str()))
+    .bind(column(records, |r| r.delivery_id.as_str()))
+    .bind(column(records, |r| r.webhook_id.as_str()))
+    .bind(column(records, |r| i64::from(r.attempt)))
+    .bind(column(records, |r| r.started_at))
+    .bind(column(records, |r| r.latency_ms))
+    .bind(column(records, |r| r.status_code.map(i64::from)))
+    .bind(column(records, |r| r.response_body.as_deref()))
+    .bind(column(records, |r| r.error.as_deref()))
+    .bind(column(records, |r| r.succeeded))
+    .bind(column(records, |r| r.status.as_str()))
+    .bind(column(records, |r| r.next_attempt_at))
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The delivery log: reading deliveries and attempts, statistics, and putting deliveries back
+//! in the queue (retry, replay, release).
+
+use super::{ID_CHUNK, paginate};
+use crate::ids::{DeliveryId, TenantId, WebhookId};
+use crate::store::backend::{Backend, Conn};
+use crate::store::query::Query;
+use crate::store::records::{AttemptRow, DELIVERY_COLUMNS, DeliveryRecord};
+use crate::store::{
+    Activity, Attempt, Delivery, DeliveryFilter, DeliveryStatus, Page, Paged, Replay, Result,
+};
+
+/// The longest a delivery can be retried for; statistics look this far back for the
+/// deliveries whose attempts fall in their window.
+const LONGEST_SCHEDULE_MS: i64 = 7 * 24 * 3_600_000;
+
+pub async fn get<B: Backend>(
+    db: &B,
+    tenant: Option<&TenantId>,
+    id: &DeliveryId,
+) -> Result<(Delivery, Vec<Attempt>)> {
+    let q = Query::new(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
+    ))
+    .arg(id.as_str())
+    .arg(tenant.map(TenantId::as_str));
+    let d: DeliveryRecord = db.fetch_one(Conn::Read, q).await?;
+    let q = Query::new(
+        "SELECT id, attempt, started_at, latency_ms, status_code, response_body, error, succeeded \
+         FROM attempts WHERE delivery_id = $1 ORDER BY started_at, attempt",
+    )
+    .arg(id.as_str());
+    let attempts: Vec<AttemptRow> = db.fetch_all(Conn::Read, q).await?;
+    Ok((d.into(), attempts.into_iter().map(Into::into).collect()))
+}
+
+pub async fn list<B: Backend>(
+    db: &B,
+    tenant: &TenantId,
+    webhook: &WebhookId,
+    filter: &DeliveryFilter,
+    page: &Page,
+) -> Result<Paged<Delivery>> {
+    let mut q = Query::new(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE webhook_id = $1 AND tenant_id = $2"
+    ))
+    .arg(webhook.as_str())
+    .arg(tenant.as_str());
+    if let Some(cursor) = &page.cursor {
+        q.push(" AND id < ").push_arg(cursor.as_str());
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND status = ").push_arg(status.as_str());
+    }
+    if let Some(t) = &filter.event_type {
+        q.push(" AND event_type = ").push_arg(t.as_str());
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND created_at >= ").push_arg(since);
+    }
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_arg(i64::from(page.limit) + 1);
+    let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
+    Ok(paginate(rows, page.limit, |d: &Delivery| d.id.to_string()))
+}
+
+pub async fn activity<B: Backend>(
+    db: &B,
+    tenant: &TenantId,
+    webhook: &WebhookId,
+    since: i64,
+    limit: u32,
+) -> Result<Activity> {
+    // Through the webhook's deliveries: ids are time-ordered, so those created since the
+    // window's start less the longest retry schedule are an index range.
+    let oldest = DeliveryId::lower_bound(since - LONGEST_SCHEDULE_MS);
+    let q = Query::new(
+        "SELECT a.started_at, a.latency_ms, a.succeeded FROM deliveries d \
+         JOIN attempts a ON a.delivery_id = d.id \
+         WHERE d.webhook_id = $1 AND d.tenant_id = $2 AND d.id >= $5 \
+         AND a.started_at >= $3 ORDER BY a.started_at DESC LIMIT $4",
+    )
+    .arg(webhook.as_str())
+    .arg(tenant.as_str())
+    .arg(since)
+    .arg(i64::from(limit))
+    .arg(oldest.as_str());
+    let attempts: Vec<(i64, i64, bool)> = db.fetch_all(Conn::Read, q).await?;
+    let q = Query::new(
+        "SELECT status, COUNT(*) FROM deliveries \
+         WHERE webhook_id = $1 AND tenant_id = $2 AND created_at >= $3 GROUP BY status",
+    )
+    .arg(webhook.as_str())
+    .arg(tenant.as_str())
+    .arg(since);
+    let counts: Vec<(String, i64)> = db.fetch_all(Conn::Read, q).await?;
+    Ok(Activity {
+        attempts,
+        deliveries: counts
+            .into_iter()
+            .filter_map(|(s, n)| DeliveryStatus::parse(&s).map(|s| (s, n.max(0) as u64)))
+            .collect(),
+    })
+}
+
+pub async fn replay<B: Backend>(
+    db: &B,
+    tenant: &TenantId,
+    webhook: &WebhookId,
+    replay: &Replay,
+) -> Result<u64> {
+    let mut q = Query::new(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 \
+         WHERE webhook_id = $2 AND tenant_id = $3 AND created_at >= $4 AND created_at < $5",
+    )
+    .arg(replay.now)
+    .arg(webhook.as_str())
+    .arg(tenant.as_str())
+    .arg(replay.since)
+    .arg(replay.until);
+    if let Some(status) = replay.status {
+        q.push(" AND status = ").push_arg(status.as_str());
+    }
+    db.execute(Conn::Write, q).await
+}
+
+pub async fn retry<B: Backend>(
+    db: &B,
+    tenant: Option<&TenantId>,
+    id: &DeliveryId,
+    now: i64,
+) -> Result<Delivery> {
+    let q = Query::new(format!(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3 \
+         WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2) RETURNING {DELIVERY_COLUMNS}"
+    ))
+    .arg(id.as_str())
+    .arg(tenant.map(TenantId::as_str))
+    .arg(now);
+    let r: DeliveryRecord = db.fetch_one(Conn::Write, q).await?;
+    Ok(r.into())
+}
+
+/// Gives leased deliveries back, due at `at`, without counting an attempt.
+pub async fn release<B: Backend>(db: &B, ids: &[DeliveryId], at: i64) -> Result<()> {
+    for chunk in ids.chunks(ID_CHUNK) {
+        let mut q = Query::new(
+            "UPDATE deliveries SET next_attempt_at = $1 WHERE status = 'pending' AND id IN (",
+        )
+        .arg(at);
+        q.push_list(chunk.iter().map(DeliveryId::as_str)).push(")");
+        db.execute(Conn::Write, q).await?;
+        db.end_leases(chunk.iter().map(DeliveryId::as_str));
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! Webhooks, and the deletion of their deliveries.
+
+use super::{ID_CHUNK, one_row, paginate};
+use crate::ids::{TenantId, WebhookId};
+use crate::store::backend::{Backend, Conn};
+use crate::store::query::Query;
+use crate::store::records::{WEBHOOK_COLUMNS, WebhookJson, WebhookRecord};
+use crate::store::{Error, Page, Paged, Result, Webhook};
+
+/// Binds a webhook's columns as `$1…$19`, in the order both [`create`] and [`update`] name
+/// them.
+fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'a> {
+    q.arg(w.id.as_str())
+        .arg(w.tenant_id.as_str())
+        .arg(w.url.as_str())
+        .arg(w.description.as_str())
+        .arg(j.events.as_str())
+        .arg(j.channels.as_str())
+        .arg(w.secret.as_str())
+        .arg(w.active)
+        .arg(w.disabled_reason.as_deref())
+        .arg(j.retry_schedule.as_str())
+        .arg(i64::from(w.timeout_seconds))
+        .arg(w.rate_limit_per_second.map(i64::from))
+        .arg(j.headers.as_str())
+        .arg(j.signature.as_str())
+        .arg(w.payload_format.as_str())
+        .arg(w.created_at)
+        .arg(w.updated_at)
+        .arg(w.previous_secret.as_ref().map(|p| p.0.as_str()))
+        .arg(w.previous_secret.as_ref().map(|p| p.1))
+}
+
+pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
+    let j = WebhookJson::of(w);
+    let q = Query::new(
+        "INSERT INTO webhooks (id, tenant_id, url, description, events, channels, secret, \
+         active, disabled_reason, retry_schedule, timeout_seconds, rate_limit_per_second, \
+         headers, signature, payload_format, created_at, updated_at, previous_secret, \
+         previous_secret_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19)",
+    );
+    db.execute(Conn::Write, bind_columns(q, w, &j)).await?;
+    Ok(())
+}
+
+pub async fn get<B: Backend>(db: &B, tenant: &TenantId, id: &WebhookId) -> Result<Webhook> {
+    let q = Query::new(format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.id = $1 AND w.tenant_id = $2"
+    ))
+    .arg(id.as_str())
+    .arg(tenant.as_str());
+    let r: WebhookRecord = db.fetch_one(Conn::Read, q).await?;
+    Ok(r.into())
+}
+
+pub async fn list<B: Backend>(db: &B, tenant: &TenantId, page: &Page) -> Result<Paged<Webhook>> {
+    let q = Query::new(format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.tenant_id = $1 AND w.id > $2 \
+         ORDER BY w.id LIMIT $3"
+    ))
+    .arg(tenant.as_str())
+    .arg(page.cursor.as_deref().unwrap_or(""))
+    .arg(i64::from(page.limit) + 1);
+    let rows: Vec<WebhookRecord> = db.fetch_all(Conn::Read, q).await?;
+    Ok(paginate(rows, page.limit, |w: &Webhook| w.id.to_string()))
+}
+
+/// Replaces every mutable field; `created_at` (`$16`) is bound but left as it is stored. Answers the
+/// stored `updated_at`: see [`crate::store::Store::update_webhook`].
+pub async fn update<B: Backend>(db: &B, w: &Webhook) -> Result<i64> {
+    let j = WebhookJson::of(w);
+    let q = Query::new(
+        "UPDATE webhooks SET url = $3, description = $4, events = $5, channels = $6, \
+         secret = $7, active = $8, disabled_reason = $9, retry_schedule = $10, \
+         timeout_seconds = $11, rate_limit_per_second = $12, headers = $13, \
+         signature = $14, payload_format = $15, \
+         updated_at = CASE WHEN updated_at >= $17 THEN updated_at + 1 ELSE $17 END, \
+         previous_secret = $18, previous_secret_expires_at = $19 \
+         WHERE id = $1 AND tenant_id = $2 RETURNING updated_at",
+    );
+    let row: Option<(i64,)> = db
+        .fetch_optional(Conn::Write, bind_columns(q, w, &j))
+        .await?;
+    row.map(|(updated_at,)| updated_at).ok_or(Error::NotFound)
+}
+
+/// Deletes a webhook with its deliveries and attempts, in one transaction. Deleting the row
+/// first waits for the publishes that target it (they lock it), and keeps later ones from
+/// doing so.
+pub async fn delete<B: Backend>(db: &B, tenant: &TenantId, id: &WebhookId) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let q = Query::new("DELETE FROM webhooks WHERE id = $1 AND tenant_id = $2")
+        .arg(id.as_str())
+        .arg(tenant.as_str());
+    one_row(db.execute(Conn::Tx(&mut tx), q).await?)?;
+    delete_deliveries(db, &mut tx, "= $1", id.as_str()).await?;
+    B::commit(tx).await
+}
+
+/// Webhooks by id, of any tenant.
+pub async fn by_id<B: Backend>(db: &B, ids: &[WebhookId]) -> Result<Vec<Webhook>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        let mut q = Query::new(format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks w WHERE w.id IN ("
+        ));
+        q.push_list(chunk.iter().map(WebhookId::as_str)).push(")");
+        let rows: Vec<WebhookRecord> = db.fetch_all(Conn::Read, q).await?;
+        found.extend(rows.into_iter().map(Webhook::from));
+    }
+    Ok(found)
+}
+
+/// Deletes the deliveries (and their attempts) of the webhooks whose id is `webhooks`
+/// (`= $1`, or `IN (…$1…)`), `$1` being `arg`. On PostgreSQL it locks the deliveries first:
+/// that waits for the recorders writing their attempts, and keeps later ones out.
+pub(super) async fn delete_deliveries<B: Backend>(
+    db: &B,
+    tx: &mut B::Tx,
+    webhooks: &str,
+    arg: &str,
+) -> Result<()> {
+    if !B::FOR_UPDATE.is_empty() {
+        let lock = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE webhook_id {webhooks} {}) AS l",
+            B::FOR_UPDATE
+        );
+        db.execute(Conn::Tx(tx), Query::new(lock).arg(arg)).await?;
+    }
+    let attempts = format!(
+        "DELETE FROM attempts WHERE delivery_id IN \
+         (SELECT id FROM deliveries WHERE webhook_id {webhooks})"
+    );
+    db.execute(Conn::Tx(tx), Query::new(attempts).arg(arg))
+        .await?;
+    let deliveries = format!("DELETE FROM deliveries WHERE webhook_id {webhooks}");
+    db.execute(Conn::Tx(tx), Query::new(deliveries).arg(arg))
+        .await?;
+    Ok(())
+}
