@@ -12,7 +12,8 @@ use utoipa_axum::routes;
 
 use super::auth::Scope;
 use super::extract::OptionalJson;
-use super::webhooks::{check_secret, find_webhook, new_secret, scheme_name};
+use super::webhook_json::{check_secret, new_secret, scheme_name};
+use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::WebhookId;
