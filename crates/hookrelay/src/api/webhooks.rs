@@ -1,5 +1,6 @@
 //! Webhooks: `/v1/webhooks[/{id}]` for the caller's tenant (the admin key: `default`), and the
-//! same under `/v1/tenants/{tid}/webhooks` for the admin key.
+//! same under `/v1/tenants/{tid}/webhooks` for the admin key. Each operation is a pair of
+//! handlers, one per scope ([`CallerTenant`], [`PathTenant`]), over one body.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,7 +8,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::Scope;
+use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::{ApiJson, ApiQuery};
 use super::page::{ListResponse, PageQuery};
 use super::webhook_json::{WebhookIn, WebhookOut, WebhookPatch, apply_patch, parse_new};
@@ -48,9 +49,29 @@ pub(super) async fn find_webhook(
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageQuery),
     responses((status = 200, body = ListResponse<WebhookOut>)))]
 async fn list_webhooks(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
+    list(&state, &scope, &q).await
+}
+
+/// Lists a tenant's webhooks (admin).
+#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks", tag = "webhooks",
+    params(("tid" = String, Path, description = "Tenant id"), PageQuery),
+    responses((status = 200, body = ListResponse<WebhookOut>)))]
+async fn list_tenant_webhooks(
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
+    list(&state, &scope, &q).await
+}
+
+async fn list(
+    state: &AppState,
+    scope: &Scope,
+    q: &PageQuery,
 ) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
     let paged = state
         .store
@@ -64,9 +85,29 @@ async fn list_webhooks(
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookIn,
     responses((status = 201, body = WebhookOut), (status = 422, body = super::error::ErrorBody)))]
 async fn create_webhook(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<WebhookIn>,
+) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    create(&state, &scope, input).await
+}
+
+/// Creates a webhook for a tenant (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks", tag = "webhooks", request_body = WebhookIn,
+    params(("tid" = String, Path, description = "Tenant id")),
+    responses((status = 201, body = WebhookOut), (status = 422, body = super::error::ErrorBody)))]
+async fn create_tenant_webhook(
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<WebhookIn>,
+) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    create(&state, &scope, input).await
+}
+
+async fn create(
+    state: &AppState,
+    scope: &Scope,
+    input: WebhookIn,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
     let webhook = parse_new(input, &scope.0, state.url_policy)?;
     state
@@ -82,11 +123,24 @@ async fn create_webhook(
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 200, body = WebhookOut), (status = 404, body = super::error::ErrorBody)))]
 async fn get_webhook(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
+    Ok(Json(webhook.into()))
+}
+
+/// Reads a tenant's webhook (admin).
+#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks/{id}", tag = "webhooks",
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = WebhookOut), (status = 404, body = super::error::ErrorBody)))]
+async fn get_tenant_webhook(
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(path.1)).await?;
     Ok(Json(webhook.into()))
 }
 
@@ -96,12 +150,34 @@ async fn get_webhook(
     responses((status = 200, body = WebhookOut), (status = 404, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn update_webhook(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> Result<Json<WebhookOut>, ApiError> {
-    let mut webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
+    update(&state, &scope, WebhookId::from_trusted(id), patch).await
+}
+
+/// Changes a tenant's webhook (admin).
+#[utoipa::path(patch, path = "/v1/tenants/{tid}/webhooks/{id}", tag = "webhooks", request_body = WebhookPatch,
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = WebhookOut), (status = 404, body = super::error::ErrorBody)))]
+async fn update_tenant_webhook(
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    ApiJson(patch): ApiJson<WebhookPatch>,
+) -> Result<Json<WebhookOut>, ApiError> {
+    update(&state, &scope, WebhookId::from_trusted(path.1), patch).await
+}
+
+async fn update(
+    state: &AppState,
+    scope: &Scope,
+    id: WebhookId,
+    patch: WebhookPatch,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let mut webhook = find_webhook(state, scope, &id).await?;
     apply_patch(&mut webhook, patch, state.url_policy)?;
     webhook.updated_at = state
         .store
@@ -116,65 +192,11 @@ async fn update_webhook(
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 async fn delete_webhook(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_webhook(&scope.0, &WebhookId::from_trusted(id))
-        .await
-        .map_err(store_err)?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Lists a tenant's webhooks (admin).
-#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks", tag = "webhooks",
-    params(("tid" = String, Path, description = "Tenant id"), PageQuery),
-    responses((status = 200, body = ListResponse<WebhookOut>)))]
-async fn list_tenant_webhooks(
-    scope: Scope,
-    state: State<AppState>,
-    query: ApiQuery<PageQuery>,
-) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
-    list_webhooks(scope, state, query).await
-}
-
-/// Creates a webhook for a tenant (admin).
-#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks", tag = "webhooks", request_body = WebhookIn,
-    params(("tid" = String, Path, description = "Tenant id")),
-    responses((status = 201, body = WebhookOut), (status = 422, body = super::error::ErrorBody)))]
-async fn create_tenant_webhook(
-    scope: Scope,
-    state: State<AppState>,
-    input: ApiJson<WebhookIn>,
-) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
-    create_webhook(scope, state, input).await
-}
-
-/// Reads a tenant's webhook (admin).
-#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks/{id}", tag = "webhooks",
-    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
-    responses((status = 200, body = WebhookOut), (status = 404, body = super::error::ErrorBody)))]
-async fn get_tenant_webhook(
-    scope: Scope,
-    state: State<AppState>,
-    Path(path): Path<(String, String)>,
-) -> Result<Json<WebhookOut>, ApiError> {
-    get_webhook(scope, state, Path(path.1)).await
-}
-
-/// Changes a tenant's webhook (admin).
-#[utoipa::path(patch, path = "/v1/tenants/{tid}/webhooks/{id}", tag = "webhooks", request_body = WebhookPatch,
-    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
-    responses((status = 200, body = WebhookOut), (status = 404, body = super::error::ErrorBody)))]
-async fn update_tenant_webhook(
-    scope: Scope,
-    state: State<AppState>,
-    Path(path): Path<(String, String)>,
-    patch: ApiJson<WebhookPatch>,
-) -> Result<Json<WebhookOut>, ApiError> {
-    update_webhook(scope, state, Path(path.1), patch).await
+    delete(&state, &scope, WebhookId::from_trusted(id)).await
 }
 
 /// Deletes a tenant's webhook (admin).
@@ -182,9 +204,18 @@ async fn update_tenant_webhook(
     params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
     responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
 async fn delete_tenant_webhook(
-    scope: Scope,
-    state: State<AppState>,
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
     Path(path): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    delete_webhook(scope, state, Path(path.1)).await
+    delete(&state, &scope, WebhookId::from_trusted(path.1)).await
+}
+
+async fn delete(state: &AppState, scope: &Scope, id: WebhookId) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .delete_webhook(&scope.0, &id)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::NO_CONTENT)
 }
