@@ -168,7 +168,8 @@ fn default_timestamped_header() -> String {
     "Webhook-Signature".to_owned()
 }
 
-/// How deliveries are signed. See DESIGN.md for how each maps to a reference document.
+/// How deliveries are signed. README.md ("Wire formats") shows the settings that common
+/// receivers expect.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "scheme", rename_all = "kebab-case")]
 pub enum SignatureConfig {
