@@ -1,6 +1,6 @@
 //! hookrelay: self-hosted webhook delivery. Publish an event; hookrelay delivers it, signed
 //! and durably, to every subscribed endpoint, retries failures and logs every attempt.
-//! See DESIGN.md for the system and README.md for use.
+//! See docs/architecture.md for how the code is laid out and README.md for use.
 #![forbid(unsafe_code)]
 
 pub mod api;

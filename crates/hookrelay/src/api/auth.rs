@@ -1,11 +1,14 @@
 //! Authentication and tenant scoping as extractors, so no handler repeats an `if`.
-//! [`Caller`] is who the key belongs to; [`Admin`] refuses tenant keys (403); [`Scope`] is the
-//! tenant a request acts on: the key's own tenant, `default` for the admin key, or for the admin
-//! key only, the `{tid}` of `/v1/tenants/{tid}/…`.
+//! [`Caller`] is who the key belongs to; [`Admin`] refuses tenant keys (403). A handler that
+//! acts on one tenant's objects says in its signature where that tenant comes from, and gets a
+//! [`Scope`] either way: [`CallerTenant`] on `/v1/webhooks/…` (the key's own tenant, `default`
+//! for the admin key), [`PathTenant`] on `/v1/tenants/{tid}/…` (the admin key only, the tenant
+//! named in the path). [`Visibility`] is for objects looked up by their id alone.
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
@@ -70,37 +73,51 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// The tenant a request acts on.
+/// The tenant a request acts on, from [`CallerTenant`] or [`PathTenant`].
 pub struct Scope(pub TenantId);
 
-impl FromRequestParts<AppState> for Scope {
+/// The caller's own tenant: a tenant key's, or `default` for the admin key. For the routes a
+/// tenant key uses, `/v1/webhooks/…`.
+pub struct CallerTenant(pub Scope);
+
+impl FromRequestParts<AppState> for CallerTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        let tid = RawPathParams::from_request_parts(parts, state)
+        let tenant = match Caller::from_request_parts(parts, state).await? {
+            Caller::Admin => TenantId::default_tenant(),
+            Caller::Tenant(t) => t,
+        };
+        Ok(CallerTenant(Scope(tenant)))
+    }
+}
+
+/// The tenant named by the path of an admin route, `/v1/tenants/{tid}/…`: the admin key only
+/// (a tenant key gets 403, even for its own tenant), and the tenant must exist (else 404).
+pub struct PathTenant(pub Scope);
+
+/// The `{tid}` of an admin route's path; its other segments (a webhook's `{id}`) are the
+/// handler's own to read.
+#[derive(Deserialize)]
+struct TenantSegment {
+    tid: String,
+}
+
+impl FromRequestParts<AppState> for PathTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Admin::from_request_parts(parts, state).await?;
+        let Path(TenantSegment { tid }) = Path::from_request_parts(parts, state)
             .await
-            .ok()
-            .and_then(|params| {
-                params
-                    .iter()
-                    .find(|(name, _)| *name == "tid")
-                    .map(|(_, value)| value.to_owned())
-            });
-        match (caller, tid) {
-            (Caller::Admin, None) => Ok(Scope(TenantId::default_tenant())),
-            (Caller::Tenant(t), None) => Ok(Scope(t)),
-            (Caller::Tenant(_), Some(_)) => Err(ApiError::Forbidden("this needs the admin key")),
-            (Caller::Admin, Some(tid)) => {
-                let tenant = TenantId::from_trusted(tid);
-                state
-                    .store
-                    .get_tenant(&tenant)
-                    .await
-                    .map_err(|e| ApiError::from_store(e, "tenant"))?;
-                Ok(Scope(tenant))
-            }
-        }
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        let tenant = TenantId::from_trusted(tid);
+        state
+            .store
+            .get_tenant(&tenant)
+            .await
+            .map_err(|e| ApiError::from_store(e, "tenant"))?;
+        Ok(PathTenant(Scope(tenant)))
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Scope, Visibility};
+use super::auth::{CallerTenant, PathTenant, Scope, Visibility};
 use super::extract::ApiQuery;
 use super::page::{ListResponse, PageQuery};
 use super::webhooks::find_webhook;
@@ -163,20 +163,12 @@ impl LogQuery {
     params(("id" = String, Path, description = "Webhook id"), LogQuery),
     responses((status = 200, body = ListResponse<DeliveryOut>), (status = 404, body = super::error::ErrorBody)))]
 async fn list_deliveries(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
-    let (filter, page) = q.parse()?;
-    let webhook = WebhookId::from_trusted(id);
-    find_webhook(&state, &scope, &webhook).await?;
-    let paged = state
-        .store
-        .list_deliveries(&scope.0, &webhook, &filter, &page)
-        .await
-        .map_err(|e| ApiError::from_store(e, "delivery"))?;
-    Ok(Json(ListResponse::from_paged(paged, DeliveryOut::from)))
+    list_log(&state, &scope, WebhookId::from_trusted(id), &q).await
 }
 
 /// A tenant's webhook's deliveries (admin).
@@ -184,12 +176,28 @@ async fn list_deliveries(
     params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id"), LogQuery),
     responses((status = 200, body = ListResponse<DeliveryOut>), (status = 404, body = super::error::ErrorBody)))]
 async fn list_tenant_deliveries(
-    scope: Scope,
-    state: State<AppState>,
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
     Path(path): Path<(String, String)>,
-    query: ApiQuery<LogQuery>,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
-    list_deliveries(scope, state, Path(path.1), query).await
+    list_log(&state, &scope, WebhookId::from_trusted(path.1), &q).await
+}
+
+async fn list_log(
+    state: &AppState,
+    scope: &Scope,
+    webhook: WebhookId,
+    q: &LogQuery,
+) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
+    let (filter, page) = q.parse()?;
+    find_webhook(state, scope, &webhook).await?;
+    let paged = state
+        .store
+        .list_deliveries(&scope.0, &webhook, &filter, &page)
+        .await
+        .map_err(|e| ApiError::from_store(e, "delivery"))?;
+    Ok(Json(ListResponse::from_paged(paged, DeliveryOut::from)))
 }
 
 /// One delivery with every attempt.

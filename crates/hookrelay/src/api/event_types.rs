@@ -10,10 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{Admin, Caller};
+use super::extract::double_option;
 use super::extract::{ApiJson, ApiQuery};
 use super::page::{ListResponse, PageQuery};
 use super::schemas::{check, compile};
-use super::webhooks::double_option;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::model::EventTypeName;

@@ -1,12 +1,14 @@
 //! Body and query extractors whose rejections are `ApiError`s, so malformed input gets the same
 //! error JSON as everything else (axum's own rejections are plain text). Bodies are parsed as
 //! JSON whatever the `Content-Type`, because `curl -d` sends a form type by default.
+//! [`double_option`] is for patch fields where `null` (clear it) differs from absent (keep it).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 
@@ -106,6 +108,15 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// Deserializes a field that may be absent (outer None), null (Some(None)) or a value.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Query parameters.

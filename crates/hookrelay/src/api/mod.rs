@@ -29,6 +29,7 @@ pub mod schemas;
 mod sends;
 mod stats;
 mod tenants;
+mod webhook_json;
 mod webhooks;
 
 pub use error::ApiError;

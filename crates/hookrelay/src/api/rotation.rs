@@ -10,9 +10,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::Scope;
+use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::OptionalJson;
-use super::webhooks::{check_secret, find_webhook, new_secret, scheme_name};
+use super::webhook_json::{check_secret, new_secret, scheme_name};
+use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::WebhookId;
@@ -53,13 +54,47 @@ pub struct RotateOut {
     responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn rotate_secret(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RotateIn>,
 ) -> Result<Json<RotateOut>, ApiError> {
-    let input = body.unwrap_or_default();
-    let mut webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
+    rotate(
+        &state,
+        &scope,
+        WebhookId::from_trusted(id),
+        body.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Replaces a tenant's webhook's signing secret (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/rotate-secret", tag = "webhooks",
+    request_body(content = RotateIn, description = "Optional: the new secret"),
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody)))]
+async fn rotate_tenant_secret(
+    PathTenant(scope): PathTenant,
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    OptionalJson(body): OptionalJson<RotateIn>,
+) -> Result<Json<RotateOut>, ApiError> {
+    rotate(
+        &state,
+        &scope,
+        WebhookId::from_trusted(path.1),
+        body.unwrap_or_default(),
+    )
+    .await
+}
+
+async fn rotate(
+    state: &AppState,
+    scope: &Scope,
+    id: WebhookId,
+    input: RotateIn,
+) -> Result<Json<RotateOut>, ApiError> {
+    let mut webhook = find_webhook(state, scope, &id).await?;
     let secret = match input.secret {
         Some(s) => {
             check_secret(&s, &webhook.signature)?;
@@ -97,18 +132,4 @@ async fn rotate_secret(
         previous_secret_expires_at: expires,
         note,
     }))
-}
-
-/// Replaces a tenant's webhook's signing secret (admin).
-#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/rotate-secret", tag = "webhooks",
-    request_body(content = RotateIn, description = "Optional: the new secret"),
-    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
-    responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody)))]
-async fn rotate_tenant_secret(
-    scope: Scope,
-    state: State<AppState>,
-    Path(path): Path<(String, String)>,
-    body: OptionalJson<RotateIn>,
-) -> Result<Json<RotateOut>, ApiError> {
-    rotate_secret(scope, state, Path(path.1), body).await
 }

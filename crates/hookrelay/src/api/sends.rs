@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::Scope;
+use super::auth::CallerTenant;
 use super::extract::ApiJson;
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
@@ -58,7 +58,7 @@ pub struct TestOut {
     responses((status = 200, body = TestOut), (status = 404, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn test_webhook(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<TestIn>,
@@ -122,7 +122,7 @@ pub struct ReplayOut {
     responses((status = 202, body = ReplayOut), (status = 404, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn replay(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReplayIn>,

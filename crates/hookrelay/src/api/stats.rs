@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::Scope;
+use super::auth::CallerTenant;
 use super::extract::ApiQuery;
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
@@ -176,7 +176,7 @@ fn summarize(webhook_id: String, window: String, since: i64, activity: Activity)
     responses((status = 200, body = StatsOut), (status = 404, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn webhook_stats(
-    scope: Scope,
+    CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<StatsQuery>,

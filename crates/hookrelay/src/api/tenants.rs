@@ -70,7 +70,7 @@ pub struct TenantPatch {
     /// Display name.
     name: Option<String>,
     /// Contact email; null removes it.
-    #[serde(default, deserialize_with = "super::webhooks::double_option")]
+    #[serde(default, deserialize_with = "super::extract::double_option")]
     #[schema(value_type = Option<String>)]
     contact_email: Option<Option<String>>,
 }

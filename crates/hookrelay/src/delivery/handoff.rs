@@ -11,9 +11,8 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::Claimed;
 use super::cache::Endpoint;
-use super::worker::{Shared, dispatch};
+use super::dispatch::{Claimed, Shared, dispatch};
 use crate::clock::now_ms;
 use crate::ids::WebhookId;
 use crate::store::{Intake, NewEvent, Taken};

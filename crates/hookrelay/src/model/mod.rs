@@ -1,6 +1,8 @@
 //! Domain types that API input is parsed into before anything reaches the store. A value of one
-//! of these types is valid by construction.
+//! of these types is valid by construction. The bottom layer: it uses no other module of the
+//! crate, so the API, the store and delivery can all depend on it.
 
+pub mod address;
 pub mod filter;
 pub mod webhook;
 

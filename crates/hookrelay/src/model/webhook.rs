@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Invalid;
+use super::address::is_public;
 
 /// Whether plain-HTTP and private-address URLs are acceptable (development mode) or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +51,7 @@ impl WebhookUrl {
         if policy == UrlPolicy::Production {
             let literal = host.trim_start_matches('[').trim_end_matches(']');
             if let Ok(ip) = literal.parse::<IpAddr>()
-                && !crate::delivery::guard::is_public(ip)
+                && !is_public(ip)
             {
                 return bad("must not point at a private, loopback or link-local address");
             }
@@ -167,7 +168,8 @@ fn default_timestamped_header() -> String {
     "Webhook-Signature".to_owned()
 }
 
-/// How deliveries are signed. See DESIGN.md for how each maps to a reference document.
+/// How deliveries are signed. README.md ("Wire formats") shows the settings that common
+/// receivers expect.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "scheme", rename_all = "kebab-case")]
 pub enum SignatureConfig {
