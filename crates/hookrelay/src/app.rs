@@ -16,12 +16,13 @@ use crate::api::schemas::Catalog;
 use crate::api::{self, AppState, StateInner};
 use crate::config::Config;
 use crate::delivery::guard::AddressPolicy;
+use crate::delivery::recorder::RecorderSettings;
 use crate::delivery::{Sender, Worker, WorkerSettings};
 use crate::ids::KeyId;
-use crate::keys;
 use crate::model::UrlPolicy;
 use crate::publisher::Publisher;
-use crate::store::{self, DeliveryLock, Store};
+use crate::store::{self, DeliveryLock, FailurePolicy, Store};
+use crate::{keys, operations};
 
 /// A built, bound, not yet running hookrelay.
 pub struct App {
@@ -56,6 +57,7 @@ impl App {
         } else {
             UrlPolicy::Production
         };
+        let operations = operations::settle(&config, &*store, url_policy).await?;
         let sender = Sender::new(
             AddressPolicy {
                 allow_all: config.dev,
@@ -71,6 +73,15 @@ impl App {
             lease: Duration::from_secs(config.lease_seconds),
             poll_interval: Duration::from_millis(config.poll_interval_ms),
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            recorder: RecorderSettings {
+                failures: FailurePolicy {
+                    disable_after_ms: i64::try_from(config.disable_after_seconds)
+                        .unwrap_or(i64::MAX / 2_000)
+                        .saturating_mul(1000),
+                    operations_tenant: operations.clone(),
+                },
+                disabled: None,
+            },
         };
         let shutdown = CancellationToken::new();
         let worker = Worker::new(
@@ -89,6 +100,7 @@ impl App {
             url_policy,
             catalog: Catalog::default(),
             rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
+            operations,
         });
         let router = api::router(state, config.max_body_bytes);
         let listener = TcpListener::bind(config.listen)

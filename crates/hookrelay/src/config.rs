@@ -81,6 +81,12 @@ pub struct Config {
     pub deliver: bool,
     /// After a secret rotation, seconds the old secret keeps signing too.
     pub secret_rotation_overlap_seconds: u64,
+    /// A webhook whose attempts have all failed for this many seconds is disabled.
+    pub disable_after_seconds: u64,
+    /// Where the operator receives `webhook.disabled` and `webhook.enabled` events.
+    pub operational_webhook_url: Option<String>,
+    /// The Standard Webhooks secret (`whsec_…`) that signs operational events.
+    pub operational_webhook_secret: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -102,6 +108,9 @@ impl Default for Config {
             log_format: LogFormat::Text,
             deliver: true,
             secret_rotation_overlap_seconds: 24 * 3600,
+            disable_after_seconds: 72 * 3600,
+            operational_webhook_url: None,
+            operational_webhook_secret: None,
         }
     }
 }
@@ -132,11 +141,19 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "deliver",
     "secret_rotation_overlap_seconds",
+    "disable_after_seconds",
+    "operational_webhook_url",
+    "operational_webhook_secret",
 ];
 
 fn kind(key: &str) -> Kind {
     match key {
-        "listen" | "database_url" | "admin_key" | "log_format" => Kind::Text,
+        "listen"
+        | "database_url"
+        | "admin_key"
+        | "log_format"
+        | "operational_webhook_url"
+        | "operational_webhook_secret" => Kind::Text,
         "allowed_cidrs" => Kind::List,
         _ => Kind::Typed,
     }
@@ -229,6 +246,21 @@ impl Config {
             && key.expose().len() < 16
         {
             bail!("admin_key: must be at least 16 characters");
+        }
+        if self.disable_after_seconds == 0 {
+            bail!("disable_after_seconds: must be at least 1");
+        }
+        match (
+            &self.operational_webhook_url,
+            &self.operational_webhook_secret,
+        ) {
+            (Some(_), None) => bail!(
+                "operational_webhook_secret: required with operational_webhook_url (a whsec_… secret)"
+            ),
+            (None, Some(_)) => {
+                bail!("operational_webhook_url: required with operational_webhook_secret")
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -223,15 +223,30 @@ async fn get_delivery(
 /// Attempts a delivery again now, whatever its state.
 #[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "deliveries",
     params(("id" = String, Path, description = "Delivery id")),
-    responses((status = 202, body = DeliveryOut), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 202, body = DeliveryOut), (status = 404, body = super::error::ErrorBody),
+        (status = 409, description = "Its webhook is disabled", body = super::error::ErrorBody)))]
 async fn retry_delivery(
     Visibility(tenant): Visibility,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
+    let id = DeliveryId::from_trusted(id);
+    let (delivery, _) = state
+        .store
+        .get_delivery(tenant.as_ref(), &id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "delivery"))?;
+    let webhooks = state
+        .store
+        .webhooks_by_id(std::slice::from_ref(&delivery.webhook_id))
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    if let Some(webhook) = webhooks.first() {
+        super::webhooks::ensure_enabled(webhook)?;
+    }
     let delivery = state
         .store
-        .retry_delivery(tenant.as_ref(), &DeliveryId::from_trusted(id), now_ms())
+        .retry_delivery(tenant.as_ref(), &id, now_ms())
         .await
         .map_err(|e| ApiError::from_store(e, "delivery"))?;
     state.wake.notify_one();

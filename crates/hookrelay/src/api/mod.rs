@@ -56,6 +56,8 @@ pub struct StateInner {
     pub catalog: schemas::Catalog,
     /// How long a rotated-out secret keeps signing.
     pub rotation_overlap: std::time::Duration,
+    /// The tenant of the operator's operational webhook, when one is configured.
+    pub operations: Option<crate::ids::TenantId>,
 }
 
 impl AppState {

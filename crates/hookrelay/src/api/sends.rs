@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::auth::CallerTenant;
 use super::extract::ApiJson;
-use super::webhooks::find_webhook;
+use super::webhooks::{ensure_enabled, find_webhook};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
 use crate::delivery::Target;
@@ -120,6 +120,7 @@ pub struct ReplayOut {
 #[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", request_body = ReplayIn,
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 202, body = ReplayOut), (status = 404, body = super::error::ErrorBody),
+        (status = 409, description = "The webhook is disabled", body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn replay(
     CallerTenant(scope): CallerTenant,
@@ -152,7 +153,7 @@ async fn replay(
             })?),
         };
     let webhook = WebhookId::from_trusted(id);
-    find_webhook(&state, &scope, &webhook).await?;
+    ensure_enabled(&find_webhook(&state, &scope, &webhook).await?)?;
     let requeued = state
         .store
         .replay(

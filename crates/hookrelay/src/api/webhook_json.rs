@@ -35,8 +35,14 @@ pub struct WebhookOut {
     secret: String,
     /// Whether deliveries are made.
     active: bool,
-    /// Why it was disabled, if it was.
+    /// Why it was disabled, if it was: `failing` (every attempt failed for
+    /// `disable_after_seconds`), `gone` (the endpoint answered 410) or `manual`.
     disabled_reason: Option<String>,
+    /// When it was disabled (RFC 3339).
+    disabled_at: Option<String>,
+    /// Since when every attempt has failed (RFC 3339); null after a success. At
+    /// `disable_after_seconds` past this, the webhook is disabled.
+    failing_since: Option<String>,
     /// Seconds to wait after each failed attempt.
     retry_schedule: Vec<u32>,
     /// Per-attempt timeout, 1 to 30 seconds.
@@ -66,6 +72,8 @@ impl From<Webhook> for WebhookOut {
             secret: w.secret,
             active: w.active,
             disabled_reason: w.disabled_reason,
+            disabled_at: w.disabled_at.map(rfc3339),
+            failing_since: w.failing_since.map(rfc3339),
             retry_schedule: w.retry_schedule,
             timeout_seconds: w.timeout_seconds,
             rate_limit_per_second: w.rate_limit_per_second,
@@ -118,7 +126,8 @@ pub struct WebhookPatch {
     channels: Option<Vec<String>>,
     /// Replaces the secret at once (see rotate-secret for a gentle switch).
     secret: Option<String>,
-    /// Re-enabling clears `disabled_reason`.
+    /// `false` holds its deliveries (still `pending`); `true` again sends them and clears
+    /// `disabled_reason` and the failure clock.
     active: Option<bool>,
     retry_schedule: Option<Vec<i64>>,
     timeout_seconds: Option<i64>,
@@ -219,6 +228,8 @@ pub(super) fn parse_new(
         previous_secret: None,
         active: input.active.unwrap_or(true),
         disabled_reason: None,
+        disabled_at: None,
+        failing_since: None,
         retry_schedule: match input.retry_schedule {
             Some(s) => RetrySchedule::parse(&s)?,
             None => RetrySchedule::default(),
@@ -272,11 +283,16 @@ pub(super) fn apply_patch(
     }
     // Checked after both may have changed: a new scheme must accept the secret it will use.
     check_secret(&w.secret, &w.signature)?;
-    if let Some(active) = p.active {
+    if let Some(active) = p.active
+        && active != w.active
+    {
         w.active = active;
-        if active {
-            w.disabled_reason = None;
-        }
+        // Enabling clears the failure clock too (the store does the same).
+        (w.disabled_reason, w.disabled_at, w.failing_since) = if active {
+            (None, None, None)
+        } else {
+            (Some("manual".to_owned()), Some(now_ms()), w.failing_since)
+        };
     }
     if let Some(s) = p.retry_schedule {
         w.retry_schedule = RetrySchedule::parse(&s)?.delays().to_vec();

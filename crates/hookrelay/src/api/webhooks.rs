@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use tracing::warn;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,6 +44,20 @@ pub(super) async fn find_webhook(
         .get_webhook(&scope.0, id)
         .await
         .map_err(store_err)
+}
+
+/// A 409 for a disabled webhook: nothing is sent to it until it is enabled again, so queueing
+/// its deliveries again (retry, replay) would only hold them.
+pub(super) fn ensure_enabled(webhook: &Webhook) -> Result<(), ApiError> {
+    if webhook.active {
+        return Ok(());
+    }
+    Err(ApiError::Conflict(format!(
+        "webhook {} is disabled ({}): enable it first with PATCH /v1/webhooks/{} {{\"active\": true}}",
+        webhook.id,
+        webhook.disabled_reason.as_deref().unwrap_or("manual"),
+        webhook.id
+    )))
 }
 
 /// Lists the tenant's webhooks.
@@ -178,12 +193,24 @@ async fn update(
     patch: WebhookPatch,
 ) -> Result<Json<WebhookOut>, ApiError> {
     let mut webhook = find_webhook(state, scope, &id).await?;
+    let was_active = webhook.active;
     apply_patch(&mut webhook, patch, state.url_policy)?;
     webhook.updated_at = state
         .store
         .update_webhook(&webhook)
         .await
         .map_err(store_err)?;
+    if webhook.active && !was_active {
+        // Its held deliveries are due now.
+        state.wake.notify_one();
+        if let Some(operations) = &state.operations
+            && let Err(e) =
+                crate::operations::announce_enabled(&*state.store, operations, &webhook).await
+        {
+            // The webhook is enabled either way; only the operator's notice is missing.
+            warn!(webhook.id = %webhook.id, error = %e, "publishing webhook.enabled failed");
+        }
+    }
     Ok(Json(webhook.into()))
 }
 

@@ -234,6 +234,7 @@ async fn attempt(
         response_body: outcome.response_body,
         error: outcome.error,
         succeeded: outcome.succeeded,
+        gone: outcome.status_code == Some(410),
         status,
         next_attempt_at,
     };

@@ -1,5 +1,6 @@
 //! Writes attempt results in batches: whatever has arrived since the last write goes in one
-//! transaction, so the write rate adapts to load without a timer.
+//! transaction, so the write rate adapts to load without a timer. The same transaction keeps
+//! the webhooks' failure clocks; the webhooks it disables are passed on to be announced.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,21 +8,52 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tracing::warn;
 
-use crate::store::{AttemptRecord, DeliveryStatus, Store};
+use crate::store::{AttemptRecord, DeliveryStatus, Disabled, FailurePolicy, Store};
 
 /// Most records written in one transaction.
 const MAX_BATCH: usize = 1024;
 
+/// What the recorder does besides writing.
+#[derive(Clone, Debug)]
+pub struct RecorderSettings {
+    /// When webhooks are disabled.
+    pub failures: FailurePolicy,
+    /// Where the webhooks it disabled go, to be announced (email); none: nobody is told.
+    pub disabled: Option<mpsc::UnboundedSender<Disabled>>,
+}
+
 /// Runs until every sender of `rx` is dropped and the last batch is written.
-pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AttemptRecord>, wake: Arc<Notify>) {
+pub async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<AttemptRecord>,
+    wake: Arc<Notify>,
+    settings: RecorderSettings,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut backoff = Duration::from_millis(50);
+        let mut announced = false;
         // A failed write is retried: the deliveries stay leased meanwhile, and if the process
         // dies first, the lease expires and they are attempted again (at-least-once).
         for _ in 0..8 {
-            match store.record_attempts(&batch).await {
-                Ok(()) => break,
+            match store.record_attempts(&batch, &settings.failures).await {
+                Ok(disabled) => {
+                    announced = !disabled.is_empty();
+                    for d in disabled {
+                        warn!(
+                            webhook.id = %d.webhook_id,
+                            tenant.id = %d.tenant_id,
+                            reason = d.reason.as_str(),
+                            "webhook disabled: its deliveries are held until it is enabled again"
+                        );
+                        if let Some(tx) = &settings.disabled {
+                            // The receiver lives as long as the app; if it is gone, so is
+                            // anyone to tell.
+                            let _ = tx.send(d);
+                        }
+                    }
+                    break;
+                }
                 Err(e) => {
                     warn!(error = %e, records = batch.len(), "recording attempts failed; retrying");
                     tokio::time::sleep(backoff).await;
@@ -32,7 +64,8 @@ pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AttemptRecord>, w
         // A retry was scheduled: the dispatcher may need to sleep less than it planned. Only
         // then: a wake-up costs a claim, and a saturated host would make that claim come back
         // empty after filtering out its webhooks.
-        if batch.iter().any(|r| r.status == DeliveryStatus::Pending) {
+        // So is one that disabled a webhook: its `webhook.disabled` event is due now.
+        if announced || batch.iter().any(|r| r.status == DeliveryStatus::Pending) {
             wake.notify_one();
         }
         batch.clear();

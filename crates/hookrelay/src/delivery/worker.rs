@@ -45,6 +45,8 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     /// How long in-flight attempts get at shutdown.
     pub shutdown_grace: Duration,
+    /// Failure clocks and who is told of disabled webhooks.
+    pub recorder: recorder::RecorderSettings,
 }
 
 /// How long the dispatcher waits before claiming again after a claim came back short while
@@ -110,6 +112,7 @@ impl Worker {
             shared.store.clone(),
             results,
             shared.wake.clone(),
+            settings.recorder.clone(),
         ));
         shared.running.store(true, Ordering::Release);
         claim_loop(&shared, &settings).await;

@@ -114,8 +114,8 @@ pub trait Backend: Send + Sync + 'static {
         choose: &mut (dyn Chooser + Send),
     ) -> Result<Vec<ClaimedRow>>;
 
-    /// Writes attempts and the deliveries' new states in one transaction.
-    async fn write_attempts(&self, records: &[AttemptRecord]) -> Result<()>;
+    /// Writes attempts and the deliveries' new states (of the deliveries that still exist).
+    async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()>;
 
     /// The leases of these deliveries ended (they were recorded or released).
     fn end_leases<'a>(&self, ids: impl IntoIterator<Item = &'a str>);

@@ -117,8 +117,14 @@ pub struct Webhook {
     pub previous_secret: Option<(String, i64)>,
     /// Whether deliveries are made.
     pub active: bool,
-    /// Why the webhook was disabled, when it was.
+    /// Why the webhook was disabled, when it was: `failing` or `gone` when hookrelay did it,
+    /// `manual` when a person did.
     pub disabled_reason: Option<String>,
+    /// When it was disabled (unix ms).
+    pub disabled_at: Option<i64>,
+    /// Since when its attempts have all failed (unix ms); `None` after a success. Kept by the
+    /// attempt recorder only: writing a webhook never changes it, and enabling one clears it.
+    pub failing_since: Option<i64>,
     /// Seconds between attempts.
     pub retry_schedule: Vec<u32>,
     /// Per-attempt timeout.
@@ -328,10 +334,57 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// A 2xx within the timeout.
     pub succeeded: bool,
+    /// The endpoint answered `410 Gone`: its webhook is disabled at once.
+    pub gone: bool,
     /// The delivery's status after this attempt.
     pub status: DeliveryStatus,
     /// When to try again (pending only), unix ms.
     pub next_attempt_at: Option<i64>,
+}
+
+/// What recording attempts does to the webhooks that keep failing.
+#[derive(Clone, Debug)]
+pub struct FailurePolicy {
+    /// A webhook whose attempts have all failed for this long (ms) is disabled.
+    pub disable_after_ms: i64,
+    /// The tenant whose webhook receives the operator's `webhook.disabled` events, if any.
+    pub operations_tenant: Option<TenantId>,
+}
+
+/// Why hookrelay disabled a webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisabledReason {
+    /// Every attempt failed for the policy's window.
+    Failing,
+    /// The endpoint answered `410 Gone`.
+    Gone,
+}
+
+impl DisabledReason {
+    /// The stored and JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failing => "failing",
+            Self::Gone => "gone",
+        }
+    }
+}
+
+/// A webhook that recording attempts disabled: what its owner and the operator are told.
+#[derive(Clone, Debug)]
+pub struct Disabled {
+    /// The webhook.
+    pub webhook_id: WebhookId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Its URL.
+    pub url: String,
+    /// Why.
+    pub reason: DisabledReason,
+    /// When (unix ms).
+    pub disabled_at: i64,
+    /// The last failed attempt's error, or its status code and response excerpt.
+    pub last_error: Option<String>,
 }
 
 /// A delivery as the log shows it.
@@ -472,7 +525,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_webhooks(&self, tenant: &TenantId, page: &Page) -> Result<Paged<Webhook>>;
     /// Replaces every mutable field of a webhook of `webhook.tenant_id`; answers the stored
     /// `updated_at`: `webhook.updated_at`, or one past the stored value if that is not earlier,
-    /// so that every change gives a new `updated_at` (caches key on it).
+    /// so that every change gives a new `updated_at` (caches key on it). Disabling parks the
+    /// webhook's pending deliveries; enabling clears its failure clock and makes them due now.
     async fn update_webhook(&self, webhook: &Webhook) -> Result<i64>;
     /// Deletes a webhook and its deliveries.
     async fn delete_webhook(&self, tenant: &TenantId, id: &WebhookId) -> Result<()>;
@@ -511,8 +565,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ClaimedRow>>;
     /// Webhooks by id, of any tenant (those not found are left out).
     async fn webhooks_by_id(&self, ids: &[WebhookId]) -> Result<Vec<Webhook>>;
-    /// Records attempts and the resulting delivery states, in one transaction.
-    async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<()>;
+    /// Records attempts and the resulting delivery states, in one transaction, and keeps each
+    /// webhook's failure clock: a webhook failing for longer than the policy allows, or whose
+    /// endpoint answered `410 Gone`, is disabled in that transaction (its pending deliveries
+    /// parked, a `webhook.disabled` event published to the operations tenant). Answers the
+    /// webhooks this call disabled; with several nodes, each is disabled by one call only.
+    async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        policy: &FailurePolicy,
+    ) -> Result<Vec<Disabled>>;
+    /// Parks pending deliveries of disabled webhooks (due at no time) until their webhook is
+    /// enabled again.
+    async fn park(&self, ids: &[DeliveryId]) -> Result<()>;
     /// Gives leased deliveries back, due at `at`, without counting an attempt.
     async fn release(&self, ids: &[DeliveryId], at: i64) -> Result<()>;
     /// When the earliest pending delivery is due, if any.

@@ -11,7 +11,8 @@ use crate::model::PayloadFormat;
 /// Columns of `webhooks`, in the order [`WebhookRecord`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.url, w.description, w.events, w.channels, \
     w.secret, w.previous_secret, w.previous_secret_expires_at, w.active, w.disabled_reason, w.retry_schedule, w.timeout_seconds, \
-    w.rate_limit_per_second, w.headers, w.signature, w.payload_format, w.created_at, w.updated_at";
+    w.rate_limit_per_second, w.headers, w.signature, w.payload_format, w.created_at, w.updated_at, \
+    w.disabled_at, w.failing_since";
 
 #[derive(FromRow)]
 pub struct TenantRecord {
@@ -55,6 +56,8 @@ pub struct WebhookRecord {
     payload_format: String,
     created_at: i64,
     updated_at: i64,
+    disabled_at: Option<i64>,
+    failing_since: Option<i64>,
 }
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
@@ -74,6 +77,8 @@ impl From<WebhookRecord> for Webhook {
             previous_secret: r.previous_secret.zip(r.previous_secret_expires_at),
             active: r.active,
             disabled_reason: r.disabled_reason,
+            disabled_at: r.disabled_at,
+            failing_since: r.failing_since,
             retry_schedule: json_or_default(&r.retry_schedule),
             timeout_seconds: r.timeout_seconds.clamp(1, 30) as u32,
             rate_limit_per_second: r.rate_limit_per_second.map(|n| n.max(1) as u32),

@@ -12,7 +12,7 @@ use hookrelay::store::{AttemptRecord, DeliveryStatus};
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, policy};
 
 backend_tests!(a_claim_leases_only_what_the_chooser_accepts_in_publish_order);
 
@@ -157,20 +157,24 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
     // and only it.
     let failed = &claimed[0];
     store
-        .record_attempts(&[AttemptRecord {
-            id: AttemptId::generate(),
-            delivery_id: failed.id.clone(),
-            webhook_id: failed.webhook_id.clone(),
-            attempt: 1,
-            started_at: now - 5,
-            latency_ms: 1,
-            status_code: Some(503),
-            response_body: None,
-            error: None,
-            succeeded: false,
-            status: DeliveryStatus::Pending,
-            next_attempt_at: Some(now - 1),
-        }])
+        .record_attempts(
+            &[AttemptRecord {
+                id: AttemptId::generate(),
+                delivery_id: failed.id.clone(),
+                webhook_id: failed.webhook_id.clone(),
+                attempt: 1,
+                started_at: now - 5,
+                latency_ms: 1,
+                status_code: Some(503),
+                response_body: None,
+                error: None,
+                succeeded: false,
+                gone: false,
+                status: DeliveryStatus::Pending,
+                next_attempt_at: Some(now - 1),
+            }],
+            &policy(),
+        )
         .await
         .unwrap();
     assert_eq!(store.next_due_at().await.unwrap(), Some(now - 1));

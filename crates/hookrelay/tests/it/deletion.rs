@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, policy};
 
 backend_tests!(
     deleting_a_webhook_deletes_its_deliveries_and_attempts_and_drops_their_late_results,
@@ -52,6 +52,7 @@ fn delivered(c: &ClaimedRow, at: i64) -> AttemptRecord {
         response_body: None,
         error: None,
         succeeded: true,
+        gone: false,
         status: DeliveryStatus::Succeeded,
         next_attempt_at: None,
     }
@@ -86,7 +87,7 @@ async fn deleting_a_webhook_deletes_its_deliveries_and_attempts_and_drops_their_
     let a_ids: Vec<&str> = of_a.iter().map(|c| c.id.as_str()).collect();
     // One of A's results is in before the deletion, the other arrives after it.
     store
-        .record_attempts(&[delivered(of_a[0], now)])
+        .record_attempts(&[delivered(of_a[0], now)], &policy())
         .await
         .unwrap();
     assert_eq!(rows(&node, "attempts", "delivery_id", &a_ids).await, 1);
@@ -103,7 +104,7 @@ async fn deleting_a_webhook_deletes_its_deliveries_and_attempts_and_drops_their_
         .into_iter()
         .map(|c| delivered(c, now))
         .collect();
-    store.record_attempts(&late).await.unwrap();
+    store.record_attempts(&late, &policy()).await.unwrap();
     assert_eq!(
         rows(&node, "attempts", "delivery_id", &a_ids).await,
         0,

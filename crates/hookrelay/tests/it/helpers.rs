@@ -504,3 +504,11 @@ pub async fn refused_address() -> SocketAddr {
     drop(listener);
     address
 }
+
+/// The default failure policy, for tests that record attempts through the store directly.
+pub fn policy() -> hookrelay::store::FailurePolicy {
+    hookrelay::store::FailurePolicy {
+        disable_after_ms: 72 * 3_600_000,
+        operations_tenant: None,
+    }
+}

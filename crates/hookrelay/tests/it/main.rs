@@ -13,6 +13,7 @@ mod cli;
 mod connections;
 mod deletion;
 mod delivery;
+mod disabling;
 mod event_types;
 mod events;
 mod guard;

@@ -2,7 +2,7 @@
 //! and attempt results as the recorder writes them. Each binds one array per column, so a
 //! statement's text never changes with its row count (prepared once per connection).
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 
 use crate::ids::DeliveryId;
 use crate::store::plan::PlannedDelivery;
@@ -103,7 +103,10 @@ pub async fn insert_deliveries(
 /// per connection, however many rows), and the planner, which cannot see how many rows a
 /// parameter array holds, probes the primary key per row instead of choosing to hash a
 /// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
-pub async fn record(pool: &PgPool, records: &[AttemptRecord]) -> Result<()> {
+pub async fn record(
+    tx: &mut Transaction<'static, Postgres>,
+    records: &[AttemptRecord],
+) -> Result<()> {
     sqlx::query(
         "WITH v AS ( \
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
@@ -132,7 +135,7 @@ pub async fn record(pool: &PgPool, records: &[AttemptRecord]) -> Result<()> {
     .bind(column(records, |r| r.succeeded))
     .bind(column(records, |r| r.status.as_str()))
     .bind(column(records, |r| r.next_attempt_at))
-    .execute(pool)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

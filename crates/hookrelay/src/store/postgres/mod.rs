@@ -188,8 +188,8 @@ impl Backend for PgStore {
             .await
     }
 
-    async fn write_attempts(&self, records: &[AttemptRecord]) -> Result<()> {
-        bulk::record(&self.pool, records).await
+    async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()> {
+        bulk::record(tx, records).await
     }
 
     /// Ends leases held in memory (a solo node's); written leases are ended by the very writes

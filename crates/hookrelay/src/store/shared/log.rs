@@ -154,3 +154,21 @@ pub async fn release<B: Backend>(db: &B, ids: &[DeliveryId], at: i64) -> Result<
     }
     Ok(())
 }
+
+/// Parks deliveries claimed for a webhook that turned out to be disabled: due at no time until
+/// the webhook is enabled. One enabled again meanwhile has its deliveries due at `now` instead.
+pub async fn park<B: Backend>(db: &B, ids: &[DeliveryId], now: i64) -> Result<()> {
+    for chunk in ids.chunks(ID_CHUNK) {
+        let mut q = Query::new(
+            "UPDATE deliveries SET next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM webhooks w \
+             WHERE w.id = deliveries.webhook_id AND w.active = $1) THEN $2 ELSE NULL END \
+             WHERE status = 'pending' AND id IN (",
+        )
+        .arg(true)
+        .arg(now);
+        q.push_list(chunk.iter().map(DeliveryId::as_str)).push(")");
+        db.execute(Conn::Write, q).await?;
+        db.end_leases(chunk.iter().map(DeliveryId::as_str));
+    }
+    Ok(())
+}

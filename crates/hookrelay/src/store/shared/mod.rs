@@ -8,6 +8,7 @@
 //! an attempt is recorded only for a delivery that still exists.
 
 mod catalog;
+mod failures;
 mod log;
 mod publish;
 mod tenants;
@@ -22,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 use super::backend::Backend;
 use super::{
     Activity, Attempt, AttemptRecord, Chooser, ClaimedRow, Delivery, DeliveryFilter, DeliveryLock,
-    DueKey, Error, EventType, Intake, KeyOwner, NewEvent, Page, Paged, Publication, Replay, Result,
-    Store, Tenant, Webhook,
+    Disabled, DueKey, Error, EventType, FailurePolicy, Intake, KeyOwner, NewEvent, Page, Paged,
+    Publication, Replay, Result, Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, KeyId, TenantId, WebhookId};
 
@@ -179,13 +180,25 @@ impl<B: Backend> Store for B {
         webhooks::by_id(self, ids).await
     }
 
-    async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<()> {
+    async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        policy: &FailurePolicy,
+    ) -> Result<Vec<Disabled>> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        self.write_attempts(records).await?;
+        let mut tx = self.begin().await?;
+        B::write_attempts(&mut tx, records).await?;
+        let disabled =
+            failures::keep_clocks(self, &mut tx, records, policy, crate::clock::now_ms()).await?;
+        B::commit(tx).await?;
         self.end_leases(records.iter().map(|r| r.delivery_id.as_str()));
-        Ok(())
+        Ok(disabled)
+    }
+
+    async fn park(&self, ids: &[DeliveryId]) -> Result<()> {
+        log::park(self, ids, crate::clock::now_ms()).await
     }
 
     async fn release(&self, ids: &[DeliveryId], at: i64) -> Result<()> {

@@ -40,6 +40,26 @@ pub async fn publish_many<B: Backend>(
     write_deliveries(db, tx, events, plan, intake).await
 }
 
+/// Publishes events of fresh ids in a transaction the caller commits, every delivery due at
+/// once: events that hookrelay itself raises, with what caused them.
+pub(super) async fn publish_in<B: Backend>(
+    db: &B,
+    tx: &mut B::Tx,
+    events: &[NewEvent],
+) -> Result<()> {
+    let rows = targets(db, tx, events).await?;
+    let plan = Plan::new(events, &[], &rows);
+    B::insert_events(tx, &plan.new_events).await?;
+    let placed: Vec<(DeliveryId, i64)> = (plan.deliveries.iter())
+        .map(|d| (DeliveryId::generate(), events[d.event].created_at))
+        .collect();
+    B::insert_deliveries(tx, events, &plan.deliveries, &placed).await?;
+    if !placed.is_empty() {
+        B::notify_work(tx).await?;
+    }
+    Ok(())
+}
+
 /// Every target tenant of `events` with its active webhooks: one query for the whole group.
 /// The webhooks are locked (on PostgreSQL) until the publish commits, so a webhook deleted
 /// meanwhile waits for it and then deletes what it wrote.

@@ -5,10 +5,10 @@ use crate::ids::{TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
 use crate::store::query::Query;
 use crate::store::records::{WEBHOOK_COLUMNS, WebhookJson, WebhookRecord};
-use crate::store::{Error, Page, Paged, Result, Webhook};
+use crate::store::{Page, Paged, Result, Webhook};
 
-/// Binds a webhook's columns as `$1…$19`, in the order both [`create`] and [`update`] name
-/// them.
+/// Binds a webhook's columns as `$1…$20`, in the order both [`create`] and [`update`] name
+/// them. The failure clock is not among them: only the attempt recorder writes it.
 fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'a> {
     q.arg(w.id.as_str())
         .arg(w.tenant_id.as_str())
@@ -29,6 +29,7 @@ fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'
         .arg(w.updated_at)
         .arg(w.previous_secret.as_ref().map(|p| p.0.as_str()))
         .arg(w.previous_secret.as_ref().map(|p| p.1))
+        .arg(w.disabled_at)
 }
 
 pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
@@ -37,9 +38,9 @@ pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
         "INSERT INTO webhooks (id, tenant_id, url, description, events, channels, secret, \
          active, disabled_reason, retry_schedule, timeout_seconds, rate_limit_per_second, \
          headers, signature, payload_format, created_at, updated_at, previous_secret, \
-         previous_secret_expires_at) \
+         previous_secret_expires_at, disabled_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19)",
+         $18, $19, $20)",
     );
     db.execute(Conn::Write, bind_columns(q, w, &j)).await?;
     Ok(())
@@ -67,9 +68,18 @@ pub async fn list<B: Backend>(db: &B, tenant: &TenantId, page: &Page) -> Result<
     Ok(paginate(rows, page.limit, |w: &Webhook| w.id.to_string()))
 }
 
-/// Replaces every mutable field; `created_at` (`$16`) is bound but left as it is stored. Answers the
-/// stored `updated_at`: see [`crate::store::Store::update_webhook`].
+/// Replaces every mutable field; `created_at` (`$16`) is bound but left as it is stored. Answers
+/// the stored `updated_at`: see [`crate::store::Store::update_webhook`]. Disabling parks the
+/// webhook's pending deliveries; enabling clears the failure clock and makes them due now.
 pub async fn update<B: Backend>(db: &B, w: &Webhook) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let q = Query::new(format!(
+        "SELECT active FROM webhooks WHERE id = $1 AND tenant_id = $2 {}",
+        B::FOR_UPDATE
+    ))
+    .arg(w.id.as_str())
+    .arg(w.tenant_id.as_str());
+    let (was_active,): (bool,) = db.fetch_one(Conn::Tx(&mut tx), q).await?;
     let j = WebhookJson::of(w);
     let q = Query::new(
         "UPDATE webhooks SET url = $3, description = $4, events = $5, channels = $6, \
@@ -77,13 +87,44 @@ pub async fn update<B: Backend>(db: &B, w: &Webhook) -> Result<i64> {
          timeout_seconds = $11, rate_limit_per_second = $12, headers = $13, \
          signature = $14, payload_format = $15, \
          updated_at = CASE WHEN updated_at >= $17 THEN updated_at + 1 ELSE $17 END, \
-         previous_secret = $18, previous_secret_expires_at = $19 \
+         previous_secret = $18, previous_secret_expires_at = $19, disabled_at = $20, \
+         failing_since = CASE WHEN $8 AND NOT active THEN NULL ELSE failing_since END \
          WHERE id = $1 AND tenant_id = $2 RETURNING updated_at",
     );
-    let row: Option<(i64,)> = db
-        .fetch_optional(Conn::Write, bind_columns(q, w, &j))
+    let (updated_at,): (i64,) = db
+        .fetch_one(Conn::Tx(&mut tx), bind_columns(q, w, &j))
         .await?;
-    row.map(|(updated_at,)| updated_at).ok_or(Error::NotFound)
+    match (was_active, w.active) {
+        (true, false) => park(db, &mut tx, &[w.id.as_str()]).await?,
+        (false, true) => {
+            let q = Query::new(
+                "UPDATE deliveries SET next_attempt_at = $2 WHERE webhook_id = $1 \
+                 AND status = 'pending' AND next_attempt_at IS NULL",
+            )
+            .arg(w.id.as_str())
+            .arg(w.updated_at);
+            if db.execute(Conn::Tx(&mut tx), q).await? > 0 {
+                B::notify_work(&mut tx).await?;
+            }
+        }
+        _ => {}
+    }
+    B::commit(tx).await?;
+    Ok(updated_at)
+}
+
+/// Parks the pending deliveries of disabled webhooks: due at no time, so no claim reads them,
+/// and still `pending` in the log.
+pub(super) async fn park<B: Backend>(db: &B, tx: &mut B::Tx, webhooks: &[&str]) -> Result<()> {
+    for chunk in webhooks.chunks(ID_CHUNK) {
+        let mut q = Query::new(
+            "UPDATE deliveries SET next_attempt_at = NULL WHERE status = 'pending' \
+             AND next_attempt_at IS NOT NULL AND webhook_id IN (",
+        );
+        q.push_list(chunk.iter().copied()).push(")");
+        db.execute(Conn::Tx(tx), q).await?;
+    }
+    Ok(())
 }
 
 /// Deletes a webhook with its deliveries and attempts, in one transaction. Deleting the row

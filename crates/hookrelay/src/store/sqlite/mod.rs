@@ -239,10 +239,8 @@ impl Backend for SqliteStore {
             .await
     }
 
-    async fn write_attempts(&self, records: &[AttemptRecord]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        bulk::record(&mut tx, records).await?;
-        Ok(tx.commit().await?)
+    async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()> {
+        bulk::record(tx, records).await
     }
 
     fn end_leases<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {

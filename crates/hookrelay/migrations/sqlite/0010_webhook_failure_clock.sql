@@ -1,0 +1,6 @@
+-- When hookrelay disabled a webhook, and since when its attempts have all failed (NULL after a
+-- success). The clock is kept by the batched attempt recorder; a webhook failing for longer than
+-- `disable_after_seconds` is disabled there. A disabled webhook's pending deliveries are parked:
+-- `next_attempt_at` NULL, so no claim reads them until the webhook is enabled again.
+ALTER TABLE webhooks ADD COLUMN disabled_at INTEGER;
+ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;

@@ -1,0 +1,307 @@
+//! Disabled means disabled: a webhook failing for `disable_after_seconds` is disabled by the
+//! recorder, one answering 410 at once, and a person can disable one; its pending deliveries are
+//! held (still `pending`) until it is enabled again, which sends them. The operator's
+//! operational webhook hears of it, signed.
+
+use std::time::Duration;
+
+use hookrelay_signature::{Scheme, Secret, VerifyOptions, verify};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp, TestReceiver, eventually};
+
+backend_tests!(
+    a_webhook_failing_past_the_window_is_disabled_and_its_deliveries_held_until_enabled,
+    an_endpoint_answering_410_is_disabled_at_once,
+    a_webhook_disabled_mid_retry_receives_nothing_until_enabled,
+    retry_and_replay_of_a_disabled_webhook_are_refused,
+);
+
+const OPS_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A node that disables after 2 s of failures and tells the operational webhook at `ops`.
+async fn node(app: &mut TestApp, ops: &TestReceiver) -> TestApp {
+    app.stop().await;
+    let url = ops.url("/ops");
+    app.spawn_peer(move |c| {
+        c.disable_after_seconds = 2;
+        c.operational_webhook_url = Some(url);
+        c.operational_webhook_secret = Some(hookrelay::config::SecretString::new(OPS_SECRET));
+    })
+    .await
+}
+
+async fn webhook(app: &TestApp, id: &str) -> Value {
+    let (status, w) = app.get(&format!("/v1/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    w
+}
+
+/// The operational events received so far, each checked against its signature.
+fn operational_events(ops: &TestReceiver) -> Vec<Value> {
+    let scheme = Scheme::StandardWebhooks;
+    let secret = Secret::new(&scheme, OPS_SECRET).unwrap();
+    let now = hookrelay::clock::now_ms() / 1000;
+    ops.received()
+        .iter()
+        .map(|r| {
+            verify(
+                &scheme,
+                &[secret.clone()],
+                &r.headers,
+                &r.body,
+                &VerifyOptions::at(now),
+            )
+            .expect("an operational event is signed with the operational secret");
+            r.json()
+        })
+        .collect()
+}
+
+async fn a_webhook_failing_past_the_window_is_disabled_and_its_deliveries_held_until_enabled(
+    app: &mut TestApp,
+) {
+    let ops = TestReceiver::spawn().await;
+    let node = node(app, &ops).await;
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(500);
+    let w = node
+        .create_webhook(
+            json!({"url": receiver.url("/h"), "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1]}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    node.publish(json!({"type": "a.b", "data": {}})).await;
+
+    eventually(
+        Duration::from_secs(15),
+        "the webhook is disabled",
+        || async { webhook(&node, &id).await["active"] == false },
+    )
+    .await;
+    let w = webhook(&node, &id).await;
+    assert_eq!(w["disabled_reason"], "failing");
+    assert!(w["disabled_at"].as_str().unwrap().ends_with('Z'), "{w}");
+    assert!(w["failing_since"].as_str().unwrap() < w["disabled_at"].as_str().unwrap());
+    let attempts = receiver.received().len();
+    assert!(
+        attempts >= 3,
+        "failed for 2 s at one attempt a second: {attempts}"
+    );
+
+    let log = node.deliveries(&id).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "pending", "nothing is lost: {log:?}");
+    assert_eq!(
+        log[0]["next_attempt_at"],
+        Value::Null,
+        "held, not scheduled"
+    );
+
+    // The operator hears of it once, signed, with the last error.
+    let events = ops.wait_for(1).await;
+    assert_eq!(events.len(), 1);
+    let disabled = &operational_events(&ops)[0];
+    assert_eq!(disabled["type"], "webhook.disabled");
+    assert_eq!(disabled["data"]["webhook_id"], id.as_str());
+    assert_eq!(disabled["data"]["tenant_id"], "default");
+    assert_eq!(disabled["data"]["reason"], "failing");
+    assert_eq!(disabled["data"]["url"], receiver.url("/h"));
+    assert!(
+        disabled["data"]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("HTTP 500"),
+        "{disabled}"
+    );
+
+    // Enabled again, the held delivery is sent at once and the failure clock starts afresh.
+    receiver.set_status(200);
+    let (status, w) = node
+        .patch(&format!("/v1/webhooks/{id}"), json!({"active": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    assert_eq!(w["disabled_reason"], Value::Null);
+    assert_eq!(w["disabled_at"], Value::Null);
+    assert_eq!(w["failing_since"], Value::Null, "the clock starts afresh");
+    node.wait_for_delivery(&id, "succeeded").await;
+    assert!(webhook(&node, &id).await["active"] == true);
+    ops.wait_for(2).await;
+    let enabled = &operational_events(&ops)[1];
+    assert_eq!(enabled["type"], "webhook.enabled");
+    assert_eq!(enabled["data"]["webhook_id"], id.as_str());
+    node.teardown().await;
+}
+
+async fn an_endpoint_answering_410_is_disabled_at_once(app: &mut TestApp) {
+    let ops = TestReceiver::spawn().await;
+    let node = node(app, &ops).await;
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(410);
+    let w = node
+        .create_webhook(json!({"url": receiver.url("/gone"), "retry_schedule": [1, 1, 1]}))
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    node.publish(json!({"type": "a.b", "data": {}})).await;
+    node.publish(json!({"type": "a.b", "data": {}})).await;
+    eventually(
+        Duration::from_secs(10),
+        "the webhook is disabled",
+        || async { webhook(&node, &id).await["active"] == false },
+    )
+    .await;
+    assert_eq!(webhook(&node, &id).await["disabled_reason"], "gone");
+    ops.wait_for(1).await;
+    let disabled = &operational_events(&ops)[0];
+    assert_eq!(disabled["data"]["reason"], "gone");
+    assert!(
+        node.deliveries(&id)
+            .await
+            .iter()
+            .any(|d| d["status"] == "failed"),
+        "a 410 is not retried"
+    );
+    node.teardown().await;
+}
+
+async fn a_webhook_disabled_mid_retry_receives_nothing_until_enabled(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(503);
+    let w = app
+        .create_webhook(
+            json!({"url": receiver.url("/h"), "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    receiver.wait_for(2).await;
+
+    let (status, w) = app
+        .patch(&format!("/v1/webhooks/{id}"), json!({"active": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    assert_eq!(w["disabled_reason"], "manual");
+    // An attempt in flight when it was disabled may still land; after that, nothing.
+    eventually(Duration::from_secs(5), "the delivery is held", || async {
+        app.deliveries(&id).await[0]["next_attempt_at"] == Value::Null
+    })
+    .await;
+    let before = receiver.received().len();
+    let log = app.deliveries(&id).await;
+    assert_eq!(log[0]["status"], "pending");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        before,
+        "a disabled webhook receives nothing, though its schedule asks for a retry a second"
+    );
+
+    receiver.set_status(200);
+    let (status, _) = app
+        .patch(&format!("/v1/webhooks/{id}"), json!({"active": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.wait_for_delivery(&id, "succeeded").await;
+}
+
+async fn retry_and_replay_of_a_disabled_webhook_are_refused(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(400);
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": []}))
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    let d = app.wait_for_delivery(&id, "failed").await;
+    let (status, _) = app
+        .patch(&format!("/v1/webhooks/{id}"), json!({"active": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = app
+        .post(
+            &format!("/v1/deliveries/{}/retry", d["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("enable"),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(
+            &format!("/v1/webhooks/{id}/replay"),
+            json!({"since": "2000-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        app.deliveries(&id).await[0]["status"],
+        "failed",
+        "nothing changed"
+    );
+}
+
+/// With two delivering nodes on PostgreSQL, a failing webhook is disabled once: one
+/// `webhook.disabled` event.
+#[tokio::test]
+async fn with_two_nodes_a_webhook_is_disabled_once() {
+    let ops = TestReceiver::spawn().await;
+    let Some(mut app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let a = node(&mut app, &ops).await;
+    let url = ops.url("/ops");
+    let b = a
+        .spawn_peer(move |c| {
+            c.disable_after_seconds = 2;
+            c.operational_webhook_url = Some(url);
+            c.operational_webhook_secret = Some(hookrelay::config::SecretString::new(OPS_SECRET));
+        })
+        .await;
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(500);
+    let w = a
+        .create_webhook(
+            json!({"url": receiver.url("/h"), "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1]}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    for i in 0..20 {
+        a.publish(json!({"type": "a.b", "data": {"i": i}})).await;
+    }
+    eventually(
+        Duration::from_secs(15),
+        "the webhook is disabled",
+        || async { webhook(&a, &id).await["active"] == false },
+    )
+    .await;
+    ops.wait_for(1).await;
+    // Both nodes keep delivering other work; give a second disable every chance to show.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let events = operational_events(&ops);
+    assert_eq!(
+        events.len(),
+        1,
+        "one webhook.disabled, not one per node: {events:?}"
+    );
+    assert_eq!(
+        a.deliveries(&id)
+            .await
+            .iter()
+            .filter(|d| d["status"] == "pending")
+            .count(),
+        20,
+        "every delivery held"
+    );
+    b.teardown().await;
+    a.teardown().await;
+    app.teardown().await;
+}
