@@ -2,8 +2,8 @@
 //! [`worker`] is the claim loop (`walk`: where its claims resume); [`handoff`] takes new
 //! deliveries straight from publishes; [`send`] makes one HTTP attempt (to a [`Target`], a
 //! webhook prepared once per version; `http1` keeps plain-HTTP connections per host slot)
-//! through the address [`guard`]; [`schedule`] is the retry math; [`recorder`] writes results in
-//! batches.
+//! through the address [`guard`]; [`schedule`] is the retry math (`retry_after` reads what a
+//! receiver asks for); [`recorder`] writes results in batches.
 
 mod cache;
 pub mod guard;
@@ -12,6 +12,7 @@ mod http1;
 pub mod limits;
 pub mod rate;
 pub mod recorder;
+mod retry_after;
 pub mod schedule;
 pub mod send;
 mod target;

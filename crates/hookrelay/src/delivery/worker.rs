@@ -506,8 +506,7 @@ async fn attempt(
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
-        outcome.succeeded,
-        outcome.retryable,
+        outcome.verdict(),
         &webhook.retry_schedule,
         outcome.started_at + outcome.latency_ms,
     );

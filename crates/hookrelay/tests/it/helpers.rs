@@ -388,6 +388,7 @@ struct ReceiverState {
     status: AtomicU16,
     delay_ms: AtomicU64,
     script: Mutex<VecDeque<u16>>,
+    headers: Mutex<HeaderMap>,
 }
 
 /// A real HTTP receiver on 127.0.0.1: records every request, answers with a scripted status
@@ -429,6 +430,7 @@ impl TestReceiver {
                     state.in_flight.fetch_sub(1, Ordering::SeqCst);
                     (
                         StatusCode::from_u16(status).expect("status"),
+                        state.headers.lock().expect("lock").clone(),
                         format!("answer {status}"),
                     )
                 }
@@ -451,6 +453,12 @@ impl TestReceiver {
     /// The status answered once the script is used up.
     pub fn set_status(&self, status: u16) {
         self.state.status.store(status, Ordering::SeqCst);
+    }
+
+    /// A header on every answer from now on (e.g. `Retry-After`).
+    pub fn set_header(&self, name: &'static str, value: &str) {
+        let value = value.parse().expect("header value");
+        self.state.headers.lock().expect("lock").insert(name, value);
     }
 
     /// Statuses for the next requests, in order.

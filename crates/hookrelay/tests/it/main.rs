@@ -21,6 +21,7 @@ mod lifecycle;
 mod openapi;
 mod planner;
 mod readme;
+mod retries;
 mod rotation;
 mod scale;
 mod sends;

@@ -1,0 +1,125 @@
+//! Retries that listen to the receiver: a `429`/`503` with `Retry-After` is retried when it asks
+//! (bounded by the webhook's schedule), never more often than the schedule allows. Waits are
+//! read from the delivery's own record (`next_attempt_at` against the attempt's end), never
+//! timed.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, TestReceiver, eventually};
+
+backend_tests!(
+    a_503_with_retry_after_is_retried_when_asked_not_after_the_step,
+    a_retry_after_in_seconds_replaces_the_step,
+    a_retry_after_date_is_bounded_by_the_longest_step,
+    retry_after_is_ignored_on_other_statuses,
+    retry_after_never_adds_attempts,
+);
+
+/// Once the webhook's only delivery is pending after `attempts` attempts: how long after its
+/// last attempt ended the next one is due, in ms, as recorded.
+async fn recorded_wait_ms(app: &TestApp, webhook_id: &str, attempts: u64) -> i64 {
+    let found = std::sync::Mutex::new(Value::Null);
+    eventually(
+        Duration::from_secs(20),
+        "the attempt is recorded",
+        || async {
+            let Some(d) = app.deliveries(webhook_id).await.into_iter().next() else {
+                return false;
+            };
+            let (_, detail) = app
+                .get(&format!("/v1/deliveries/{}", d["id"].as_str().unwrap()))
+                .await;
+            let recorded = detail["attempts"] == attempts && detail["status"] == "pending";
+            *found.lock().unwrap() = detail;
+            recorded
+        },
+    )
+    .await;
+    let found = found.into_inner().unwrap();
+    let last = found["attempts_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["attempt"] == attempts)
+        .unwrap_or_else(|| panic!("attempt {attempts} in {found}"));
+    let ended = ms(&last["started_at"]) + last["latency_ms"].as_i64().unwrap();
+    ms(&found["next_attempt_at"]) - ended
+}
+
+fn ms(time: &Value) -> i64 {
+    hookrelay::clock::parse_rfc3339(time.as_str().unwrap()).unwrap()
+}
+
+async fn a_503_with_retry_after_is_retried_when_asked_not_after_the_step(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_header("retry-after", "1");
+    receiver.script(&[503]);
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [3600]}))
+        .await;
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    // The step is an hour: only the receiver's one second gets the retry in before the wait's end.
+    let d = app
+        .wait_for_delivery(w["id"].as_str().unwrap(), "succeeded")
+        .await;
+    assert_eq!(d["attempts"], 2, "{d}");
+    assert_eq!(d["attempts_log"][0]["status_code"], 503);
+}
+
+async fn a_retry_after_in_seconds_replaces_the_step(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(503);
+    receiver.set_header("retry-after", "120");
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [1, 600]}))
+        .await;
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    let waited = recorded_wait_ms(app, w["id"].as_str().unwrap(), 1).await;
+    assert_eq!(waited, 120_000, "longer than this step, within the longest");
+}
+
+async fn a_retry_after_date_is_bounded_by_the_longest_step(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(429);
+    receiver.set_header("retry-after", "Fri, 31 Dec 2100 23:59:59 GMT");
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [2, 45, 3]}))
+        .await;
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    let waited = recorded_wait_ms(app, w["id"].as_str().unwrap(), 1).await;
+    assert_eq!(waited, 45_000, "the schedule's longest step, not 2100");
+}
+
+async fn retry_after_is_ignored_on_other_statuses(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(500);
+    receiver.set_header("retry-after", "120");
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [7, 600]}))
+        .await;
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    let waited = recorded_wait_ms(app, w["id"].as_str().unwrap(), 1).await;
+    assert_eq!(waited, 7_000, "a 500 follows the schedule");
+}
+
+async fn retry_after_never_adds_attempts(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(503);
+    receiver.set_header("retry-after", "1");
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [1]}))
+        .await;
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    let d = app
+        .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
+        .await;
+    assert_eq!(
+        d["attempts"], 2,
+        "the first attempt and the schedule's one retry"
+    );
+    assert_eq!(d["next_attempt_at"], Value::Null);
+    assert_eq!(receiver.received().len(), 2);
+}
