@@ -34,8 +34,12 @@ pub struct Outcome {
     pub error: Option<String>,
     /// A 2xx within the timeout.
     pub succeeded: bool,
-    /// Whether trying again could help. A refused address or an unrenderable payload cannot.
+    /// Whether trying again could help. A refused address, an unrenderable payload or a
+    /// `410 Gone` cannot.
     pub retryable: bool,
+    /// The receiver answered `410 Gone`: the endpoint says it is no more, so the webhook, not
+    /// just this delivery, has no future (the store may disable it).
+    pub gone: bool,
     /// On a `429` or `503`, the wait its `Retry-After` asked for, as parsed: the schedule
     /// bounds it.
     pub retry_after: Option<Duration>,
@@ -130,6 +134,7 @@ impl Sender {
         let clock = Instant::now();
         let finish = |answer: Option<Answer>, error: Option<String>, retryable| {
             let status_code = answer.as_ref().map(|a| a.status);
+            let gone = status_code == Some(410);
             let (response_body, retry_after) =
                 answer.map_or((None, None), |a| (a.body, a.retry_after));
             Outcome {
@@ -139,7 +144,8 @@ impl Sender {
                 status_code,
                 response_body,
                 error,
-                retryable,
+                retryable: retryable && !gone,
+                gone,
                 retry_after,
             }
         };

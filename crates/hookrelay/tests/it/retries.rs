@@ -1,10 +1,15 @@
 //! Retries that listen to the receiver: a `429`/`503` with `Retry-After` is retried when it asks
-//! (bounded by the webhook's schedule), never more often than the schedule allows. Waits are
-//! read from the delivery's own record (`next_attempt_at` against the attempt's end), never
-//! timed.
+//! (bounded by the webhook's schedule), never more often than the schedule allows; a `410 Gone`
+//! is not retried at all, and its outcome says so. Waits are read from the delivery's own record
+//! (`next_attempt_at` against the attempt's end), never timed.
 
 use std::time::Duration;
 
+use hookrelay::delivery::guard::AddressPolicy;
+use hookrelay::delivery::schedule::Verdict;
+use hookrelay::delivery::send::{Message, Outcome};
+use hookrelay::delivery::{Sender, Target};
+use hookrelay::ids::WebhookId;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -16,6 +21,8 @@ backend_tests!(
     a_retry_after_date_is_bounded_by_the_longest_step,
     retry_after_is_ignored_on_other_statuses,
     retry_after_never_adds_attempts,
+    a_410_gone_fails_the_delivery_without_a_retry,
+    an_outcome_carries_gone_and_the_retry_after_asked_for,
 );
 
 /// Once the webhook's only delivery is pending after `attempts` attempts: how long after its
@@ -122,4 +129,72 @@ async fn retry_after_never_adds_attempts(app: &mut TestApp) {
     );
     assert_eq!(d["next_attempt_at"], Value::Null);
     assert_eq!(receiver.received().len(), 2);
+}
+
+async fn a_410_gone_fails_the_delivery_without_a_retry(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(410);
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [1, 1]}))
+        .await;
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    let d = app
+        .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
+        .await;
+    assert_eq!(d["attempts"], 1, "not retried: {d}");
+    assert_eq!(d["next_attempt_at"], Value::Null);
+    assert_eq!(d["attempts_log"][0]["status_code"], 410);
+    assert_eq!(receiver.received().len(), 1);
+}
+
+/// One attempt, made by the worker's own `Sender`, to the webhook `id` as stored.
+async fn attempt_once(app: &TestApp, id: &str) -> Outcome {
+    let store = app.store.as_ref().unwrap();
+    let webhook = store
+        .webhooks_by_id(&[WebhookId::from_trusted(id)])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let policy = AddressPolicy {
+        allow_all: true,
+        allowed: Vec::new(),
+    };
+    let message = Message {
+        id: "evt_outcome",
+        event_type: "a.b",
+        created_at: hookrelay::clock::now_ms(),
+        data: "{}",
+    };
+    let sender = Sender::new(policy, 1).unwrap();
+    sender.attempt(&Target::new(webhook), message).await
+}
+
+async fn an_outcome_carries_gone_and_the_retry_after_asked_for(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_header("retry-after", "120");
+    let w = app.create_webhook(json!({"url": receiver.url("/h")})).await;
+    let id = w["id"].as_str().unwrap();
+
+    receiver.script(&[410, 503, 500]);
+    let gone = attempt_once(app, id).await;
+    assert!(gone.gone && !gone.retryable && !gone.succeeded, "{gone:?}");
+    assert_eq!(gone.verdict(), Verdict::Permanent);
+    assert_eq!(gone.retry_after, None);
+
+    let unavailable = attempt_once(app, id).await;
+    assert!(
+        !unavailable.gone && unavailable.retryable,
+        "{unavailable:?}"
+    );
+    let asked = Some(Duration::from_secs(120));
+    assert_eq!(unavailable.retry_after, asked);
+    assert_eq!(
+        unavailable.verdict(),
+        Verdict::Retryable { retry_after: asked }
+    );
+
+    let failed = attempt_once(app, id).await;
+    assert!(!failed.gone && failed.retryable, "{failed:?}");
+    assert_eq!(failed.retry_after, None, "read only on a 429 or 503");
 }
