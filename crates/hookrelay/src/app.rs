@@ -71,6 +71,7 @@ impl App {
             lease: Duration::from_secs(config.lease_seconds),
             poll_interval: Duration::from_millis(config.poll_interval_ms),
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            retry_jitter: crate::delivery::schedule::Jitter::new(config.retry_jitter),
         };
         let shutdown = CancellationToken::new();
         let worker = Worker::new(

@@ -45,6 +45,8 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     /// How long in-flight attempts get at shutdown.
     pub shutdown_grace: Duration,
+    /// How far retry waits are spread around the schedule's steps.
+    pub retry_jitter: schedule::Jitter,
 }
 
 /// How long the dispatcher waits before claiming again after a claim came back short while
@@ -68,6 +70,7 @@ pub(super) struct Shared {
     pub(super) permits: Arc<Semaphore>,
     tracker: TaskTracker,
     pub(super) lease: Duration,
+    retry_jitter: schedule::Jitter,
     /// Set while the dispatcher runs: publishes hand deliveries over only then.
     pub(super) running: AtomicBool,
     shutdown: CancellationToken,
@@ -110,6 +113,7 @@ impl Worker {
             permits: Arc::new(Semaphore::new(settings.max_in_flight)),
             tracker: TaskTracker::new(),
             lease: settings.lease,
+            retry_jitter: settings.retry_jitter,
             running: AtomicBool::new(false),
             shutdown,
             wake,
@@ -508,6 +512,7 @@ async fn attempt(
         number,
         outcome.verdict(),
         &webhook.retry_schedule,
+        shared.retry_jitter,
         outcome.started_at + outcome.latency_ms,
     );
     debug!(

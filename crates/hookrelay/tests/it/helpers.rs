@@ -91,7 +91,8 @@ pub struct TestApp {
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The config every test app starts from: dev mode, port 0, quick polls.
+/// The config every test app starts from: dev mode, port 0, quick polls, and retries at the
+/// schedule's exact steps (no jitter), so a test can check the wait a step gives.
 pub fn test_config(database_url: &str) -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -101,6 +102,7 @@ pub fn test_config(database_url: &str) -> Config {
         lease_seconds: 35,
         poll_interval_ms: 250,
         shutdown_grace_seconds: 10,
+        retry_jitter: 0.0,
         ..Config::default()
     }
 }

@@ -1,7 +1,8 @@
 //! Retries that listen to the receiver: a `429`/`503` with `Retry-After` is retried when it asks
 //! (bounded by the webhook's schedule), never more often than the schedule allows; a `410 Gone`
-//! is not retried at all, and its outcome says so. Waits are read from the delivery's own record
-//! (`next_attempt_at` against the attempt's end), never timed.
+//! is not retried at all, and its outcome says so; `retry_jitter` spreads the schedule's steps.
+//! Waits are read from the delivery's own record (`next_attempt_at` against the attempt's end),
+//! never timed.
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ backend_tests!(
     retry_after_never_adds_attempts,
     a_410_gone_fails_the_delivery_without_a_retry,
     an_outcome_carries_gone_and_the_retry_after_asked_for,
+    retry_jitter_spreads_the_steps,
 );
 
 /// Once the webhook's only delivery is pending after `attempts` attempts: how long after its
@@ -45,15 +47,19 @@ async fn recorded_wait_ms(app: &TestApp, webhook_id: &str, attempts: u64) -> i64
         },
     )
     .await;
-    let found = found.into_inner().unwrap();
-    let last = found["attempts_log"]
+    wait_after_attempt(&found.into_inner().unwrap(), attempts)
+}
+
+/// How long after attempt `number` of `delivery` (its detail) ended the next one is due, in ms.
+fn wait_after_attempt(delivery: &Value, number: u64) -> i64 {
+    let attempt = delivery["attempts_log"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["attempt"] == attempts)
-        .unwrap_or_else(|| panic!("attempt {attempts} in {found}"));
-    let ended = ms(&last["started_at"]) + last["latency_ms"].as_i64().unwrap();
-    ms(&found["next_attempt_at"]) - ended
+        .find(|a| a["attempt"] == number)
+        .unwrap_or_else(|| panic!("attempt {number} in {delivery}"));
+    let ended = ms(&attempt["started_at"]) + attempt["latency_ms"].as_i64().unwrap();
+    ms(&delivery["next_attempt_at"]) - ended
 }
 
 fn ms(time: &Value) -> i64 {
@@ -197,4 +203,49 @@ async fn an_outcome_carries_gone_and_the_retry_after_asked_for(app: &mut TestApp
     let failed = attempt_once(app, id).await;
     assert!(!failed.gone && failed.retryable, "{failed:?}");
     assert_eq!(failed.retry_after, None, "read only on a 429 or 503");
+}
+
+/// Twelve deliveries that failed together, with `retry_jitter = 0.5`: each waits within half its
+/// step either way, and they do not all wait the same.
+async fn retry_jitter_spreads_the_steps(app: &mut TestApp) {
+    // The suite's apps retry at exact steps; this one spreads them.
+    app.stop().await;
+    let app = TestApp::spawn_with(app.backend, |c| c.retry_jitter = 0.5)
+        .await
+        .unwrap();
+    let receiver = TestReceiver::spawn().await;
+    receiver.set_status(500);
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [1000]}))
+        .await;
+    let id = w["id"].as_str().unwrap();
+    for i in 0..12 {
+        app.publish(json!({"type": "a.b", "data": {"i": i}})).await;
+    }
+    eventually(
+        Duration::from_secs(20),
+        "every first attempt is recorded",
+        || async {
+            let list = app.deliveries(id).await;
+            list.len() == 12 && list.iter().all(|d| d["attempts"] == 1)
+        },
+    )
+    .await;
+    let mut waits = Vec::new();
+    for d in app.deliveries(id).await {
+        let (_, detail) = app
+            .get(&format!("/v1/deliveries/{}", d["id"].as_str().unwrap()))
+            .await;
+        waits.push(wait_after_attempt(&detail, 1));
+    }
+    for wait in &waits {
+        assert!((500_000..=1_500_000).contains(wait), "{waits:?}");
+    }
+    waits.sort_unstable();
+    waits.dedup();
+    assert!(
+        waits.len() > 1,
+        "twelve draws from a second-wide range differ: {waits:?}"
+    );
+    app.teardown().await;
 }
