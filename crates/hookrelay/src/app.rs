@@ -82,6 +82,7 @@ impl App {
                 },
                 disabled: None,
             },
+            retry_jitter: crate::delivery::schedule::Jitter::new(config.retry_jitter),
         };
         let shutdown = CancellationToken::new();
         let worker = Worker::new(

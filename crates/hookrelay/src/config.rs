@@ -87,6 +87,8 @@ pub struct Config {
     pub operational_webhook_url: Option<String>,
     /// The Standard Webhooks secret (`whsec_…`) that signs operational events.
     pub operational_webhook_secret: Option<SecretString>,
+    /// How far retry waits spread around each schedule step, as a fraction of it (0.0..=1.0).
+    pub retry_jitter: f64,
 }
 
 impl Default for Config {
@@ -111,6 +113,7 @@ impl Default for Config {
             disable_after_seconds: 72 * 3600,
             operational_webhook_url: None,
             operational_webhook_secret: None,
+            retry_jitter: 0.1,
         }
     }
 }
@@ -144,6 +147,7 @@ pub const KEYS: &[&str] = &[
     "disable_after_seconds",
     "operational_webhook_url",
     "operational_webhook_secret",
+    "retry_jitter",
 ];
 
 fn kind(key: &str) -> Kind {
@@ -242,6 +246,10 @@ impl Config {
         if self.lease_seconds < 35 {
             bail!("lease_seconds: must be at least 35 (longer than the 30 s maximum timeout)");
         }
+        // Also refuses NaN, which `contains` never holds.
+        if !(0.0..=1.0).contains(&self.retry_jitter) {
+            bail!("retry_jitter: must be from 0.0 to 1.0 (a fraction of each retry delay)");
+        }
         if let Some(key) = &self.admin_key
             && key.expose().len() < 16
         {
@@ -332,6 +340,24 @@ mod tests {
         let vars = env(&[("HOOKRELAY_CLAIM_BATCH", "0")]);
         let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("claim_batch"), "{err:#}");
+    }
+
+    #[test]
+    fn retry_jitter_outside_zero_to_one_is_refused_by_name() {
+        for bad in ["-0.1", "1.5", "nan"] {
+            let vars = env(&[("HOOKRELAY_RETRY_JITTER", bad)]);
+            let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("retry_jitter"),
+                "{bad}: {err:#}"
+            );
+        }
+        for good in ["0", "0.0", "0.25", "1.0"] {
+            let vars = env(&[("HOOKRELAY_RETRY_JITTER", good)]);
+            let config = Config::from_layers(None, &vars, &Overrides::default()).expect(good);
+            assert!((0.0..=1.0).contains(&config.retry_jitter));
+        }
+        assert_eq!(Config::default().retry_jitter, 0.1);
     }
 
     #[test]

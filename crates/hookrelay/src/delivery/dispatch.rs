@@ -62,6 +62,8 @@ pub(super) struct Shared {
     pub(super) permits: Arc<Semaphore>,
     pub(super) tracker: TaskTracker,
     pub(super) lease: Duration,
+    /// How far retry waits are spread around the schedule's steps.
+    pub(super) retry_jitter: schedule::Jitter,
     /// Set while the dispatcher runs: publishes hand deliveries over only then.
     pub(super) running: AtomicBool,
     pub(super) shutdown: CancellationToken,
@@ -211,9 +213,9 @@ async fn attempt(
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
-        outcome.succeeded,
-        outcome.retryable,
+        outcome.verdict(),
         &webhook.retry_schedule,
+        shared.retry_jitter,
         outcome.started_at + outcome.latency_ms,
     );
     debug!(
@@ -234,7 +236,7 @@ async fn attempt(
         response_body: outcome.response_body,
         error: outcome.error,
         succeeded: outcome.succeeded,
-        gone: outcome.status_code == Some(410),
+        gone: outcome.gone,
         status,
         next_attempt_at,
     };

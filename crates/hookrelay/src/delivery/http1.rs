@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::guard::{AddressPolicy, Forbidden};
+use super::retry_after;
 
 /// How long an unused connection is kept (servers close idle ones after a minute or more).
 const IDLE_FOR: Duration = Duration::from_secs(50);
@@ -89,10 +90,12 @@ impl Failure {
     }
 }
 
-/// What arrived: the status and the first `excerpt` bytes of the body.
+/// What arrived: the status, the first `excerpt` bytes of the body and, on a `429`/`503`, the
+/// wait its `Retry-After` asked for.
 pub struct Answer {
     pub status: u16,
     pub body: Option<String>,
+    pub retry_after: Option<Duration>,
 }
 
 /// A POST for [`post`]: the URL (`http://`), its headers and body.
@@ -166,6 +169,7 @@ pub async fn post(
             }
         };
         let status = response.status().as_u16();
+        let retry_after = retry_after::parse(status, response.headers(), SystemTime::now());
         let body = read_excerpt(conn, response.into_body(), excerpt).await;
         if body.is_err() {
             *slot = None;
@@ -173,6 +177,7 @@ pub async fn post(
         return Ok(Answer {
             status,
             body: body.unwrap_or_default(),
+            retry_after,
         });
     }
 }

@@ -3,9 +3,9 @@
 //! deliveries straight from publishes; both feed `dispatch`, which starts each attempt or queues
 //! it behind its busy host ([`limits`]); [`send`] makes one HTTP attempt (to a [`Target`], a
 //! webhook prepared once per version; `http1` keeps plain-HTTP connections per host slot)
-//! through the address [`guard`]; [`schedule`] is the retry math; [`recorder`] writes results in
-//! batches. Imports between these files go one way: `worker` → `handoff` → `dispatch` → the
-//! rest.
+//! through the address [`guard`]; [`schedule`] is the retry math (`retry_after` reads what a
+//! receiver asks for); [`recorder`] writes results in batches. Imports between these files go
+//! one way: `worker` → `handoff` → `dispatch` → the rest.
 
 mod cache;
 mod dispatch;
@@ -15,6 +15,7 @@ mod http1;
 pub mod limits;
 pub mod rate;
 pub mod recorder;
+mod retry_after;
 pub mod schedule;
 pub mod send;
 mod target;

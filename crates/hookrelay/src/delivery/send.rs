@@ -4,13 +4,15 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hookrelay_signature::{Scheme, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
-use super::http1;
+use super::http1::{self, Answer};
+use super::retry_after;
+use super::schedule::Verdict;
 use super::target::Target;
 use crate::payload::{self, EventView};
 
@@ -32,8 +34,30 @@ pub struct Outcome {
     pub error: Option<String>,
     /// A 2xx within the timeout.
     pub succeeded: bool,
-    /// Whether trying again could help. A refused address or an unrenderable payload cannot.
+    /// Whether trying again could help. A refused address, an unrenderable payload or a
+    /// `410 Gone` cannot.
     pub retryable: bool,
+    /// The receiver answered `410 Gone`: the endpoint says it is no more, so the webhook, not
+    /// just this delivery, has no future (the store may disable it).
+    pub gone: bool,
+    /// On a `429` or `503`, the wait its `Retry-After` asked for, as parsed: the schedule
+    /// bounds it.
+    pub retry_after: Option<Duration>,
+}
+
+impl Outcome {
+    /// What the attempt means for the delivery's schedule.
+    pub fn verdict(&self) -> Verdict {
+        if self.succeeded {
+            Verdict::Succeeded
+        } else if self.retryable {
+            Verdict::Retryable {
+                retry_after: self.retry_after,
+            }
+        } else {
+            Verdict::Permanent
+        }
+    }
 }
 
 /// The event one attempt carries.
@@ -108,18 +132,26 @@ impl Sender {
     ) -> Outcome {
         let started_at = crate::clock::now_ms();
         let clock = Instant::now();
-        let finish = |status_code, response_body, error: Option<String>, retryable| Outcome {
-            started_at,
-            latency_ms: clock.elapsed().as_millis() as i64,
-            succeeded: error.is_none() && matches!(status_code, Some(200..=299)),
-            status_code,
-            response_body,
-            error,
-            retryable,
+        let finish = |answer: Option<Answer>, error: Option<String>, retryable| {
+            let status_code = answer.as_ref().map(|a| a.status);
+            let gone = status_code == Some(410);
+            let (response_body, retry_after) =
+                answer.map_or((None, None), |a| (a.body, a.retry_after));
+            Outcome {
+                started_at,
+                latency_ms: clock.elapsed().as_millis() as i64,
+                succeeded: error.is_none() && matches!(status_code, Some(200..=299)),
+                status_code,
+                response_body,
+                error,
+                retryable: retryable && !gone,
+                gone,
+                retry_after,
+            }
         };
         let (url, headers, body) = match self.prepare(target, message, started_at) {
             Ok(prepared) => prepared,
-            Err(BuildError::Permanent(reason)) => return finish(None, None, Some(reason), false),
+            Err(BuildError::Permanent(reason)) => return finish(None, Some(reason), false),
         };
         let timeout = Duration::from_secs(u64::from(target.timeout_seconds));
         if url.scheme() == "http" {
@@ -129,28 +161,34 @@ impl Sender {
                 Err(_) => {
                     // Mid-request: the connection's state is unknown.
                     *slot = None;
-                    finish(None, None, Some(timeout_message(timeout)), true)
+                    finish(None, Some(timeout_message(timeout)), true)
                 }
-                Ok(Err(failed)) => finish(None, None, Some(failed.reason), failed.retryable),
-                Ok(Ok(answer)) => finish(Some(answer.status), answer.body, None, true),
+                Ok(Err(failed)) => finish(None, Some(failed.reason), failed.retryable),
+                Ok(Ok(answer)) => finish(Some(answer), None, true),
             };
         }
         let request = self.client.post(url.clone()).headers(headers).body(body);
         let response = match tokio::time::timeout(timeout, request.send()).await {
-            Err(_) => return finish(None, None, Some(timeout_message(timeout)), true),
+            Err(_) => return finish(None, Some(timeout_message(timeout)), true),
             Ok(Err(e)) => {
                 let (reason, retryable) = classify(&e);
-                return finish(None, None, Some(reason), retryable);
+                return finish(None, Some(reason), retryable);
             }
             Ok(Ok(response)) => response,
         };
         let status = response.status().as_u16();
+        let retry_after = retry_after::parse(status, response.headers(), SystemTime::now());
         let remaining = timeout.saturating_sub(clock.elapsed());
-        let body = match tokio::time::timeout(remaining, read_excerpt(response)).await {
-            Ok(body) => body,
-            Err(_) => return finish(Some(status), None, Some(timeout_message(timeout)), true),
+        let (body, error) = match tokio::time::timeout(remaining, read_excerpt(response)).await {
+            Ok(body) => (body, None),
+            Err(_) => (None, Some(timeout_message(timeout))),
         };
-        finish(Some(status), body, None, true)
+        let answer = Answer {
+            status,
+            body,
+            retry_after,
+        };
+        finish(Some(answer), error, true)
     }
 
     /// The URL, headers and body of one attempt.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::cache::{Endpoint, WebhookCache};
 use super::dispatch::{Claimed, Shared, dispatch};
@@ -47,6 +47,8 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
     /// Failure clocks and who is told of disabled webhooks.
     pub recorder: recorder::RecorderSettings,
+    /// How far retry waits are spread around the schedule's steps.
+    pub retry_jitter: super::schedule::Jitter,
 }
 
 /// How long the dispatcher waits before claiming again after a claim came back short while
@@ -83,6 +85,7 @@ impl Worker {
             permits: Arc::new(Semaphore::new(settings.max_in_flight)),
             tracker: TaskTracker::new(),
             lease: settings.lease,
+            retry_jitter: settings.retry_jitter,
             running: AtomicBool::new(false),
             shutdown,
             wake,
@@ -285,7 +288,8 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
 
 /// Pairs claimed rows with their webhooks: from the cache when it holds the version the claim
 /// read, else loaded (all misses in one query) and cached. A row whose webhook is gone (deleted
-/// meanwhile, and its deliveries with it) is dropped with its slot.
+/// meanwhile, and its deliveries with it) is dropped with its slot; one whose webhook was
+/// disabled as it was claimed is parked until the webhook is enabled.
 async fn resolve(
     shared: &Shared,
     rows: Vec<ClaimedRow>,
@@ -324,12 +328,17 @@ async fn resolve(
             }
         }
     }
-    Ok(rows
+    let mut parked = Vec::new();
+    let ready = rows
         .into_iter()
         .zip(endpoints)
         .zip(slots)
         .filter_map(|((row, endpoint), permit)| {
             let endpoint = endpoint?;
+            if !endpoint.target.active {
+                parked.push(row.id);
+                return None;
+            }
             let delivery = Claimed {
                 id: row.id,
                 attempts: row.attempts,
@@ -341,7 +350,12 @@ async fn resolve(
             };
             Some((delivery, endpoint.host, permit))
         })
-        .collect())
+        .collect();
+    if !parked.is_empty() {
+        debug!(count = parked.len(), "deliveries of disabled webhooks held");
+        shared.store.park(&parked).await?;
+    }
+    Ok(ready)
 }
 
 /// How long to sleep when there is no due work: until the next retry is due, at most the poll.

@@ -49,7 +49,7 @@ fn operational_events(ops: &TestReceiver) -> Vec<Value> {
         .map(|r| {
             verify(
                 &scheme,
-                &[secret.clone()],
+                std::slice::from_ref(&secret),
                 &r.headers,
                 &r.body,
                 &VerifyOptions::at(now),

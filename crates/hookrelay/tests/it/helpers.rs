@@ -91,7 +91,8 @@ pub struct TestApp {
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The config every test app starts from: dev mode, port 0, quick polls.
+/// The config every test app starts from: dev mode, port 0, quick polls, and retries at the
+/// schedule's exact steps (no jitter), so a test can check the wait a step gives.
 pub fn test_config(database_url: &str) -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -101,6 +102,7 @@ pub fn test_config(database_url: &str) -> Config {
         lease_seconds: 35,
         poll_interval_ms: 250,
         shutdown_grace_seconds: 10,
+        retry_jitter: 0.0,
         ..Config::default()
     }
 }
@@ -388,6 +390,7 @@ struct ReceiverState {
     status: AtomicU16,
     delay_ms: AtomicU64,
     script: Mutex<VecDeque<u16>>,
+    headers: Mutex<HeaderMap>,
 }
 
 /// A real HTTP receiver on 127.0.0.1: records every request, answers with a scripted status
@@ -429,6 +432,7 @@ impl TestReceiver {
                     state.in_flight.fetch_sub(1, Ordering::SeqCst);
                     (
                         StatusCode::from_u16(status).expect("status"),
+                        state.headers.lock().expect("lock").clone(),
                         format!("answer {status}"),
                     )
                 }
@@ -451,6 +455,12 @@ impl TestReceiver {
     /// The status answered once the script is used up.
     pub fn set_status(&self, status: u16) {
         self.state.status.store(status, Ordering::SeqCst);
+    }
+
+    /// A header on every answer from now on (e.g. `Retry-After`).
+    pub fn set_header(&self, name: &'static str, value: &str) {
+        let value = value.parse().expect("header value");
+        self.state.headers.lock().expect("lock").insert(name, value);
     }
 
     /// Statuses for the next requests, in order.

@@ -22,6 +22,7 @@ mod lifecycle;
 mod openapi;
 mod planner;
 mod readme;
+mod retries;
 mod rotation;
 mod scale;
 mod sends;
