@@ -83,6 +83,11 @@ pub struct Config {
     pub secret_rotation_overlap_seconds: u64,
     /// How far retry waits spread around each schedule step, as a fraction of it (0.0..=1.0).
     pub retry_jitter: f64,
+    /// The SMTP relay notices are emailed through (`smtp://host:port`, `smtps://user:pass@host`);
+    /// unset, none are. A secret: it may carry a password.
+    pub smtp_url: Option<SecretString>,
+    /// The sender of notices; required with `smtp_url`.
+    pub email_from: Option<String>,
 }
 
 impl Default for Config {
@@ -105,6 +110,8 @@ impl Default for Config {
             deliver: true,
             secret_rotation_overlap_seconds: 24 * 3600,
             retry_jitter: 0.1,
+            smtp_url: None,
+            email_from: None,
         }
     }
 }
@@ -136,11 +143,15 @@ pub const KEYS: &[&str] = &[
     "deliver",
     "secret_rotation_overlap_seconds",
     "retry_jitter",
+    "smtp_url",
+    "email_from",
 ];
 
 fn kind(key: &str) -> Kind {
     match key {
-        "listen" | "database_url" | "admin_key" | "log_format" => Kind::Text,
+        "listen" | "database_url" | "admin_key" | "log_format" | "smtp_url" | "email_from" => {
+            Kind::Text
+        }
         "allowed_cidrs" => Kind::List,
         _ => Kind::Typed,
     }
@@ -238,6 +249,23 @@ impl Config {
         {
             bail!("admin_key: must be at least 16 characters");
         }
+        if let Some(url) = &self.smtp_url {
+            // The message never quotes the URL: it may carry a password.
+            let parsed = url::Url::parse(url.expose()).ok();
+            if !parsed.is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.has_host()) {
+                bail!(
+                    "smtp_url: must be smtp://host[:port] or smtps://[user:password@]host[:port]"
+                );
+            }
+            if self.email_from.is_none() {
+                bail!("email_from: required when smtp_url is set");
+            }
+        }
+        if let Some(from) = &self.email_from
+            && from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            bail!("email_from: must be an email address, e.g. \"hookrelay <hr@example.com>\"");
+        }
         Ok(())
     }
 }
@@ -330,9 +358,36 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let vars = env(&[("HOOKRELAY_ADMIN_KEY", "super-secret-admin-key")]);
+        let vars = env(&[
+            ("HOOKRELAY_ADMIN_KEY", "super-secret-admin-key"),
+            (
+                "HOOKRELAY_SMTP_URL",
+                "smtps://u:super-secret-smtp@smtp.example.com",
+            ),
+            ("HOOKRELAY_EMAIL_FROM", "hookrelay <hr@example.com>"),
+        ]);
         let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
         assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn email_settings_are_checked_by_name_without_showing_the_url() {
+        let refused = |pairs: &[(&str, &str)]| {
+            let err = Config::from_layers(None, &env(pairs), &Overrides::default()).unwrap_err();
+            format!("{err:#}")
+        };
+        let from = ("HOOKRELAY_EMAIL_FROM", "hr@example.com");
+        let err = refused(&[
+            ("HOOKRELAY_SMTP_URL", "https://u:pw-123@mail.example.com"),
+            from,
+        ]);
+        assert!(err.contains("smtp_url") && !err.contains("pw-123"), "{err}");
+        let err = refused(&[("HOOKRELAY_SMTP_URL", "smtp://mail.example.com")]);
+        assert!(err.contains("email_from"), "{err}");
+        let err = refused(&[("HOOKRELAY_EMAIL_FROM", "hookrelay at example")]);
+        assert!(err.contains("email_from"), "{err}");
+        let vars = env(&[("HOOKRELAY_SMTP_URL", "smtp://127.0.0.1:2525"), from]);
+        Config::from_layers(None, &vars, &Overrides::default()).expect("a plain relay is fine");
     }
 
     #[test]

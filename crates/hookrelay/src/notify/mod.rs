@@ -1,0 +1,4 @@
+//! Telling people what hookrelay did on its own. [`email`] sends notices (a webhook was
+//! disabled) through the operator's SMTP relay; with none configured, nothing is sent.
+
+pub mod email;
