@@ -20,6 +20,7 @@ use crate::delivery::recorder::RecorderSettings;
 use crate::delivery::{Sender, Worker, WorkerSettings};
 use crate::ids::KeyId;
 use crate::model::UrlPolicy;
+use crate::notify::email::Mailer;
 use crate::publisher::Publisher;
 use crate::store::{self, DeliveryLock, FailurePolicy, Store};
 use crate::{keys, operations};
@@ -35,6 +36,7 @@ pub struct App {
     delivery_lock: Option<DeliveryLock>,
     shutdown: CancellationToken,
     generated_admin_key: Option<String>,
+    mailer: Option<Mailer>,
 }
 
 impl App {
@@ -50,6 +52,7 @@ impl App {
             None
         };
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&config, &*store).await?;
+        let mailer = Mailer::from_config(&config)?;
 
         let wake = Arc::new(Notify::new());
         let url_policy = if config.dev {
@@ -80,7 +83,9 @@ impl App {
                         .saturating_mul(1000),
                     operations_tenant: operations.clone(),
                 },
-                disabled: None,
+                disabled: mailer
+                    .clone()
+                    .map(|m| crate::notify::owners::start(store.clone(), m)),
             },
             retry_jitter: crate::delivery::schedule::Jitter::new(config.retry_jitter),
         };
@@ -116,6 +121,7 @@ impl App {
             delivery_lock,
             shutdown,
             generated_admin_key,
+            mailer,
         })
     }
 
@@ -139,6 +145,11 @@ impl App {
     /// The admin key, when this start generated it: show it once.
     pub fn generated_admin_key(&self) -> Option<&str> {
         self.generated_admin_key.as_deref()
+    }
+
+    /// Where notices are emailed through; `None` when `smtp_url` is unset.
+    pub fn mailer(&self) -> Option<&Mailer> {
+        self.mailer.as_ref()
     }
 
     /// The store (for tests and the CLI).

@@ -89,6 +89,11 @@ pub struct Config {
     pub operational_webhook_secret: Option<SecretString>,
     /// How far retry waits spread around each schedule step, as a fraction of it (0.0..=1.0).
     pub retry_jitter: f64,
+    /// The SMTP relay notices are emailed through (`smtp://host:port`, `smtps://user:pass@host`);
+    /// unset, none are. A secret: it may carry a password.
+    pub smtp_url: Option<SecretString>,
+    /// The sender of notices; required with `smtp_url`.
+    pub email_from: Option<String>,
 }
 
 impl Default for Config {
@@ -114,6 +119,8 @@ impl Default for Config {
             operational_webhook_url: None,
             operational_webhook_secret: None,
             retry_jitter: 0.1,
+            smtp_url: None,
+            email_from: None,
         }
     }
 }
@@ -148,6 +155,8 @@ pub const KEYS: &[&str] = &[
     "operational_webhook_url",
     "operational_webhook_secret",
     "retry_jitter",
+    "smtp_url",
+    "email_from",
 ];
 
 fn kind(key: &str) -> Kind {
@@ -157,7 +166,9 @@ fn kind(key: &str) -> Kind {
         | "admin_key"
         | "log_format"
         | "operational_webhook_url"
-        | "operational_webhook_secret" => Kind::Text,
+        | "operational_webhook_secret"
+        | "smtp_url"
+        | "email_from" => Kind::Text,
         "allowed_cidrs" => Kind::List,
         _ => Kind::Typed,
     }
@@ -270,6 +281,23 @@ impl Config {
             }
             _ => {}
         }
+        if let Some(url) = &self.smtp_url {
+            // The message never quotes the URL: it may carry a password.
+            let parsed = url::Url::parse(url.expose()).ok();
+            if !parsed.is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.has_host()) {
+                bail!(
+                    "smtp_url: must be smtp://host[:port] or smtps://[user:password@]host[:port]"
+                );
+            }
+            if self.email_from.is_none() {
+                bail!("email_from: required when smtp_url is set");
+            }
+        }
+        if let Some(from) = &self.email_from
+            && from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            bail!("email_from: must be an email address, e.g. \"hookrelay <hr@example.com>\"");
+        }
         Ok(())
     }
 }
@@ -362,9 +390,36 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let vars = env(&[("HOOKRELAY_ADMIN_KEY", "super-secret-admin-key")]);
+        let vars = env(&[
+            ("HOOKRELAY_ADMIN_KEY", "super-secret-admin-key"),
+            (
+                "HOOKRELAY_SMTP_URL",
+                "smtps://u:super-secret-smtp@smtp.example.com",
+            ),
+            ("HOOKRELAY_EMAIL_FROM", "hookrelay <hr@example.com>"),
+        ]);
         let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
         assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn email_settings_are_checked_by_name_without_showing_the_url() {
+        let refused = |pairs: &[(&str, &str)]| {
+            let err = Config::from_layers(None, &env(pairs), &Overrides::default()).unwrap_err();
+            format!("{err:#}")
+        };
+        let from = ("HOOKRELAY_EMAIL_FROM", "hr@example.com");
+        let err = refused(&[
+            ("HOOKRELAY_SMTP_URL", "https://u:pw-123@mail.example.com"),
+            from,
+        ]);
+        assert!(err.contains("smtp_url") && !err.contains("pw-123"), "{err}");
+        let err = refused(&[("HOOKRELAY_SMTP_URL", "smtp://mail.example.com")]);
+        assert!(err.contains("email_from"), "{err}");
+        let err = refused(&[("HOOKRELAY_EMAIL_FROM", "hookrelay at example")]);
+        assert!(err.contains("email_from"), "{err}");
+        let vars = env(&[("HOOKRELAY_SMTP_URL", "smtp://127.0.0.1:2525"), from]);
+        Config::from_layers(None, &vars, &Overrides::default()).expect("a plain relay is fine");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod ids;
 pub mod keys;
 pub mod model;
+pub mod notify;
 pub mod operations;
 pub mod payload;
 pub mod publisher;

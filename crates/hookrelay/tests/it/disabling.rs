@@ -11,26 +11,44 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, TestReceiver, eventually};
+use crate::smtp::{Relay, SmtpServer};
 
 backend_tests!(
     a_webhook_failing_past_the_window_is_disabled_and_its_deliveries_held_until_enabled,
     an_endpoint_answering_410_is_disabled_at_once,
     a_webhook_disabled_mid_retry_receives_nothing_until_enabled,
     retry_and_replay_of_a_disabled_webhook_are_refused,
+    a_relay_that_is_down_blocks_nothing,
 );
 
 const OPS_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// A node that disables after 2 s of failures and tells the operational webhook at `ops`.
-async fn node(app: &mut TestApp, ops: &TestReceiver) -> TestApp {
-    app.stop().await;
-    let url = ops.url("/ops");
-    app.spawn_peer(move |c| {
+/// Settings of a node that disables after 2 s of failures, tells the operational webhook at
+/// `ops` and emails through `relay`.
+fn operated(ops: &TestReceiver, relay: &str) -> impl FnOnce(&mut hookrelay::Config) + use<> {
+    let (url, relay) = (ops.url("/ops"), relay.to_owned());
+    move |c| {
         c.disable_after_seconds = 2;
         c.operational_webhook_url = Some(url);
         c.operational_webhook_secret = Some(hookrelay::config::SecretString::new(OPS_SECRET));
-    })
-    .await
+        c.smtp_url = Some(hookrelay::config::SecretString::new(relay));
+        c.email_from = Some("hookrelay@example.com".to_owned());
+    }
+}
+
+/// `app`'s database served by a node with [`operated`] settings, its tenant `default` with a
+/// contact address.
+async fn node(app: &mut TestApp, ops: &TestReceiver, relay: &str) -> TestApp {
+    app.stop().await;
+    let node = app.spawn_peer(operated(ops, relay)).await;
+    let (status, body) = node
+        .patch(
+            "/v1/tenants/default",
+            json!({"contact_email": "owner@acme.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    node
 }
 
 async fn webhook(app: &TestApp, id: &str) -> Value {
@@ -64,7 +82,8 @@ async fn a_webhook_failing_past_the_window_is_disabled_and_its_deliveries_held_u
     app: &mut TestApp,
 ) {
     let ops = TestReceiver::spawn().await;
-    let node = node(app, &ops).await;
+    let relay = SmtpServer::spawn(Relay::Accepting).await;
+    let node = node(app, &ops, &relay.url()).await;
     let receiver = TestReceiver::spawn().await;
     receiver.set_status(500);
     let w = node
@@ -137,7 +156,8 @@ async fn a_webhook_failing_past_the_window_is_disabled_and_its_deliveries_held_u
 
 async fn an_endpoint_answering_410_is_disabled_at_once(app: &mut TestApp) {
     let ops = TestReceiver::spawn().await;
-    let node = node(app, &ops).await;
+    let relay = SmtpServer::spawn(Relay::Accepting).await;
+    let node = node(app, &ops, &relay.url()).await;
     let receiver = TestReceiver::spawn().await;
     receiver.set_status(410);
     let w = node
@@ -156,6 +176,11 @@ async fn an_endpoint_answering_410_is_disabled_at_once(app: &mut TestApp) {
     ops.wait_for(1).await;
     let disabled = &operational_events(&ops)[0];
     assert_eq!(disabled["data"]["reason"], "gone");
+    eventually(Duration::from_secs(10), "the owner is emailed", || async {
+        relay.mails().len() == 1
+    })
+    .await;
+    assert!(relay.mails()[0].body().contains("Reason:      gone"));
     assert!(
         node.deliveries(&id)
             .await
@@ -250,22 +275,16 @@ async fn retry_and_replay_of_a_disabled_webhook_are_refused(app: &mut TestApp) {
 }
 
 /// With two delivering nodes on PostgreSQL, a failing webhook is disabled once: one
-/// `webhook.disabled` event.
+/// `webhook.disabled` event and one email.
 #[tokio::test]
 async fn with_two_nodes_a_webhook_is_disabled_once() {
     let ops = TestReceiver::spawn().await;
+    let relay = SmtpServer::spawn(Relay::Accepting).await;
     let Some(mut app) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
-    let a = node(&mut app, &ops).await;
-    let url = ops.url("/ops");
-    let b = a
-        .spawn_peer(move |c| {
-            c.disable_after_seconds = 2;
-            c.operational_webhook_url = Some(url);
-            c.operational_webhook_secret = Some(hookrelay::config::SecretString::new(OPS_SECRET));
-        })
-        .await;
+    let a = node(&mut app, &ops, &relay.url()).await;
+    let b = a.spawn_peer(operated(&ops, &relay.url())).await;
     let receiver = TestReceiver::spawn().await;
     receiver.set_status(500);
     let w = a
@@ -284,7 +303,11 @@ async fn with_two_nodes_a_webhook_is_disabled_once() {
     )
     .await;
     ops.wait_for(1).await;
-    // Both nodes keep delivering other work; give a second disable every chance to show.
+    eventually(Duration::from_secs(10), "the owner is emailed", || async {
+        !relay.mails().is_empty()
+    })
+    .await;
+    // Both nodes keep recording; give a second disable every chance to show.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let events = operational_events(&ops);
     assert_eq!(
@@ -292,6 +315,7 @@ async fn with_two_nodes_a_webhook_is_disabled_once() {
         1,
         "one webhook.disabled, not one per node: {events:?}"
     );
+    assert_eq!(relay.mails().len(), 1, "one email, not one per node");
     assert_eq!(
         a.deliveries(&id)
             .await
@@ -304,4 +328,37 @@ async fn with_two_nodes_a_webhook_is_disabled_once() {
     b.teardown().await;
     a.teardown().await;
     app.teardown().await;
+}
+
+/// With the SMTP relay down, disabling still happens, and delivery to other webhooks goes on.
+async fn a_relay_that_is_down_blocks_nothing(app: &mut TestApp) {
+    let ops = TestReceiver::spawn().await;
+    let down = crate::helpers::refused_address().await;
+    let node = node(app, &ops, &format!("smtp://{down}")).await;
+    let failing = TestReceiver::spawn().await;
+    failing.set_status(500);
+    let healthy = TestReceiver::spawn().await;
+    let w = node
+        .create_webhook(json!({"url": failing.url("/f"), "events": ["bad.*"], "retry_schedule": [1, 1, 1, 1, 1, 1]}))
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    let h = node
+        .create_webhook(json!({"url": healthy.url("/ok"), "events": ["good.*"]}))
+        .await;
+    node.publish(json!({"type": "bad.one", "data": {}})).await;
+    eventually(
+        Duration::from_secs(15),
+        "the webhook is disabled",
+        || async { webhook(&node, &id).await["active"] == false },
+    )
+    .await;
+    for i in 0..5 {
+        node.publish(json!({"type": "good.one", "data": {"i": i}}))
+            .await;
+    }
+    healthy.wait_for(5).await;
+    let log = node.deliveries(h["id"].as_str().unwrap()).await;
+    assert_eq!(log.len(), 5);
+    ops.wait_for(1).await;
+    node.teardown().await;
 }
