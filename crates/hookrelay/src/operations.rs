@@ -8,7 +8,9 @@ use anyhow::Context;
 use crate::clock::{now_ms, rfc3339};
 use crate::config::Config;
 use crate::ids::{EventId, TenantId, WebhookId};
-use crate::model::{EventFilter, RetrySchedule, UrlPolicy, WebhookUrl};
+use crate::model::{
+    CustomHeaders, EventFilter, RetrySchedule, TimeoutSeconds, UrlPolicy, WebhookUrl,
+};
 use crate::store::{self, NewEvent, NoIntake, Store, Tenant, Webhook};
 
 /// The internal tenant whose one webhook is the operational webhook.
@@ -72,14 +74,13 @@ pub async fn settle(
         }
         return Ok(None);
     };
+    let create = existing.is_none();
     let mut webhook = existing.unwrap_or_else(|| Webhook {
         id: WebhookId::from_trusted(WEBHOOK),
         tenant_id: tenant.clone(),
-        url: String::new(),
+        url: url.clone(),
         description: "The operator's operational webhook (from the settings)".to_owned(),
-        events: EventFilter::from_trusted(vec!["webhook.*".to_owned()])
-            .patterns()
-            .to_vec(),
+        events: EventFilter::from_trusted(vec!["webhook.*".to_owned()]),
         channels: Vec::new(),
         secret: String::new(),
         previous_secret: None,
@@ -87,21 +88,19 @@ pub async fn settle(
         disabled_reason: None,
         disabled_at: None,
         failing_since: None,
-        retry_schedule: RetrySchedule::default().delays().to_vec(),
-        timeout_seconds: 10,
+        retry_schedule: RetrySchedule::default(),
+        timeout_seconds: TimeoutSeconds::default(),
         rate_limit_per_second: None,
-        headers: Default::default(),
+        headers: CustomHeaders::default(),
         signature: Default::default(),
         payload_format: Default::default(),
         created_at: now,
         updated_at: now,
     });
-    let unchanged = webhook.url == url.as_str() && webhook.secret == secret && webhook.active;
-    if unchanged {
+    if !create && webhook.url == url && webhook.secret == secret && webhook.active {
         return Ok(Some(tenant));
     }
-    let create = webhook.url.is_empty();
-    webhook.url = url.as_str().to_owned();
+    webhook.url = url;
     webhook.secret = secret;
     webhook.active = true;
     webhook.disabled_reason = None;
@@ -127,7 +126,7 @@ pub async fn announce_enabled(
     let data = serde_json::json!({
         "webhook_id": webhook.id.as_str(),
         "tenant_id": webhook.tenant_id.as_str(),
-        "url": webhook.url,
+        "url": webhook.url.as_str(),
         "enabled_at": rfc3339(webhook.updated_at),
     });
     let event = NewEvent {

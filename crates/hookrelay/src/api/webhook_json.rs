@@ -65,19 +65,19 @@ impl From<Webhook> for WebhookOut {
     fn from(w: Webhook) -> Self {
         Self {
             id: w.id.to_string(),
-            url: w.url,
+            url: w.url.as_str().to_owned(),
             description: w.description,
-            events: w.events,
-            channels: w.channels,
+            events: w.events.patterns().to_vec(),
+            channels: w.channels.iter().map(|c| c.as_str().to_owned()).collect(),
             secret: w.secret,
             active: w.active,
             disabled_reason: w.disabled_reason,
             disabled_at: w.disabled_at.map(rfc3339),
             failing_since: w.failing_since.map(rfc3339),
-            retry_schedule: w.retry_schedule,
-            timeout_seconds: w.timeout_seconds,
+            retry_schedule: w.retry_schedule.delays().to_vec(),
+            timeout_seconds: w.timeout_seconds.get(),
             rate_limit_per_second: w.rate_limit_per_second,
-            headers: w.headers,
+            headers: w.headers.as_map().clone(),
             signature: w.signature,
             payload_format: w.payload_format,
             created_at: rfc3339(w.created_at),
@@ -215,15 +215,10 @@ pub(super) fn parse_new(
     Ok(Webhook {
         id: WebhookId::generate(),
         tenant_id: tenant.clone(),
-        url: url.as_str().to_owned(),
+        url,
         description: check_description(input.description.unwrap_or_default())?,
-        events: EventFilter::parse(&input.events.unwrap_or_default())?
-            .patterns()
-            .to_vec(),
-        channels: names(Channel::parse_list(
-            &input.channels.unwrap_or_default(),
-            "channels",
-        )?),
+        events: EventFilter::parse(&input.events.unwrap_or_default())?,
+        channels: Channel::parse_list(&input.channels.unwrap_or_default(), "channels")?,
         secret,
         previous_secret: None,
         active: input.active.unwrap_or(true),
@@ -233,26 +228,17 @@ pub(super) fn parse_new(
         retry_schedule: match input.retry_schedule {
             Some(s) => RetrySchedule::parse(&s)?,
             None => RetrySchedule::default(),
-        }
-        .delays()
-        .to_vec(),
+        },
         timeout_seconds: input
             .timeout_seconds
-            .map_or(Ok(TimeoutSeconds::default()), TimeoutSeconds::parse)?
-            .get(),
+            .map_or(Ok(TimeoutSeconds::default()), TimeoutSeconds::parse)?,
         rate_limit_per_second: check_rate_limit(input.rate_limit_per_second)?,
-        headers: CustomHeaders::parse(input.headers.unwrap_or_default())?
-            .as_map()
-            .clone(),
+        headers: CustomHeaders::parse(input.headers.unwrap_or_default())?,
         signature,
         payload_format: input.payload_format.unwrap_or_default(),
         created_at: now,
         updated_at: now,
     })
-}
-
-fn names(channels: Vec<Channel>) -> Vec<String> {
-    channels.iter().map(|c| c.as_str().to_owned()).collect()
 }
 
 pub(super) fn apply_patch(
@@ -261,16 +247,16 @@ pub(super) fn apply_patch(
     policy: UrlPolicy,
 ) -> Result<(), ApiError> {
     if let Some(url) = p.url {
-        w.url = WebhookUrl::parse(&url, policy)?.as_str().to_owned();
+        w.url = WebhookUrl::parse(&url, policy)?;
     }
     if let Some(d) = p.description {
         w.description = check_description(d)?;
     }
     if let Some(events) = p.events {
-        w.events = EventFilter::parse(&events)?.patterns().to_vec();
+        w.events = EventFilter::parse(&events)?;
     }
     if let Some(channels) = p.channels {
-        w.channels = names(Channel::parse_list(&channels, "channels")?);
+        w.channels = Channel::parse_list(&channels, "channels")?;
     }
     if let Some(signature) = p.signature {
         signature.validate()?;
@@ -295,16 +281,16 @@ pub(super) fn apply_patch(
         };
     }
     if let Some(s) = p.retry_schedule {
-        w.retry_schedule = RetrySchedule::parse(&s)?.delays().to_vec();
+        w.retry_schedule = RetrySchedule::parse(&s)?;
     }
     if let Some(t) = p.timeout_seconds {
-        w.timeout_seconds = TimeoutSeconds::parse(t)?.get();
+        w.timeout_seconds = TimeoutSeconds::parse(t)?;
     }
     if let Some(r) = p.rate_limit_per_second {
         w.rate_limit_per_second = check_rate_limit(r)?;
     }
     if let Some(h) = p.headers {
-        w.headers = CustomHeaders::parse(h)?.as_map().clone();
+        w.headers = CustomHeaders::parse(h)?;
     }
     if let Some(f) = p.payload_format {
         w.payload_format = f;

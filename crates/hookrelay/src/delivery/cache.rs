@@ -57,7 +57,7 @@ impl WebhookCache {
             entries.clear();
         }
         let endpoint = Endpoint {
-            host: Arc::from(host_key(&webhook.url)),
+            host: Arc::from(host_key(webhook.url.as_str())),
             target: Arc::new(Target::new(webhook)),
         };
         entries.insert(endpoint.target.id.clone(), endpoint.clone());

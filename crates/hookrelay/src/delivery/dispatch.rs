@@ -214,7 +214,7 @@ async fn attempt(
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
         outcome.verdict(),
-        &webhook.retry_schedule,
+        webhook.retry_schedule.delays(),
         shared.retry_jitter,
         outcome.started_at + outcome.latency_ms,
     );

@@ -153,7 +153,7 @@ impl Sender {
             Ok(prepared) => prepared,
             Err(BuildError::Permanent(reason)) => return finish(None, Some(reason), false),
         };
-        let timeout = Duration::from_secs(u64::from(target.timeout_seconds));
+        let timeout = Duration::from_secs(u64::from(target.timeout_seconds.get()));
         if url.scheme() == "http" {
             let post = http1::Post { url, headers, body };
             let sent = http1::post(slot, &self.policy, post, RESPONSE_EXCERPT_BYTES);
@@ -199,9 +199,7 @@ impl Sender {
         now_ms: i64,
     ) -> Result<(&'t reqwest::Url, reqwest::header::HeaderMap, Vec<u8>), BuildError> {
         let webhook = &**target;
-        let url = target
-            .url()
-            .ok_or_else(|| BuildError::Permanent("invalid URL".into()))?;
+        let url = target.url();
         if let Some(ip) = literal_ip(url)
             && !self.policy.allows(ip)
         {
@@ -239,9 +237,10 @@ impl Sender {
         };
         let signed = sign(scheme, secrets, message.id, timestamp, &body);
 
-        let mut headers = reqwest::header::HeaderMap::with_capacity(8 + webhook.headers.len());
+        let mut headers =
+            reqwest::header::HeaderMap::with_capacity(8 + webhook.headers.as_map().len());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        for (name, value) in &webhook.headers {
+        for (name, value) in webhook.headers.as_map() {
             if let (Ok(n), Ok(v)) = (
                 HeaderName::try_from(name.as_str()),
                 HeaderValue::try_from(value.as_str()),

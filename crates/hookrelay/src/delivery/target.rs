@@ -1,6 +1,6 @@
 //! A webhook prepared for sending: what every attempt to one version of it shares, worked out
 //! once per version (the webhook cache holds one per webhook) instead of once per attempt: its
-//! URL parsed (IDNA included), its signature scheme, its keys decoded.
+//! signature scheme and its keys decoded.
 
 use std::ops::Deref;
 
@@ -12,7 +12,6 @@ use crate::store::Webhook;
 #[derive(Debug)]
 pub struct Target {
     webhook: Webhook,
-    url: Option<reqwest::Url>,
     scheme: Scheme,
     /// `None` when the stored secret does not fit the scheme.
     secret: Option<Secret>,
@@ -30,7 +29,6 @@ impl Target {
             .as_ref()
             .and_then(|(old, until)| Some((Secret::new(&scheme, old).ok()?, *until)));
         Self {
-            url: reqwest::Url::parse(&webhook.url).ok(),
             scheme,
             secret,
             previous,
@@ -38,9 +36,9 @@ impl Target {
         }
     }
 
-    /// The URL, if it parses.
-    pub fn url(&self) -> Option<&reqwest::Url> {
-        self.url.as_ref()
+    /// The URL (parsed when the webhook was read).
+    pub fn url(&self) -> &reqwest::Url {
+        self.webhook.url.as_url()
     }
 
     /// The signature scheme.

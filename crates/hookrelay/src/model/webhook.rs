@@ -63,6 +63,12 @@ impl WebhookUrl {
         Ok(Self(url))
     }
 
+    /// Wraps a URL read from storage: it was checked against the policy when written (the
+    /// address guard checks it again at every attempt).
+    pub fn from_trusted(url: url::Url) -> Self {
+        Self(url)
+    }
+
     /// The URL.
     pub fn as_url(&self) -> &url::Url {
         &self.0
@@ -141,6 +147,11 @@ impl TimeoutSeconds {
                 "must be from 1 to 30 seconds",
             ))
         }
+    }
+
+    /// Wraps a timeout read from storage, held to 1..=30.
+    pub fn from_trusted(n: i64) -> Self {
+        Self(n.clamp(1, 30) as u32)
     }
 
     /// The timeout in seconds.

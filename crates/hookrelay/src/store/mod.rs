@@ -7,8 +7,6 @@
 //! another tenant is simply not found; publishing writes an event and all its deliveries in one
 //! transaction; deliveries are the queue, leased by pushing `next_attempt_at` past the lease.
 
-use std::collections::BTreeMap;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,7 +16,10 @@ use tokio_util::sync::CancellationToken;
 pub use leases::DeliveryLock;
 
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
-use crate::model::{PayloadFormat, SignatureConfig};
+use crate::model::{
+    Channel, CustomHeaders, EventFilter, PayloadFormat, RetrySchedule, SignatureConfig,
+    TimeoutSeconds, WebhookUrl,
+};
 
 mod backend;
 mod claim;
@@ -96,21 +97,22 @@ pub struct Tenant {
     pub updated_at: i64,
 }
 
-/// A webhook (endpoint subscription) with every setting.
+/// A webhook (endpoint subscription) with every setting, each a `model` type: a value that
+/// reached the store was valid when it was set.
 #[derive(Clone, Debug)]
 pub struct Webhook {
     /// `wh_…`
     pub id: WebhookId,
     /// Owner.
     pub tenant_id: TenantId,
-    /// Target URL (already checked against the URL policy).
-    pub url: String,
+    /// Target URL, checked against the URL policy when it was set.
+    pub url: WebhookUrl,
     /// Free text.
     pub description: String,
     /// Event type patterns; empty means all.
-    pub events: Vec<String>,
+    pub events: EventFilter,
     /// Channels; empty means all events.
-    pub channels: Vec<String>,
+    pub channels: Vec<Channel>,
     /// Signing secret.
     pub secret: String,
     /// The secret it replaced and when that stops signing (unix ms), during a rotation.
@@ -126,13 +128,13 @@ pub struct Webhook {
     /// attempt recorder only: writing a webhook never changes it, and enabling one clears it.
     pub failing_since: Option<i64>,
     /// Seconds between attempts.
-    pub retry_schedule: Vec<u32>,
+    pub retry_schedule: RetrySchedule,
     /// Per-attempt timeout.
-    pub timeout_seconds: u32,
+    pub timeout_seconds: TimeoutSeconds,
     /// Optional cap on deliveries a second.
     pub rate_limit_per_second: Option<u32>,
     /// Extra headers.
-    pub headers: BTreeMap<String, String>,
+    pub headers: CustomHeaders,
     /// Signature scheme.
     pub signature: SignatureConfig,
     /// Body format.

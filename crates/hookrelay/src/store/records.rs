@@ -4,9 +4,11 @@
 
 use sqlx::FromRow;
 
-use super::{Attempt, ClaimedRow, Delivery, DeliveryStatus, EventType, Tenant, Webhook};
+use super::{Attempt, ClaimedRow, Delivery, DeliveryStatus, Error, EventType, Tenant, Webhook};
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
-use crate::model::PayloadFormat;
+use crate::model::{
+    Channel, CustomHeaders, EventFilter, PayloadFormat, RetrySchedule, TimeoutSeconds, WebhookUrl,
+};
 
 /// Columns of `webhooks`, in the order [`WebhookRecord`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.url, w.description, w.events, w.channels, \
@@ -64,30 +66,37 @@ fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-impl From<WebhookRecord> for Webhook {
-    fn from(r: WebhookRecord) -> Self {
-        Webhook {
+impl TryFrom<WebhookRecord> for Webhook {
+    type Error = Error;
+
+    /// Fails only for a URL that is not one, which hookrelay never writes.
+    fn try_from(r: WebhookRecord) -> Result<Self, Error> {
+        let url = url::Url::parse(&r.url)
+            .map_err(|e| Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
+        let events: Vec<String> = json_or_default(&r.events);
+        let channels: Vec<String> = json_or_default(&r.channels);
+        Ok(Webhook {
             id: WebhookId::from_trusted(r.id),
             tenant_id: TenantId::from_trusted(r.tenant_id),
-            url: r.url,
+            url: WebhookUrl::from_trusted(url),
             description: r.description,
-            events: json_or_default(&r.events),
-            channels: json_or_default(&r.channels),
+            events: EventFilter::from_trusted(events),
+            channels: channels.into_iter().map(Channel::from_trusted).collect(),
             secret: r.secret,
             previous_secret: r.previous_secret.zip(r.previous_secret_expires_at),
             active: r.active,
             disabled_reason: r.disabled_reason,
             disabled_at: r.disabled_at,
             failing_since: r.failing_since,
-            retry_schedule: json_or_default(&r.retry_schedule),
-            timeout_seconds: r.timeout_seconds.clamp(1, 30) as u32,
+            retry_schedule: RetrySchedule::from_trusted(json_or_default(&r.retry_schedule)),
+            timeout_seconds: TimeoutSeconds::from_trusted(r.timeout_seconds),
             rate_limit_per_second: r.rate_limit_per_second.map(|n| n.max(1) as u32),
-            headers: json_or_default(&r.headers),
+            headers: CustomHeaders::from_trusted(json_or_default(&r.headers)),
             signature: json_or_default(&r.signature),
             payload_format: PayloadFormat::from_stored(&r.payload_format),
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 
@@ -104,7 +113,7 @@ impl WebhookJson {
     pub fn of(w: &Webhook) -> Self {
         let text = |v: serde_json::Result<String>| v.unwrap_or_else(|_| "null".to_owned());
         Self {
-            events: text(serde_json::to_string(&w.events)),
+            events: text(serde_json::to_string(w.events.patterns())),
             channels: text(serde_json::to_string(&w.channels)),
             retry_schedule: text(serde_json::to_string(&w.retry_schedule)),
             headers: text(serde_json::to_string(&w.headers)),

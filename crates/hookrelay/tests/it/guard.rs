@@ -4,6 +4,7 @@
 //! opens a range; and a TLS failure is recorded as such.
 
 use hookrelay::ids::{TenantId, WebhookId};
+use hookrelay::model::WebhookUrl;
 use serde_json::json;
 
 use crate::backend_tests;
@@ -23,7 +24,7 @@ async fn repoint(app: &TestApp, id: &str, url: &str) {
         .get_webhook(&tenant, &WebhookId::from_trusted(id))
         .await
         .unwrap();
-    webhook.url = url.to_owned();
+    webhook.url = WebhookUrl::from_trusted(url.parse().unwrap());
     store.update_webhook(&webhook).await.unwrap();
 }
 

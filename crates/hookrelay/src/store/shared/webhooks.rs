@@ -20,7 +20,7 @@ fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'
         .arg(w.active)
         .arg(w.disabled_reason.as_deref())
         .arg(j.retry_schedule.as_str())
-        .arg(i64::from(w.timeout_seconds))
+        .arg(i64::from(w.timeout_seconds.get()))
         .arg(w.rate_limit_per_second.map(i64::from))
         .arg(j.headers.as_str())
         .arg(j.signature.as_str())
@@ -53,7 +53,7 @@ pub async fn get<B: Backend>(db: &B, tenant: &TenantId, id: &WebhookId) -> Resul
     .arg(id.as_str())
     .arg(tenant.as_str());
     let r: WebhookRecord = db.fetch_one(Conn::Read, q).await?;
-    Ok(r.into())
+    r.try_into()
 }
 
 pub async fn list<B: Backend>(db: &B, tenant: &TenantId, page: &Page) -> Result<Paged<Webhook>> {
@@ -65,6 +65,10 @@ pub async fn list<B: Backend>(db: &B, tenant: &TenantId, page: &Page) -> Result<
     .arg(page.cursor.as_deref().unwrap_or(""))
     .arg(i64::from(page.limit) + 1);
     let rows: Vec<WebhookRecord> = db.fetch_all(Conn::Read, q).await?;
+    let rows = rows
+        .into_iter()
+        .map(Webhook::try_from)
+        .collect::<Result<Vec<_>>>()?;
     Ok(paginate(rows, page.limit, |w: &Webhook| w.id.to_string()))
 }
 
@@ -149,7 +153,9 @@ pub async fn by_id<B: Backend>(db: &B, ids: &[WebhookId]) -> Result<Vec<Webhook>
         ));
         q.push_list(chunk.iter().map(WebhookId::as_str)).push(")");
         let rows: Vec<WebhookRecord> = db.fetch_all(Conn::Read, q).await?;
-        found.extend(rows.into_iter().map(Webhook::from));
+        for row in rows {
+            found.push(row.try_into()?);
+        }
     }
     Ok(found)
 }
