@@ -23,28 +23,12 @@ use super::send::{Message, Sender};
 use super::target::Target;
 use super::{http1, schedule};
 use crate::clock::now_ms;
-use crate::ids::{AttemptId, DeliveryId, EventId};
+use crate::ids::AttemptId;
 use crate::store::{AttemptRecord, Store};
 
-/// A claimed (or handed-over) delivery with everything needed to send it, so sending needs no
-/// further query.
-#[derive(Clone, Debug)]
-pub struct Claimed {
-    /// `dlv_…`
-    pub id: DeliveryId,
-    /// Attempts made before this one.
-    pub attempts: u32,
-    /// The event's id.
-    pub event_id: EventId,
-    /// The event's type.
-    pub event_type: String,
-    /// The event's creation time, unix ms.
-    pub event_created_at: i64,
-    /// The event's data (JSON text).
-    pub data: String,
-    /// The webhook it goes to, shared by every delivery to it in flight.
-    pub target: Arc<Target>,
-}
+/// A claimed (or handed-over) delivery with its webhook prepared for sending, shared by every
+/// delivery to it in flight.
+pub type Claimed = crate::store::Claimed<Arc<Target>>;
 
 /// A delivery waiting in its host's queue, with the global slot it holds and when it was
 /// claimed (or taken).
@@ -85,7 +69,7 @@ pub(super) async fn dispatch(
 ) {
     let mut deferred = Vec::new();
     for (delivery, host, permit) in ready {
-        let webhook = delivery.target.id.clone();
+        let webhook = delivery.webhook.id.clone();
         let claimed_at = std::time::Instant::now();
         match shared
             .limits
@@ -125,14 +109,14 @@ async fn run_host_slot(
         let span = debug_span!(
             "delivery",
             delivery.id = %delivery.id,
-            webhook.id = %delivery.target.id,
+            webhook.id = %delivery.webhook.id,
             event.id = %delivery.event_id,
             attempt = delivery.attempts + 1,
         );
         let took = attempt(&shared, &delivery, &mut conn)
             .instrument(span)
             .await;
-        let finished = shared.limits.finish(&delivery.target.id, &host, took);
+        let finished = shared.limits.finish(&delivery.webhook.id, &host, took);
         if finished.was_full {
             shared.wake.notify_one();
         }
@@ -152,7 +136,7 @@ async fn run_host_slot(
                     if claimed_at.elapsed() > shared.lease / 2 =>
                 {
                     drop(stale_permit);
-                    let finished = shared.limits.finish(&stale.target.id, &host, None);
+                    let finished = shared.limits.finish(&stale.webhook.id, &host, None);
                     next = finished.next;
                 }
                 Some((queued, queued_permit, _)) => {
@@ -175,7 +159,7 @@ async fn attempt(
     delivery: &Claimed,
     conn: &mut Option<http1::Conn>,
 ) -> Option<Duration> {
-    let webhook = &delivery.target;
+    let webhook = &delivery.webhook;
     if let Some(rate) = webhook.rate_limit_per_second {
         match shared
             .rates

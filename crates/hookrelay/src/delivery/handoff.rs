@@ -69,7 +69,7 @@ impl Handoff {
                         event_type: event.event_type.clone(),
                         event_created_at: event.created_at,
                         data: event.data.clone(),
-                        target: endpoint.target,
+                        webhook: endpoint.target,
                     },
                     endpoint.host,
                     permit,

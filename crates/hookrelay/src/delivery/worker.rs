@@ -26,7 +26,7 @@ use super::send::Sender;
 use super::walk::Walk;
 use crate::clock::now_ms;
 use crate::ids::WebhookId;
-use crate::store::{AttemptRecord, ClaimedRow, Store};
+use crate::store::{self, AttemptRecord, Store};
 
 /// The dispatcher's tunables, from `Config`.
 #[derive(Clone, Debug)]
@@ -292,7 +292,7 @@ async fn claim_loop(shared: &Arc<Shared>, settings: &WorkerSettings) {
 /// disabled as it was claimed is parked until the webhook is enabled.
 async fn resolve(
     shared: &Shared,
-    rows: Vec<ClaimedRow>,
+    rows: Vec<store::Claimed>,
     slots: Vec<OwnedSemaphorePermit>,
 ) -> crate::store::Result<Vec<(Claimed, Arc<str>, OwnedSemaphorePermit)>> {
     let mut endpoints: Vec<Option<Endpoint>> = rows
@@ -300,14 +300,14 @@ async fn resolve(
         .map(|r| {
             shared
                 .cache
-                .get(r.webhook_id.as_str(), r.webhook_updated_at)
+                .get(r.webhook.id.as_str(), r.webhook.updated_at)
         })
         .collect();
     let mut missing: Vec<WebhookId> = rows
         .iter()
         .zip(&endpoints)
         .filter(|(_, e)| e.is_none())
-        .map(|(r, _)| r.webhook_id.clone())
+        .map(|(r, _)| r.webhook.id.clone())
         .collect();
     if !missing.is_empty() {
         missing.sort_unstable();
@@ -324,7 +324,7 @@ async fn resolve(
             .collect();
         for (row, endpoint) in rows.iter().zip(&mut endpoints) {
             if endpoint.is_none() {
-                *endpoint = loaded.get(row.webhook_id.as_str()).cloned();
+                *endpoint = loaded.get(row.webhook.id.as_str()).cloned();
             }
         }
     }
@@ -339,16 +339,7 @@ async fn resolve(
                 parked.push(row.id);
                 return None;
             }
-            let delivery = Claimed {
-                id: row.id,
-                attempts: row.attempts,
-                event_id: row.event_id,
-                event_type: row.event_type,
-                event_created_at: row.event_created_at,
-                data: row.data,
-                target: endpoint.target,
-            };
-            Some((delivery, endpoint.host, permit))
+            Some((row.with_webhook(endpoint.target), endpoint.host, permit))
         })
         .collect();
     if !parked.is_empty() {

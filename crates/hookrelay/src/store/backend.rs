@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::leases::DeliveryLock;
 use super::plan::PlannedDelivery;
 use super::query::{Query, Record};
-use super::{AttemptRecord, Chooser, ClaimedRow, DueKey, Error, NewEvent, Result};
+use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, Result};
 use crate::ids::DeliveryId;
 
 /// Where a query runs.
@@ -112,7 +112,7 @@ pub trait Backend: Send + Sync + 'static {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>>;
+    ) -> Result<Vec<Claimed>>;
 
     /// Writes attempts and the deliveries' new states (of the deliveries that still exist).
     async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()>;

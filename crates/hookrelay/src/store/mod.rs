@@ -196,10 +196,12 @@ pub enum Published {
     UnknownTenant(TenantId),
 }
 
-/// A claimed delivery as the claim reads it: the webhook by id and version, which the caller
-/// resolves from its cache (or [`Store::webhooks_by_id`]) instead of every claim decoding it.
+/// A claimed (or handed-over) delivery with everything needed to send it, so sending needs no
+/// further query. A claim names the webhook by id and version ([`WebhookVersion`]), which the
+/// dispatcher resolves from its cache (or [`Store::webhooks_by_id`]) instead of every claim
+/// decoding it, into the prepared webhook it sends to ([`Claimed::with_webhook`]).
 #[derive(Clone, Debug)]
-pub struct ClaimedRow {
+pub struct Claimed<W = WebhookVersion> {
     /// `dlv_…`
     pub id: DeliveryId,
     /// Attempts made before this one.
@@ -213,9 +215,31 @@ pub struct ClaimedRow {
     /// The event's data (JSON text).
     pub data: String,
     /// The webhook it goes to.
-    pub webhook_id: WebhookId,
-    /// That webhook's `updated_at` when claimed.
-    pub webhook_updated_at: i64,
+    pub webhook: W,
+}
+
+impl<W> Claimed<W> {
+    /// The same delivery with its webhook resolved.
+    pub fn with_webhook<T>(self, webhook: T) -> Claimed<T> {
+        Claimed {
+            id: self.id,
+            attempts: self.attempts,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            event_created_at: self.event_created_at,
+            data: self.data,
+            webhook,
+        }
+    }
+}
+
+/// A webhook as a claim names it: its id and its `updated_at` when claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookVersion {
+    /// The webhook.
+    pub id: WebhookId,
+    /// Its `updated_at` (caches key on it).
+    pub updated_at: i64,
 }
 
 /// Decides, for each new delivery as a publish writes it, whether this node sends it right after
@@ -564,7 +588,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>>;
+    ) -> Result<Vec<Claimed>>;
     /// Webhooks by id, of any tenant (those not found are left out).
     async fn webhooks_by_id(&self, ids: &[WebhookId]) -> Result<Vec<Webhook>>;
     /// Records attempts and the resulting delivery states, in one transaction, and keeps each

@@ -4,7 +4,9 @@
 
 use sqlx::FromRow;
 
-use super::{Attempt, ClaimedRow, Delivery, DeliveryStatus, Error, EventType, Tenant, Webhook};
+use super::{
+    Attempt, Claimed, Delivery, DeliveryStatus, Error, EventType, Tenant, Webhook, WebhookVersion,
+};
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
     Channel, CustomHeaders, EventFilter, PayloadFormat, RetrySchedule, TimeoutSeconds, WebhookUrl,
@@ -164,17 +166,19 @@ pub struct ClaimedRecord {
 pub const CLAIMED_SELECT: &str = "d.id AS delivery_id, d.attempts, e.id AS event_id, e.event_type, \
      e.created_at AS event_created_at, e.data, w.id AS webhook_id, w.updated_at AS webhook_updated_at";
 
-impl From<ClaimedRecord> for ClaimedRow {
+impl From<ClaimedRecord> for Claimed {
     fn from(r: ClaimedRecord) -> Self {
-        ClaimedRow {
+        Claimed {
             id: DeliveryId::from_trusted(r.delivery_id),
             attempts: r.attempts.max(0) as u32,
             event_id: EventId::from_trusted(r.event_id),
             event_type: r.event_type,
             event_created_at: r.event_created_at,
             data: r.data,
-            webhook_id: WebhookId::from_trusted(r.webhook_id),
-            webhook_updated_at: r.webhook_updated_at,
+            webhook: WebhookVersion {
+                id: WebhookId::from_trusted(r.webhook_id),
+                updated_at: r.webhook_updated_at,
+            },
         }
     }
 }

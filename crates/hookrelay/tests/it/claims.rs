@@ -92,7 +92,7 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
         .iter()
         .map(|c| {
             (
-                c.webhook_id.as_str().to_owned(),
+                c.webhook.id.as_str().to_owned(),
                 c.event_id.as_str().to_owned(),
             )
         })
@@ -135,7 +135,7 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
     assert_eq!(offered_again, 4);
     assert_eq!(rest.len(), 4);
     assert_eq!(
-        rest.iter().filter(|c| c.webhook_id.as_str() == a).count(),
+        rest.iter().filter(|c| c.webhook.id.as_str() == a).count(),
         1,
         "A's third and B's three"
     );
@@ -161,7 +161,7 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
             &[AttemptRecord {
                 id: AttemptId::generate(),
                 delivery_id: failed.id.clone(),
-                webhook_id: failed.webhook_id.clone(),
+                webhook_id: failed.webhook.id.clone(),
                 attempt: 1,
                 started_at: now - 5,
                 latency_ms: 1,

@@ -4,7 +4,7 @@
 
 use hookrelay::clock::now_ms;
 use hookrelay::ids::{AttemptId, DeliveryId};
-use hookrelay::store::{AttemptRecord, ClaimedRow, DeliveryStatus, Error};
+use hookrelay::store::{AttemptRecord, Claimed, DeliveryStatus, Error};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -40,11 +40,11 @@ async fn rows(app: &TestApp, table: &str, column: &str, ids: &[&str]) -> i64 {
     }
 }
 
-fn delivered(c: &ClaimedRow, at: i64) -> AttemptRecord {
+fn delivered(c: &Claimed, at: i64) -> AttemptRecord {
     AttemptRecord {
         id: AttemptId::generate(),
         delivery_id: c.id.clone(),
-        webhook_id: c.webhook_id.clone(),
+        webhook_id: c.webhook.id.clone(),
         attempt: 1,
         started_at: at,
         latency_ms: 1,
@@ -81,9 +81,9 @@ async fn deleting_a_webhook_deletes_its_deliveries_and_attempts_and_drops_their_
         .await
         .unwrap();
     assert_eq!(claimed.len(), 4);
-    let (of_a, of_b): (Vec<&ClaimedRow>, Vec<&ClaimedRow>) = claimed
+    let (of_a, of_b): (Vec<&Claimed>, Vec<&Claimed>) = claimed
         .iter()
-        .partition(|c| c.webhook_id.as_str() == webhooks[0]);
+        .partition(|c| c.webhook.id.as_str() == webhooks[0]);
     let a_ids: Vec<&str> = of_a.iter().map(|c| c.id.as_str()).collect();
     // One of A's results is in before the deletion, the other arrives after it.
     store

@@ -7,7 +7,7 @@ use super::solo::Mode;
 use crate::store::claim::{Candidate, Choice};
 use crate::store::leases::Leases;
 use crate::store::records::{CLAIMED_SELECT, ClaimedRecord};
-use crate::store::{Chooser, ClaimedRow, DueKey, Result};
+use crate::store::{Chooser, Claimed, DueKey, Result};
 
 impl PgStore {
     pub(super) async fn next_due_inner(&self) -> Result<Option<i64>> {
@@ -47,7 +47,7 @@ impl PgStore {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         let mut membership = self.membership.lock().await;
         match membership.settle(&self.pool, &self.leases).await {
             Mode::Waiting => Ok(Vec::new()),
@@ -100,7 +100,7 @@ impl PgStore {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         let chosen = self.choose(now, limit, from, choose, None).await?;
         if chosen.is_empty() {
             return Ok(Vec::new());
@@ -130,7 +130,7 @@ impl PgStore {
             .bind(lease_until)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(ClaimedRow::from).collect())
+        Ok(rows.into_iter().map(Claimed::from).collect())
     }
 
     /// Claims as the only delivering node: reads the chosen deliveries and holds them in
@@ -142,7 +142,7 @@ impl PgStore {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         let _reading = self.leases.reading(now);
         let chosen = self
             .choose(now, limit, from, choose, Some(&self.leases))
@@ -160,7 +160,7 @@ impl PgStore {
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
-        let rows: Vec<ClaimedRow> = rows.into_iter().map(ClaimedRow::from).collect();
+        let rows: Vec<Claimed> = rows.into_iter().map(Claimed::from).collect();
         self.leases
             .hold(rows.iter().map(|r| r.id.as_str()), lease_until);
         Ok(rows)

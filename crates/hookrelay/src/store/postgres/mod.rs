@@ -24,7 +24,7 @@ use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
 use super::statistics::Statistics;
-use super::{AttemptRecord, Chooser, ClaimedRow, DueKey, Error, NewEvent, Result};
+use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, Result};
 use crate::ids::DeliveryId;
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
@@ -183,7 +183,7 @@ impl Backend for PgStore {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         self.claim_inner(now, limit, lease_until, from, choose)
             .await
     }

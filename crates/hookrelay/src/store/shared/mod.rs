@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::Backend;
 use super::{
-    Activity, Attempt, AttemptRecord, Chooser, ClaimedRow, Delivery, DeliveryFilter, DeliveryLock,
+    Activity, Attempt, AttemptRecord, Chooser, Claimed, Delivery, DeliveryFilter, DeliveryLock,
     Disabled, DueKey, Error, EventType, FailurePolicy, Intake, KeyOwner, NewEvent, Page, Paged,
     Publication, Replay, Result, Store, Tenant, Webhook,
 };
@@ -172,7 +172,7 @@ impl<B: Backend> Store for B {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         self.claim(now, limit, lease_until, from, choose).await
     }
 

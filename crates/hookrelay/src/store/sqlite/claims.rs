@@ -4,7 +4,7 @@
 use super::SqliteStore;
 use crate::store::claim::{Candidate, Choice};
 use crate::store::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
-use crate::store::{Chooser, ClaimedRow, DueKey, Error, Result};
+use crate::store::{Chooser, Claimed, DueKey, Error, Result};
 
 impl SqliteStore {
     /// The earliest due time of a pending delivery this process does not hold: those it holds
@@ -40,7 +40,7 @@ impl SqliteStore {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         let _reading = self.leases.reading(now);
         let mut conn = self.reader.acquire().await?;
         let mut choice = Choice::new(limit, from.take(), choose);
@@ -79,7 +79,7 @@ impl SqliteStore {
         .await?;
         let rows: Vec<ClaimedRecord> = serde_json::from_str(&batch)
             .map_err(|e| Error::Backend(sqlx::Error::Decode(Box::new(e))))?;
-        let rows: Vec<ClaimedRow> = rows.into_iter().map(ClaimedRow::from).collect();
+        let rows: Vec<Claimed> = rows.into_iter().map(Claimed::from).collect();
         // One claimer per store (the dispatcher's loop), so nothing took the chosen meanwhile;
         // those deleted since the candidates were read (with their webhook) are not held.
         self.leases

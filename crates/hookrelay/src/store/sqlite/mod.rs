@@ -21,7 +21,7 @@ use super::backend::{Backend, Conn};
 use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
-use super::{AttemptRecord, Chooser, ClaimedRow, DueKey, Error, NewEvent, Result};
+use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, Result};
 use crate::ids::DeliveryId;
 
 mod bulk;
@@ -234,7 +234,7 @@ impl Backend for SqliteStore {
         lease_until: i64,
         from: &mut Option<DueKey>,
         choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<ClaimedRow>> {
+    ) -> Result<Vec<Claimed>> {
         self.claim_inner(now, limit, lease_until, from, choose)
             .await
     }
