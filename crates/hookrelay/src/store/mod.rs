@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use leases::DeliveryLock;
+pub use views::{DeliveryDetail, Event};
 
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
 use crate::model::{PayloadFormat, SignatureConfig};
@@ -30,6 +31,7 @@ mod records;
 mod shared;
 pub mod sqlite;
 mod statistics;
+mod views;
 
 /// What the store can fail with. Each backend maps its own constraint errors onto these, so
 /// callers never see a SQLSTATE.
@@ -521,12 +523,13 @@ pub trait Store: Send + Sync + 'static {
     /// locks that let it deliver alone) goes, so another node may claim at once.
     async fn claiming_stopped(&self);
 
-    /// One delivery, with its attempts oldest first; `tenant` None sees every tenant's.
+    /// One delivery with its attempts oldest first, its event and its webhook (to re-render
+    /// the request it made); `tenant` None sees every tenant's.
     async fn get_delivery(
         &self,
         tenant: Option<&TenantId>,
         id: &DeliveryId,
-    ) -> Result<(Delivery, Vec<Attempt>)>;
+    ) -> Result<DeliveryDetail>;
     /// A webhook's deliveries, newest first.
     async fn list_deliveries(
         &self,

@@ -4,7 +4,7 @@
 
 use sqlx::FromRow;
 
-use super::{Attempt, ClaimedRow, Delivery, DeliveryStatus, EventType, Tenant, Webhook};
+use super::{Attempt, ClaimedRow, Delivery, DeliveryStatus, Event, EventType, Tenant, Webhook};
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::PayloadFormat;
 
@@ -197,6 +197,32 @@ impl From<DeliveryRecord> for Delivery {
                 .filter(|_| status == DeliveryStatus::Pending),
             created_at: r.created_at,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct EventRecord {
+    id: String,
+    event_type: String,
+    tenants: String,
+    channels: String,
+    data: String,
+    created_at: i64,
+}
+
+/// Columns of `events` for [`EventRecord`].
+pub const EVENT_COLUMNS: &str = "id, event_type, tenants, channels, data, created_at";
+
+impl From<EventRecord> for Event {
+    fn from(r: EventRecord) -> Self {
+        Event {
+            id: EventId::from_trusted(r.id),
+            event_type: r.event_type,
+            tenants: json_or_default(&r.tenants),
+            channels: json_or_default(&r.channels),
+            data: r.data,
+            created_at: r.created_at,
         }
     }
 }

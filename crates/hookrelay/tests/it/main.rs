@@ -18,6 +18,7 @@ mod events;
 mod guard;
 mod handoff;
 mod lifecycle;
+mod log;
 mod openapi;
 mod planner;
 mod readme;

@@ -1,13 +1,15 @@
-//! The delivery log: reading deliveries and attempts, statistics, and putting deliveries back
-//! in the queue (retry, replay, release).
+//! The delivery log: reading deliveries, attempts and events, statistics, and putting
+//! deliveries back in the queue (retry, replay, release).
 
-use super::{ID_CHUNK, paginate};
+use super::{ID_CHUNK, paginate, webhooks};
 use crate::ids::{DeliveryId, TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
 use crate::store::query::Query;
-use crate::store::records::{AttemptRow, DELIVERY_COLUMNS, DeliveryRecord};
+use crate::store::records::{
+    AttemptRow, DELIVERY_COLUMNS, DeliveryRecord, EVENT_COLUMNS, EventRecord,
+};
 use crate::store::{
-    Activity, Attempt, Delivery, DeliveryFilter, DeliveryStatus, Page, Paged, Replay, Result,
+    Activity, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, Page, Paged, Replay, Result,
 };
 
 /// The longest a delivery can be retried for; statistics look this far back for the
@@ -18,20 +20,31 @@ pub async fn get<B: Backend>(
     db: &B,
     tenant: Option<&TenantId>,
     id: &DeliveryId,
-) -> Result<(Delivery, Vec<Attempt>)> {
+) -> Result<DeliveryDetail> {
     let q = Query::new(format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
     ))
     .arg(id.as_str())
     .arg(tenant.map(TenantId::as_str));
-    let d: DeliveryRecord = db.fetch_one(Conn::Read, q).await?;
+    let delivery: Delivery = db.fetch_one::<DeliveryRecord>(Conn::Read, q).await?.into();
     let q = Query::new(
         "SELECT id, attempt, started_at, latency_ms, status_code, response_body, error, succeeded \
          FROM attempts WHERE delivery_id = $1 ORDER BY started_at, attempt",
     )
     .arg(id.as_str());
     let attempts: Vec<AttemptRow> = db.fetch_all(Conn::Read, q).await?;
-    Ok((d.into(), attempts.into_iter().map(Into::into).collect()))
+    let q = Query::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"))
+        .arg(delivery.event_id.as_str());
+    let event: Option<EventRecord> = db.fetch_optional(Conn::Read, q).await?;
+    let webhook = webhooks::by_id(db, std::slice::from_ref(&delivery.webhook_id))
+        .await?
+        .pop();
+    Ok(DeliveryDetail {
+        delivery,
+        attempts: attempts.into_iter().map(Into::into).collect(),
+        event: event.map(Into::into),
+        webhook,
+    })
 }
 
 pub async fn list<B: Backend>(

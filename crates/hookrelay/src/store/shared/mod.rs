@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::Backend;
 use super::{
-    Activity, Attempt, AttemptRecord, Chooser, ClaimedRow, Delivery, DeliveryFilter, DeliveryLock,
-    DueKey, Error, EventType, Intake, KeyOwner, NewEvent, Page, Paged, Publication, Replay, Result,
-    Store, Tenant, Webhook,
+    Activity, AttemptRecord, Chooser, ClaimedRow, Delivery, DeliveryDetail, DeliveryFilter,
+    DeliveryLock, DueKey, Error, EventType, Intake, KeyOwner, NewEvent, Page, Paged, Publication,
+    Replay, Result, Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, KeyId, TenantId, WebhookId};
 
@@ -204,7 +204,7 @@ impl<B: Backend> Store for B {
         &self,
         tenant: Option<&TenantId>,
         id: &DeliveryId,
-    ) -> Result<(Delivery, Vec<Attempt>)> {
+    ) -> Result<DeliveryDetail> {
         log::get(self, tenant, id).await
     }
 

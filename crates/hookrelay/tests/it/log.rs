@@ -1,0 +1,137 @@
+//! The delivery log as its readers see it: deliveries and their attempts and requests, the
+//! log's filters, events with their deliveries, statistics, and the admin's tenant paths.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, TestReceiver};
+
+backend_tests!(a_delivery_shows_its_attempts_and_the_request_its_endpoint_received);
+
+fn keys(v: &Value) -> BTreeSet<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+/// Asserts that `request` (a delivery's `request`) is what `received` got: every header it
+/// lists with the same value, and the same body.
+fn assert_request_is(request: &Value, received: &crate::helpers::Received) {
+    let headers = request["headers"].as_object().unwrap();
+    assert!(headers.contains_key("webhook-id"), "{request}");
+    for (name, value) in headers {
+        assert_eq!(received.header(name), value, "header {name}");
+    }
+    assert_eq!(
+        request["body"].as_str().unwrap().as_bytes(),
+        &received.body[..]
+    );
+    assert_eq!(request["method"], "POST");
+}
+
+async fn a_delivery_shows_its_attempts_and_the_request_its_endpoint_received(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.script(&[500]);
+    let w = app
+        .create_webhook(json!({
+            "url": receiver.url("/hooks?src=hr"),
+            "retry_schedule": [1],
+            "headers": {"X-Tenant-Token": "t0k"},
+        }))
+        .await;
+    let id = w["id"].as_str().unwrap();
+    app.publish(json!({"type": "meeting.ended", "data": {"meeting_id": "m1", "n": 1.0}}))
+        .await;
+    let d = app.wait_for_delivery(id, "succeeded").await;
+    assert_eq!(
+        keys(&d),
+        BTreeSet::from([
+            "id",
+            "webhook_id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+            "attempts",
+            "request",
+        ])
+    );
+    assert_eq!(d["attempt_count"], 2);
+    let attempts = d["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(
+        keys(&attempts[0]),
+        BTreeSet::from([
+            "id",
+            "attempt",
+            "started_at",
+            "latency_ms",
+            "status_code",
+            "response_body",
+            "error",
+            "succeeded",
+        ])
+    );
+    assert_eq!(attempts[0]["status_code"], 500);
+    assert_eq!(attempts[1]["status_code"], 200);
+
+    let request = &d["request"];
+    assert_eq!(request["attempt"], 2, "the latest attempt's request");
+    assert_eq!(request["url"], w["url"]);
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_request_is(request, &received[1]);
+    assert_eq!(request["headers"]["x-tenant-token"], "t0k");
+    assert!(request["headers"]["webhook-signature"].is_string());
+    assert!(
+        !d.to_string().contains(w["secret"].as_str().unwrap()),
+        "the secret is never shown: {d}"
+    );
+
+    let list = app.deliveries(id).await;
+    assert_eq!(
+        keys(&list[0]),
+        &keys(&d) - &BTreeSet::from(["attempts", "request"]),
+        "the log lists deliveries without their attempts"
+    );
+
+    // Another wire format: the request is rendered by the same code that sent it.
+    let mave = app
+        .create_webhook(json!({
+            "url": receiver.url("/mave"),
+            "signature": {"scheme": "timestamped-key", "header": "Mave-Signature"},
+            "payload_format": "object-event",
+        }))
+        .await;
+    let mave_id = mave["id"].as_str().unwrap();
+    app.publish(json!({"type": "a.b", "data": {"x": [1, 2]}}))
+        .await;
+    let d = app.wait_for_delivery(mave_id, "succeeded").await;
+    let sent = receiver
+        .wait_for(4)
+        .await
+        .into_iter()
+        .find(|r| r.path == "/mave")
+        .unwrap();
+    assert_request_is(&d["request"], &sent);
+    assert!(d["request"]["headers"]["mave-signature"].is_string());
+    assert!(!d.to_string().contains(mave["secret"].as_str().unwrap()));
+
+    // Re-rendered on read: it follows the webhook's current settings.
+    let (status, _) = app
+        .patch(
+            &format!("/v1/webhooks/{mave_id}"),
+            json!({"headers": {"X-Added": "later"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, again) = app
+        .get(&format!("/v1/deliveries/{}", d["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(again["request"]["headers"]["x-added"], "later");
+    assert_eq!(again["request"]["body"], d["request"]["body"]);
+}
