@@ -189,6 +189,8 @@ pub struct LogQuery {
     event_type: Option<String>,
     /// Only deliveries created at or after this RFC 3339 time.
     since: Option<String>,
+    /// Only deliveries created before this RFC 3339 time.
+    until: Option<String>,
     /// Items per page, 1 to 250.
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -203,15 +205,22 @@ impl LogQuery {
                 ApiError::invalid("status", "must be pending, succeeded or failed")
             })?),
         };
-        let since = match &self.since {
-            None => None,
-            Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
+        let time = |value: &Option<String>, field: &str| match value {
+            None => Ok(None),
+            Some(s) => parse_rfc3339(s).map(Some).ok_or_else(|| {
                 ApiError::invalid(
-                    "since",
+                    field,
                     "must be an RFC 3339 time such as 2026-11-22T10:00:00Z",
                 )
-            })?),
+            }),
         };
+        let since = time(&self.since, "since")?;
+        let until = time(&self.until, "until")?;
+        if let (Some(since), Some(until)) = (since, until)
+            && until <= since
+        {
+            return Err(ApiError::invalid("until", "must be after since"));
+        }
         let page = PageQuery {
             limit: self.limit,
             cursor: self.cursor.clone(),
@@ -222,6 +231,7 @@ impl LogQuery {
                 status,
                 event_type: self.event_type.clone(),
                 since,
+                until,
             },
             page,
         ))

@@ -389,6 +389,8 @@ pub struct DeliveryFilter {
     pub event_type: Option<String>,
     /// Only deliveries created at or after this time, unix ms.
     pub since: Option<i64>,
+    /// Only deliveries created before this time, unix ms.
+    pub until: Option<i64>,
 }
 
 /// A webhook's recent attempts and delivery counts, for statistics.

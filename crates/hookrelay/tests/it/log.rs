@@ -2,14 +2,19 @@
 //! log's filters, events with their deliveries, statistics, and the admin's tenant paths.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
+use hookrelay::clock::{now_ms, rfc3339};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestReceiver};
+use crate::helpers::{TestApp, TestReceiver, eventually};
 
-backend_tests!(a_delivery_shows_its_attempts_and_the_request_its_endpoint_received);
+backend_tests!(
+    a_delivery_shows_its_attempts_and_the_request_its_endpoint_received,
+    the_delivery_log_takes_until_as_well_as_since,
+);
 
 fn keys(v: &Value) -> BTreeSet<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
@@ -134,4 +139,55 @@ async fn a_delivery_shows_its_attempts_and_the_request_its_endpoint_received(app
         .await;
     assert_eq!(again["request"]["headers"]["x-added"], "later");
     assert_eq!(again["request"]["body"], d["request"]["body"]);
+}
+
+async fn the_delivery_log_takes_until_as_well_as_since(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let w = app.create_webhook(json!({"url": receiver.url("/h")})).await;
+    let id = w["id"].as_str().unwrap();
+    app.publish(json!({"type": "first.kind", "data": {}})).await;
+    // Every event created so far is before `mid`; every later one at or after it.
+    let mid = now_ms() + 1;
+    eventually(Duration::from_secs(1), "the clock passes mid", || async {
+        now_ms() >= mid
+    })
+    .await;
+    app.publish(json!({"type": "second.kind", "data": {}}))
+        .await;
+    let at = rfc3339(mid);
+    let types = async |query: String| -> Vec<String> {
+        let (status, body) = app
+            .get(&format!("/v1/webhooks/{id}/deliveries?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["event_type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(types(format!("until={at}")).await, ["first.kind"]);
+    assert_eq!(types(format!("since={at}")).await, ["second.kind"]);
+    let before = rfc3339(mid - 60_000);
+    assert_eq!(
+        types(format!("since={before}&until={at}")).await,
+        ["first.kind"]
+    );
+    let after = rfc3339(mid + 60_000);
+    assert_eq!(
+        types(format!("until={after}")).await,
+        ["second.kind", "first.kind"]
+    );
+    for query in [
+        format!("since={at}&until={before}"),
+        format!("since={at}&until={at}"),
+        "until=tomorrow".to_owned(),
+    ] {
+        let (status, err) = app
+            .get(&format!("/v1/webhooks/{id}/deliveries?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(err["error"]["field"], "until", "{query}");
+    }
 }

@@ -71,6 +71,9 @@ pub async fn list<B: Backend>(
     if let Some(since) = filter.since {
         q.push(" AND created_at >= ").push_arg(since);
     }
+    if let Some(until) = filter.until {
+        q.push(" AND created_at < ").push_arg(until);
+    }
     q.push(" ORDER BY id DESC LIMIT ")
         .push_arg(i64::from(page.limit) + 1);
     let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
