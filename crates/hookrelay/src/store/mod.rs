@@ -532,6 +532,8 @@ pub trait Store: Send + Sync + 'static {
         tenant: Option<&TenantId>,
         id: &DeliveryId,
     ) -> Result<DeliveryDetail>;
+    /// One event with its deliveries, oldest first (admin: any tenant's).
+    async fn get_event(&self, id: &EventId) -> Result<(Event, Vec<Delivery>)>;
     /// A webhook's deliveries, newest first.
     async fn list_deliveries(
         &self,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hookrelay::clock::{now_ms, rfc3339};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, TestReceiver, eventually};
 
 backend_tests!(
     a_delivery_shows_its_attempts_and_the_request_its_endpoint_received,
+    an_event_shows_its_tenants_data_and_deliveries_to_the_admin_only,
     the_delivery_log_takes_until_as_well_as_since,
 );
 
@@ -139,6 +140,84 @@ async fn a_delivery_shows_its_attempts_and_the_request_its_endpoint_received(app
         .await;
     assert_eq!(again["request"]["headers"]["x-added"], "later");
     assert_eq!(again["request"]["body"], d["request"]["body"]);
+}
+
+async fn an_event_shows_its_tenants_data_and_deliveries_to_the_admin_only(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let alice_key = app.create_tenant("alice").await;
+    app.create_tenant("bob").await;
+    let mut hooks = Vec::new();
+    for (tenant, events) in [
+        ("alice", json!([])),
+        ("bob", json!([])),
+        ("bob", json!(["x.*"])),
+    ] {
+        let (status, w) = app
+            .post(
+                &format!("/v1/tenants/{tenant}/webhooks"),
+                json!({"url": receiver.url(&format!("/{tenant}")), "events": events}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+        hooks.push(w["id"].as_str().unwrap().to_owned());
+    }
+    let unrelated = app.create_webhook(json!({"url": receiver.url("/d")})).await;
+    let data = r#"{"meeting_id":"m1","n":1.0}"#;
+    let body = format!(
+        r#"{{"id":"evt-shared-1","type":"meeting.ended","tenants":["alice","bob"],"channels":["eu"],"data":{data}}}"#
+    );
+    let resp = app
+        .client
+        .post(app.url("/v1/events"))
+        .bearer_auth(crate::helpers::ADMIN_KEY)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    // A later event to the same webhooks is not one of this event's deliveries.
+    app.publish(json!({"type": "meeting.ended", "tenants": ["alice", "bob"], "data": {}}))
+        .await;
+    receiver.wait_for(4).await;
+
+    let (status, event) = app.get("/v1/events/evt-shared-1").await;
+    assert_eq!(status, StatusCode::OK, "{event}");
+    assert_eq!(event["id"], "evt-shared-1");
+    assert_eq!(event["type"], "meeting.ended");
+    assert_eq!(event["tenants"], json!(["alice", "bob"]));
+    assert_eq!(event["channels"], json!(["eu"]));
+    assert_eq!(event["data"], serde_json::from_str::<Value>(data).unwrap());
+    assert!(event["created_at"].as_str().unwrap().ends_with('Z'));
+    let deliveries = event["deliveries"].as_array().unwrap();
+    let mut to: Vec<&str> = deliveries
+        .iter()
+        .map(|d| d["webhook_id"].as_str().unwrap())
+        .collect();
+    to.sort_unstable();
+    let mut expected = vec![hooks[0].as_str(), hooks[1].as_str()];
+    expected.sort_unstable();
+    assert_eq!(to, expected, "alice's and bob's matching webhooks only");
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["event_id"] == "evt-shared-1" && d["attempt_count"].is_u64()),
+        "{event}"
+    );
+    assert!(!to.contains(&unrelated["id"].as_str().unwrap()));
+
+    let (status, err) = app
+        .call(
+            Method::GET,
+            "/v1/events/evt-shared-1",
+            Some(&alice_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert!(err["error"]["code"].is_string());
+    let (status, err) = app.get("/v1/events/evt-missing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(err["error"]["message"].is_string());
 }
 
 async fn the_delivery_log_takes_until_as_well_as_since(app: &mut TestApp) {

@@ -51,6 +51,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
         "/v1/tenants/{tid}",
         "/v1/tenants/{tid}/keys",
         "/v1/events",
+        "/v1/events/{id}",
         "/v1/event-types",
         "/v1/event-types/{name}",
         "/v1/webhooks",

@@ -2,19 +2,30 @@
 //! deliveries back in the queue (retry, replay, release).
 
 use super::{ID_CHUNK, paginate, webhooks};
-use crate::ids::{DeliveryId, TenantId, WebhookId};
+use crate::ids::{DeliveryId, EventId, TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
 use crate::store::query::Query;
 use crate::store::records::{
     AttemptRow, DELIVERY_COLUMNS, DeliveryRecord, EVENT_COLUMNS, EventRecord,
 };
 use crate::store::{
-    Activity, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, Page, Paged, Replay, Result,
+    Activity, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, Event, Page, Paged, Replay,
+    Result,
 };
 
 /// The longest a delivery can be retried for; statistics look this far back for the
 /// deliveries whose attempts fall in their window.
 const LONGEST_SCHEDULE_MS: i64 = 7 * 24 * 3_600_000;
+
+/// How long before its event's `created_at` a delivery id may be generated: none should be
+/// (the id is generated later, on the same node's clock), this allows for the clock stepping
+/// back.
+const CLOCK_SLACK_MS: i64 = 60_000;
+
+/// How long after its event's `created_at` a delivery id may be generated: the time between a
+/// publish request being parsed and its group committing, a matter of seconds even under
+/// load (nothing retries a publish); an hour leaves room for any stall.
+const PUBLISH_SPAN_MS: i64 = 3_600_000;
 
 pub async fn get<B: Backend>(
     db: &B,
@@ -45,6 +56,48 @@ pub async fn get<B: Backend>(
         event: event.map(Into::into),
         webhook,
     })
+}
+
+/// One event and its deliveries. There is no index of deliveries by event (every publish
+/// would pay for it), so they are found through their webhooks: a publish gives each target
+/// webhook at most one delivery of an event, with an id generated within
+/// [`PUBLISH_SPAN_MS`] of the event's `created_at`, so each of the event's tenants' webhooks
+/// costs one short range read of `deliveries_by_webhook`, stopping at the first match.
+pub async fn get_event<B: Backend>(db: &B, id: &EventId) -> Result<(Event, Vec<Delivery>)> {
+    let q =
+        Query::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")).arg(id.as_str());
+    let event: Event = db.fetch_one::<EventRecord>(Conn::Read, q).await?.into();
+    if event.tenants.is_empty() {
+        return Ok((event, Vec::new()));
+    }
+    let from = DeliveryId::lower_bound(event.created_at - CLOCK_SLACK_MS);
+    let to = DeliveryId::lower_bound(event.created_at + PUBLISH_SPAN_MS);
+    let mut q = Query::new(
+        "SELECT (SELECT d.id FROM deliveries d WHERE d.webhook_id = w.id AND d.id >= $2 \
+         AND d.id < $3 AND d.event_id = $1 ORDER BY d.id LIMIT 1) \
+         FROM webhooks w WHERE w.tenant_id IN (",
+    )
+    .arg(id.as_str())
+    .arg(from.as_str())
+    .arg(to.as_str());
+    q.push_list(event.tenants.iter().map(TenantId::as_str))
+        .push(")");
+    let found: Vec<(Option<String>,)> = db.fetch_all(Conn::Read, q).await?;
+    let mut ids: Vec<String> = found.into_iter().filter_map(|(id,)| id).collect();
+    ids.sort_unstable();
+    // Read by primary key in a query of their own: joined to the one above, PostgreSQL may
+    // pick a hash join against a scan of every delivery (it did on a young table).
+    let mut deliveries = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        let mut q = Query::new(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id IN ("
+        ));
+        q.push_list(chunk.iter().map(String::as_str))
+            .push(") ORDER BY id");
+        let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
+        deliveries.extend(rows.into_iter().map(Delivery::from));
+    }
+    Ok((event, deliveries))
 }
 
 pub async fn list<B: Backend>(

@@ -22,10 +22,10 @@ use tokio_util::sync::CancellationToken;
 use super::backend::Backend;
 use super::{
     Activity, AttemptRecord, Chooser, ClaimedRow, Delivery, DeliveryDetail, DeliveryFilter,
-    DeliveryLock, DueKey, Error, EventType, Intake, KeyOwner, NewEvent, Page, Paged, Publication,
-    Replay, Result, Store, Tenant, Webhook,
+    DeliveryLock, DueKey, Error, Event, EventType, Intake, KeyOwner, NewEvent, Page, Paged,
+    Publication, Replay, Result, Store, Tenant, Webhook,
 };
-use crate::ids::{DeliveryId, KeyId, TenantId, WebhookId};
+use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
 /// Ids per statement where a list of them is bound one parameter each, well under SQLite's
 /// 32,766 bound parameters.
@@ -206,6 +206,10 @@ impl<B: Backend> Store for B {
         id: &DeliveryId,
     ) -> Result<DeliveryDetail> {
         log::get(self, tenant, id).await
+    }
+
+    async fn get_event(&self, id: &EventId) -> Result<(Event, Vec<Delivery>)> {
+        log::get_event(self, id).await
     }
 
     async fn list_deliveries(
