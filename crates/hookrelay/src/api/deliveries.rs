@@ -49,6 +49,8 @@ pub struct DeliveryOut {
     attempt_count: u32,
     /// When the next attempt is due (pending only).
     next_attempt_at: Option<String>,
+    /// Made by a test send (`POST /v1/webhooks/{id}/test`) rather than by a published event.
+    test: bool,
     /// RFC 3339.
     created_at: String,
     /// RFC 3339.
@@ -65,6 +67,7 @@ impl From<Delivery> for DeliveryOut {
             status: d.status.as_str().to_owned(),
             attempt_count: d.attempts,
             next_attempt_at: d.next_attempt_at.map(rfc3339),
+            test: d.test,
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
         }

@@ -353,6 +353,8 @@ pub struct Delivery {
     pub attempts: u32,
     /// When the next attempt is due (pending only), unix ms.
     pub next_attempt_at: Option<i64>,
+    /// Made by a test send (`POST /v1/webhooks/{id}/test`), not by a publish.
+    pub test: bool,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.
@@ -534,6 +536,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<DeliveryDetail>;
     /// One event with its deliveries, oldest first (admin: any tenant's).
     async fn get_event(&self, id: &EventId) -> Result<(Event, Vec<Delivery>)>;
+    /// Logs a test send to a webhook of `tenant`: its event, a delivery marked `test` in the
+    /// state `attempt` leads to, and the attempt, in one transaction. `NotFound` if the
+    /// webhook is gone (nothing is written).
+    async fn record_test_send(
+        &self,
+        tenant: &TenantId,
+        event: &NewEvent,
+        attempt: &AttemptRecord,
+    ) -> Result<()>;
     /// A webhook's deliveries, newest first.
     async fn list_deliveries(
         &self,
@@ -552,7 +563,7 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Activity>;
     /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
-    /// pending and due at `now`; answers how many.
+    /// pending and due at `now`, test sends excepted; answers how many.
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64>;
     /// Makes a delivery pending and due at `now` (manual retry); `tenant` None: any tenant's.
     async fn retry_delivery(

@@ -174,13 +174,14 @@ pub struct DeliveryRecord {
     status: String,
     attempts: i64,
     next_attempt_at: Option<i64>,
+    test: bool,
     created_at: i64,
     updated_at: i64,
 }
 
 /// Columns of `deliveries` for [`DeliveryRecord`].
 pub const DELIVERY_COLUMNS: &str = "id, event_id, webhook_id, event_type, status, attempts, \
-    next_attempt_at, created_at, updated_at";
+    next_attempt_at, test, created_at, updated_at";
 
 impl From<DeliveryRecord> for Delivery {
     fn from(r: DeliveryRecord) -> Self {
@@ -195,6 +196,7 @@ impl From<DeliveryRecord> for Delivery {
             next_attempt_at: r
                 .next_attempt_at
                 .filter(|_| status == DeliveryStatus::Pending),
+            test: r.test,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }

@@ -60,6 +60,7 @@ async fn a_delivery_shows_its_attempts_and_the_request_its_endpoint_received(app
             "status",
             "attempt_count",
             "next_attempt_at",
+            "test",
             "created_at",
             "updated_at",
             "attempts",
@@ -67,6 +68,7 @@ async fn a_delivery_shows_its_attempts_and_the_request_its_endpoint_received(app
         ])
     );
     assert_eq!(d["attempt_count"], 2);
+    assert_eq!(d["test"], false);
     let attempts = d["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2);
     assert_eq!(
@@ -198,9 +200,9 @@ async fn an_event_shows_its_tenants_data_and_deliveries_to_the_admin_only(app: &
     expected.sort_unstable();
     assert_eq!(to, expected, "alice's and bob's matching webhooks only");
     assert!(
-        deliveries
-            .iter()
-            .all(|d| d["event_id"] == "evt-shared-1" && d["attempt_count"].is_u64()),
+        deliveries.iter().all(|d| d["event_id"] == "evt-shared-1"
+            && d["test"] == false
+            && d["attempt_count"].is_u64()),
         "{event}"
     );
     assert!(!to.contains(&unrelated["id"].as_str().unwrap()));

@@ -1,5 +1,5 @@
-//! The delivery log: reading deliveries, attempts and events, statistics, and putting
-//! deliveries back in the queue (retry, replay, release).
+//! The delivery log: reading deliveries, attempts and events, statistics, logging test sends,
+//! and putting deliveries back in the queue (retry, replay, release).
 
 use super::{ID_CHUNK, paginate, webhooks};
 use crate::ids::{DeliveryId, EventId, TenantId, WebhookId};
@@ -9,8 +9,8 @@ use crate::store::records::{
     AttemptRow, DELIVERY_COLUMNS, DeliveryRecord, EVENT_COLUMNS, EventRecord,
 };
 use crate::store::{
-    Activity, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, Event, Page, Paged, Replay,
-    Result,
+    Activity, AttemptRecord, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, Error,
+    Event, NewEvent, Page, Paged, Replay, Result,
 };
 
 /// The longest a delivery can be retried for; statistics look this far back for the
@@ -100,6 +100,77 @@ pub async fn get_event<B: Backend>(db: &B, id: &EventId) -> Result<(Event, Vec<D
     Ok((event, deliveries))
 }
 
+/// Logs a test send: its event, its delivery (marked `test`, never due) and its attempt.
+pub async fn record_test_send<B: Backend>(
+    db: &B,
+    tenant: &TenantId,
+    event: &NewEvent,
+    attempt: &AttemptRecord,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    // Locked as a publish locks its targets, so a deletion of the webhook either waits for
+    // this transaction (and deletes what it wrote) or is seen here.
+    let q = Query::new(format!(
+        "SELECT id FROM webhooks WHERE id = $1 AND tenant_id = $2 {}",
+        B::KEY_SHARE
+    ))
+    .arg(attempt.webhook_id.as_str())
+    .arg(tenant.as_str());
+    let found: Option<(String,)> = db.fetch_optional(Conn::Tx(&mut tx), q).await?;
+    if found.is_none() {
+        return Err(Error::NotFound);
+    }
+    let text = |v: serde_json::Result<String>| v.unwrap_or_else(|_| "[]".to_owned());
+    let q = Query::new(
+        "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6)",
+    );
+    let tenants = text(serde_json::to_string(&event.tenants));
+    let channels = text(serde_json::to_string(&event.channels));
+    let q = q
+        .arg(event.id.as_str())
+        .arg(event.event_type.as_str())
+        .arg(tenants.as_str())
+        .arg(channels.as_str())
+        .arg(event.data.as_str())
+        .arg(event.created_at);
+    db.execute(Conn::Tx(&mut tx), q).await?;
+    let finished = attempt.started_at + attempt.latency_ms;
+    let q = Query::new(
+        "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+         attempts, next_attempt_at, created_at, updated_at, test) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)",
+    )
+    .arg(attempt.delivery_id.as_str())
+    .arg(event.id.as_str())
+    .arg(attempt.webhook_id.as_str())
+    .arg(tenant.as_str())
+    .arg(event.event_type.as_str())
+    .arg(attempt.status.as_str())
+    .arg(i64::from(attempt.attempt))
+    .arg(event.created_at)
+    .arg(finished)
+    .arg(true);
+    db.execute(Conn::Tx(&mut tx), q).await?;
+    let q = Query::new(
+        "INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+         status_code, response_body, error, succeeded) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .arg(attempt.id.as_str())
+    .arg(attempt.delivery_id.as_str())
+    .arg(attempt.webhook_id.as_str())
+    .arg(i64::from(attempt.attempt))
+    .arg(attempt.started_at)
+    .arg(attempt.latency_ms)
+    .arg(attempt.status_code.map(i64::from))
+    .arg(attempt.response_body.as_deref())
+    .arg(attempt.error.as_deref())
+    .arg(attempt.succeeded);
+    db.execute(Conn::Tx(&mut tx), q).await?;
+    B::commit(tx).await
+}
+
 pub async fn list<B: Backend>(
     db: &B,
     tenant: &TenantId,
@@ -178,15 +249,18 @@ pub async fn replay<B: Backend>(
     webhook: &WebhookId,
     replay: &Replay,
 ) -> Result<u64> {
+    // Test sends are left out: a replay re-sends what was published, not pings.
     let mut q = Query::new(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 \
-         WHERE webhook_id = $2 AND tenant_id = $3 AND created_at >= $4 AND created_at < $5",
+         WHERE webhook_id = $2 AND tenant_id = $3 AND created_at >= $4 AND created_at < $5 \
+         AND test = $6",
     )
     .arg(replay.now)
     .arg(webhook.as_str())
     .arg(tenant.as_str())
     .arg(replay.since)
-    .arg(replay.until);
+    .arg(replay.until)
+    .arg(false);
     if let Some(status) = replay.status {
         q.push(" AND status = ").push_arg(status.as_str());
     }

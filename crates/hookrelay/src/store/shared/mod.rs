@@ -212,6 +212,15 @@ impl<B: Backend> Store for B {
         log::get_event(self, id).await
     }
 
+    async fn record_test_send(
+        &self,
+        tenant: &TenantId,
+        event: &NewEvent,
+        attempt: &AttemptRecord,
+    ) -> Result<()> {
+        log::record_test_send(self, tenant, event, attempt).await
+    }
+
     async fn list_deliveries(
         &self,
         tenant: &TenantId,
