@@ -15,6 +15,7 @@ backend_tests!(
     a_delivery_shows_its_attempts_and_the_request_its_endpoint_received,
     an_event_shows_its_tenants_data_and_deliveries_to_the_admin_only,
     the_delivery_log_takes_until_as_well_as_since,
+    stats_over_two_days_come_in_daily_buckets,
 );
 
 fn keys(v: &Value) -> BTreeSet<&str> {
@@ -270,5 +271,44 @@ async fn the_delivery_log_takes_until_as_well_as_since(app: &mut TestApp) {
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(err["error"]["field"], "until", "{query}");
+    }
+}
+
+async fn stats_over_two_days_come_in_daily_buckets(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    receiver.script(&[500]);
+    let w = app
+        .create_webhook(json!({"url": receiver.url("/h"), "retry_schedule": [1]}))
+        .await;
+    let id = w["id"].as_str().unwrap();
+    app.publish(json!({"type": "a.b", "data": {}})).await;
+    app.wait_for_delivery(id, "succeeded").await;
+    for (window, bucketed) in [("7d", "daily"), ("30d", "daily"), ("49h", "daily")] {
+        let (status, stats) = app
+            .get(&format!("/v1/webhooks/{id}/stats?window={window}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{stats}");
+        assert!(stats.get("hourly").is_none(), "{window}: {stats}");
+        let days = stats[bucketed].as_array().unwrap();
+        // Both attempts fall within one or two UTC days (around midnight).
+        assert!((1..=2).contains(&days.len()), "{stats}");
+        let total: u64 = days.iter().map(|d| d["attempts"].as_u64().unwrap()).sum();
+        let failed: u64 = days.iter().map(|d| d["failed"].as_u64().unwrap()).sum();
+        assert_eq!((total, failed), (2, 1), "{stats}");
+        for day in days {
+            assert!(
+                day["day"].as_str().unwrap().ends_with("T00:00:00.000Z"),
+                "{day}"
+            );
+        }
+    }
+    for window in ["48h", "2d", "1h"] {
+        let (_, stats) = app
+            .get(&format!("/v1/webhooks/{id}/stats?window={window}"))
+            .await;
+        assert!(stats.get("daily").is_none(), "{window}: {stats}");
+        let hours = stats["hourly"].as_array().unwrap();
+        let total: u64 = hours.iter().map(|h| h["attempts"].as_u64().unwrap()).sum();
+        assert_eq!(total, 2, "{window}: {stats}");
     }
 }
