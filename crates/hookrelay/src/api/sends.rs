@@ -1,7 +1,8 @@
 //! Sending on demand: `POST /v1/webhooks/{id}/test` makes one attempt now with an event type's
 //! example and answers with its result; it is logged as a delivery marked `test` (never queued,
 //! so never retried on its own). `POST /v1/webhooks/{id}/replay` queues a webhook's past
-//! deliveries again, test sends excepted.
+//! deliveries again, test sends excepted. Both exist under `/v1/tenants/{tid}/webhooks/{id}/`
+//! for the admin key.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -25,7 +26,9 @@ use crate::store::{self, AttemptRecord, DeliveryStatus, NewEvent, Replay};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(test_webhook))
+        .routes(routes!(test_tenant_webhook))
         .routes(routes!(replay))
+        .routes(routes!(replay_tenant))
 }
 
 /// Which event to send as a test.
@@ -132,6 +135,20 @@ async fn test_webhook(
     }))
 }
 
+/// Sends one test event to a tenant's webhook now (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/test", tag = "webhooks", request_body = TestIn,
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = TestOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn test_tenant_webhook(
+    scope: Scope,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    input: ApiJson<TestIn>,
+) -> Result<Json<TestOut>, ApiError> {
+    test_webhook(scope, state, Path(path.1), input).await
+}
+
 /// Which deliveries to queue again.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -218,4 +235,18 @@ async fn replay(
             until: rfc3339(until),
         }),
     ))
+}
+
+/// Queues a tenant's webhook's past deliveries again (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/replay", tag = "webhooks", request_body = ReplayIn,
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 202, body = ReplayOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn replay_tenant(
+    scope: Scope,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    input: ApiJson<ReplayIn>,
+) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    replay(scope, state, Path(path.1), input).await
 }

@@ -1,5 +1,6 @@
-//! Per-webhook statistics: `GET /v1/webhooks/{id}/stats?window=24h` answers delivery counts,
-//! the attempt success rate, latency percentiles and buckets over the window: hourly up to two days, daily (UTC days)
+//! Per-webhook statistics: `GET /v1/webhooks/{id}/stats?window=24h` (and the admin's
+//! `/v1/tenants/{tid}/webhooks/{id}/stats`) answers delivery counts, the attempt success rate,
+//! latency percentiles and buckets over the window: hourly up to two days, daily (UTC days)
 //! beyond, so a 7- or 30-day chart gets a bar per day rather than hundreds of hours.
 
 use std::collections::BTreeMap;
@@ -27,7 +28,9 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 const HOURLY_UP_TO_MS: i64 = 2 * DAY_MS;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(webhook_stats))
+    OpenApiRouter::new()
+        .routes(routes!(webhook_stats))
+        .routes(routes!(tenant_webhook_stats))
 }
 
 /// `?window=`
@@ -239,6 +242,20 @@ async fn webhook_stats(
         .await
         .map_err(|e| ApiError::from_store(e, "webhook"))?;
     Ok(Json(summarize(webhook.to_string(), window, activity)))
+}
+
+/// A tenant's webhook's delivery statistics over a window (admin).
+#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks/{id}/stats", tag = "webhooks",
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id"), StatsQuery),
+    responses((status = 200, body = StatsOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn tenant_webhook_stats(
+    scope: Scope,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    query: ApiQuery<StatsQuery>,
+) -> Result<Json<StatsOut>, ApiError> {
+    webhook_stats(scope, state, Path(path.1), query).await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ backend_tests!(
     an_event_shows_its_tenants_data_and_deliveries_to_the_admin_only,
     the_delivery_log_takes_until_as_well_as_since,
     stats_over_two_days_come_in_daily_buckets,
+    the_admin_tests_replays_and_reads_stats_of_a_tenants_webhook,
 );
 
 fn keys(v: &Value) -> BTreeSet<&str> {
@@ -311,4 +312,87 @@ async fn stats_over_two_days_come_in_daily_buckets(app: &mut TestApp) {
         let total: u64 = hours.iter().map(|h| h["attempts"].as_u64().unwrap()).sum();
         assert_eq!(total, 2, "{window}: {stats}");
     }
+}
+
+async fn the_admin_tests_replays_and_reads_stats_of_a_tenants_webhook(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let acme_key = app.create_tenant("acme").await;
+    let (_, w) = app
+        .post(
+            "/v1/tenants/acme/webhooks",
+            json!({"url": receiver.url("/acme"), "retry_schedule": []}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap();
+    let base = format!("/v1/tenants/acme/webhooks/{id}");
+    let start = rfc3339(now_ms() - 1000);
+
+    let (status, test) = app
+        .post(&format!("{base}/test"), json!({"event_type": "a.b"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    assert_eq!(test["succeeded"], true);
+    app.publish(json!({"type": "a.b", "tenant": "acme", "data": {}}))
+        .await;
+    receiver.wait_for(2).await;
+    eventually(
+        Duration::from_secs(10),
+        "the published delivery succeeds",
+        || async {
+            let (_, log) = app.get(&format!("{base}/deliveries")).await;
+            log["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["status"] == "succeeded")
+        },
+    )
+    .await;
+    let (_, log) = app.get(&format!("{base}/deliveries")).await;
+    let marks: Vec<&Value> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["test"])
+        .collect();
+    assert_eq!(marks, [&json!(false), &json!(true)], "newest first: {log}");
+
+    let (status, replayed) = app
+        .post(&format!("{base}/replay"), json!({"since": start}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{replayed}");
+    assert_eq!(replayed["requeued"], 1, "the test send is not replayed");
+    receiver.wait_for(3).await;
+
+    let (status, stats) = app.get(&format!("{base}/stats?window=7d")).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["webhook_id"], w["id"]);
+    assert!(stats["daily"].is_array(), "{stats}");
+
+    for suffix in ["test", "replay"] {
+        let (status, err) = app
+            .call(
+                Method::POST,
+                &format!("{base}/{suffix}"),
+                Some(&acme_key),
+                Some(json!({"event_type": "a.b", "since": start})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{suffix}: {err}");
+    }
+    let (status, _) = app
+        .call(Method::GET, &format!("{base}/stats"), Some(&acme_key), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .post(
+            &format!("/v1/tenants/default/webhooks/{id}/test"),
+            json!({"event_type": "a.b"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's webhook");
+    let (status, _) = app
+        .get(&format!("/v1/tenants/nobody/webhooks/{id}/stats"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
