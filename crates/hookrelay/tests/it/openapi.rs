@@ -76,5 +76,40 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
         );
     }
     assert!(operations >= 25, "{operations} operations documented");
+    let schemas = &doc["components"]["schemas"];
+    let properties = |name: &str| -> Vec<String> {
+        let schema = &schemas[name];
+        // A flattened struct is an `allOf` of its parts.
+        let parts = schema["allOf"].as_array().cloned().unwrap_or_default();
+        std::iter::once(schema)
+            .chain(parts.iter())
+            .filter_map(|s| s["properties"].as_object())
+            .flat_map(|p| p.keys().cloned())
+            .collect()
+    };
+    let delivery = properties("DeliveryOut");
+    assert!(
+        delivery.contains(&"attempt_count".to_owned()),
+        "{delivery:?}"
+    );
+    assert!(delivery.contains(&"test".to_owned()), "{delivery:?}");
+    assert!(!delivery.contains(&"attempts".to_owned()), "{delivery:?}");
+    let detail = properties("DeliveryDetail");
+    assert!(detail.contains(&"attempts".to_owned()), "{detail:?}");
+    assert!(detail.contains(&"request".to_owned()), "{detail:?}");
+    assert!(!detail.contains(&"attempts_log".to_owned()), "{detail:?}");
+    for field in ["headers", "body", "url", "attempt"] {
+        assert!(
+            properties("RequestOut").contains(&field.to_owned()),
+            "{field}"
+        );
+    }
+    for field in ["hourly", "daily"] {
+        assert!(
+            properties("StatsOut").contains(&field.to_owned()),
+            "{field}"
+        );
+    }
+    assert!(properties("EventOut").contains(&"deliveries".to_owned()));
     app.stop().await;
 }
