@@ -23,8 +23,8 @@ const LONGEST_SCHEDULE_MS: i64 = 7 * 24 * 3_600_000;
 const CLOCK_SLACK_MS: i64 = 60_000;
 
 /// How long after its event's `created_at` a delivery id may be generated: the time between a
-/// publish request being parsed and its group committing, a matter of seconds even under
-/// load (nothing retries a publish); an hour leaves room for any stall.
+/// publish request being parsed and its group writing, normally well under a second and
+/// seconds under load (nothing retries a publish); an hour leaves room for any stall.
 const PUBLISH_SPAN_MS: i64 = 3_600_000;
 
 pub async fn get<B: Backend>(
@@ -61,8 +61,9 @@ pub async fn get<B: Backend>(
 /// One event and its deliveries. There is no index of deliveries by event (every publish
 /// would pay for it), so they are found through their webhooks: a publish gives each target
 /// webhook at most one delivery of an event, with an id generated within
-/// [`PUBLISH_SPAN_MS`] of the event's `created_at`, so each of the event's tenants' webhooks
-/// costs one short range read of `deliveries_by_webhook`, stopping at the first match.
+/// [`PUBLISH_SPAN_MS`] of the event's `created_at`. Each of the event's tenants' webhooks costs
+/// one range read of `deliveries_by_webhook`: one that got the event stops at its delivery,
+/// just past the event's time; one that did not reads its deliveries of that span.
 pub async fn get_event<B: Backend>(db: &B, id: &EventId) -> Result<(Event, Vec<Delivery>)> {
     let q =
         Query::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")).arg(id.as_str());
