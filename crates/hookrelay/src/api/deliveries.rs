@@ -1,4 +1,9 @@
-//! The delivery log: a webhook's deliveries, one delivery with its attempts, manual retry.
+//! The delivery log: a webhook's deliveries, one delivery with its attempts and the request it
+//! made, manual retry. The request is re-rendered on read (from the event, the webhook's
+//! current settings and the attempt's time) with the sender's own rendering, so the hot path
+//! stores nothing per attempt beyond its outcome.
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,8 +19,10 @@ use super::page::{ListResponse, PageQuery};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::delivery::send::Message;
+use crate::delivery::{Sender, Target};
 use crate::ids::{DeliveryId, WebhookId};
-use crate::store::{Attempt, Delivery, DeliveryFilter, DeliveryStatus, Page};
+use crate::store::{self, Attempt, Delivery, DeliveryFilter, DeliveryStatus, Page};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,9 +46,11 @@ pub struct DeliveryOut {
     /// `pending`, `succeeded` or `failed`.
     status: String,
     /// Attempts made.
-    attempts: u32,
+    attempt_count: u32,
     /// When the next attempt is due (pending only).
     next_attempt_at: Option<String>,
+    /// Made by a test send (`POST /v1/webhooks/{id}/test`) rather than by a published event.
+    test: bool,
     /// RFC 3339.
     created_at: String,
     /// RFC 3339.
@@ -56,8 +65,9 @@ impl From<Delivery> for DeliveryOut {
             webhook_id: d.webhook_id.to_string(),
             event_type: d.event_type,
             status: d.status.as_str().to_owned(),
-            attempts: d.attempts,
+            attempt_count: d.attempts,
             next_attempt_at: d.next_attempt_at.map(rfc3339),
+            test: d.test,
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
         }
@@ -100,13 +110,76 @@ impl From<Attempt> for AttemptOut {
     }
 }
 
-/// A delivery with its attempts, oldest first.
+/// The request a delivery's latest attempt made, re-rendered when read: from the event, the
+/// webhook's settings as they are now (payload format, custom headers, signature scheme and
+/// secrets) and the attempt's start time. It matches what the endpoint received unless the
+/// webhook changed since. Secrets are never shown; signatures are (they are not secrets).
+#[derive(Serialize, ToSchema)]
+pub struct RequestOut {
+    /// The attempt it was made by (1 for the first).
+    attempt: u32,
+    /// Always `POST`.
+    method: &'static str,
+    /// The webhook's URL.
+    url: String,
+    /// The headers hookrelay sets, by lowercase name: `content-type`, the webhook's custom
+    /// headers, `webhook-id`, `webhook-timestamp` and the signature. The HTTP client adds
+    /// `host`, `content-length`, `accept` and `user-agent`.
+    headers: BTreeMap<String, String>,
+    /// The body, exactly as sent.
+    body: String,
+}
+
+/// A delivery with its attempts, oldest first, and the request it made.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryDetail {
     #[serde(flatten)]
     delivery: DeliveryOut,
-    /// Every attempt.
-    attempts_log: Vec<AttemptOut>,
+    /// Every attempt, oldest first.
+    attempts: Vec<AttemptOut>,
+    /// The latest attempt's request; null before the first attempt, or when the request cannot
+    /// be rendered (the attempt's `error` says why).
+    request: Option<RequestOut>,
+}
+
+impl From<store::DeliveryDetail> for DeliveryDetail {
+    fn from(detail: store::DeliveryDetail) -> Self {
+        let request = rerender(&detail);
+        Self {
+            delivery: detail.delivery.into(),
+            attempts: detail.attempts.into_iter().map(AttemptOut::from).collect(),
+            request,
+        }
+    }
+}
+
+/// The request of the latest attempt, rendered by the sender's own code.
+fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
+    let last = detail.attempts.last()?;
+    let event = detail.event.as_ref()?;
+    let webhook = detail.webhook.clone()?;
+    let url = webhook.url.as_str().to_owned();
+    let target = Target::new(webhook);
+    let message = Message {
+        id: event.id.as_str(),
+        event_type: &event.event_type,
+        created_at: event.created_at,
+        data: &event.data,
+    };
+    let (headers, body) = Sender::render_request(&target, message, last.started_at).ok()?;
+    Some(RequestOut {
+        attempt: last.attempt,
+        method: "POST",
+        url,
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// Filters of the delivery log.
@@ -119,6 +192,8 @@ pub struct LogQuery {
     event_type: Option<String>,
     /// Only deliveries created at or after this RFC 3339 time.
     since: Option<String>,
+    /// Only deliveries created before this RFC 3339 time.
+    until: Option<String>,
     /// Items per page, 1 to 250.
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -133,15 +208,22 @@ impl LogQuery {
                 ApiError::invalid("status", "must be pending, succeeded or failed")
             })?),
         };
-        let since = match &self.since {
-            None => None,
-            Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
+        let time = |value: &Option<String>, field: &str| match value {
+            None => Ok(None),
+            Some(s) => parse_rfc3339(s).map(Some).ok_or_else(|| {
                 ApiError::invalid(
-                    "since",
+                    field,
                     "must be an RFC 3339 time such as 2026-11-22T10:00:00Z",
                 )
-            })?),
+            }),
         };
+        let since = time(&self.since, "since")?;
+        let until = time(&self.until, "until")?;
+        if let (Some(since), Some(until)) = (since, until)
+            && until <= since
+        {
+            return Err(ApiError::invalid("until", "must be after since"));
+        }
         let page = PageQuery {
             limit: self.limit,
             cursor: self.cursor.clone(),
@@ -152,6 +234,7 @@ impl LogQuery {
                 status,
                 event_type: self.event_type.clone(),
                 since,
+                until,
             },
             page,
         ))
@@ -200,7 +283,7 @@ async fn list_log(
     Ok(Json(ListResponse::from_paged(paged, DeliveryOut::from)))
 }
 
-/// One delivery with every attempt.
+/// One delivery with every attempt and the request it made (re-rendered: see `RequestOut`).
 #[utoipa::path(get, path = "/v1/deliveries/{id}", tag = "deliveries",
     params(("id" = String, Path, description = "Delivery id")),
     responses((status = 200, body = DeliveryDetail), (status = 404, body = super::error::ErrorBody)))]
@@ -209,15 +292,12 @@ async fn get_delivery(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
-    let (delivery, attempts) = state
+    let detail = state
         .store
         .get_delivery(tenant.as_ref(), &DeliveryId::from_trusted(id))
         .await
         .map_err(|e| ApiError::from_store(e, "delivery"))?;
-    Ok(Json(DeliveryDetail {
-        delivery: delivery.into(),
-        attempts_log: attempts.into_iter().map(AttemptOut::from).collect(),
-    }))
+    Ok(Json(detail.into()))
 }
 
 /// Attempts a delivery again now, whatever its state.
@@ -231,17 +311,12 @@ async fn retry_delivery(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
     let id = DeliveryId::from_trusted(id);
-    let (delivery, _) = state
+    let detail = state
         .store
         .get_delivery(tenant.as_ref(), &id)
         .await
         .map_err(|e| ApiError::from_store(e, "delivery"))?;
-    let webhooks = state
-        .store
-        .webhooks_by_id(std::slice::from_ref(&delivery.webhook_id))
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
-    if let Some(webhook) = webhooks.first() {
+    if let Some(webhook) = &detail.webhook {
         super::webhooks::ensure_enabled(webhook)?;
     }
     let delivery = state

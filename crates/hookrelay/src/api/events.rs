@@ -1,10 +1,11 @@
 //! Publishing. `POST /v1/events` hands the event to the group-commit writer, which stores it and
 //! its deliveries in one transaction, then answers 202. A repeated id answers 200 with the first
 //! result. `POST /v1/events/batch` publishes up to 1,000 events in one transaction, with one
-//! result per event.
+//! result per event. `GET /v1/events/{id}` shows an event with its deliveries (admin only: an
+//! event may go to several tenants).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -13,14 +14,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Admin;
+use super::deliveries::DeliveryOut;
 use super::error::ErrorDetail;
 use super::extract::ApiJson;
 use super::schemas::check;
 use super::{ApiError, AppState};
-use crate::clock::now_ms;
+use crate::clock::{now_ms, rfc3339};
 use crate::ids::{EventId, TenantId};
 use crate::model::{Channel, EventTypeName};
-use crate::store::{NewEvent, Published};
+use crate::store::{Event, NewEvent, Published};
 
 /// Most events in one batch request.
 const MAX_BATCH: usize = 1000;
@@ -29,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(publish))
         .routes(routes!(publish_batch))
+        .routes(routes!(get_event))
 }
 
 /// An event to publish.
@@ -89,6 +92,44 @@ pub struct BatchItemOut {
 pub struct BatchOut {
     /// Results, in the order of the request's events.
     data: Vec<BatchItemOut>,
+}
+
+/// A published event with its deliveries.
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    /// The event id.
+    id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    event_type: String,
+    /// The tenants it was published to.
+    tenants: Vec<String>,
+    /// The channels it carries.
+    channels: Vec<String>,
+    /// The data, exactly as published.
+    #[schema(value_type = Object)]
+    data: Box<RawValue>,
+    /// RFC 3339.
+    created_at: String,
+    /// One per webhook it went to, oldest first (a deleted webhook's are gone with it).
+    deliveries: Vec<DeliveryOut>,
+}
+
+impl EventOut {
+    fn new(event: Event, deliveries: Vec<crate::store::Delivery>) -> Self {
+        // Stored data is JSON the API checked before writing it; a row that does not parse
+        // (only a damaged database has one) reads as null rather than failing the request.
+        let data = RawValue::from_string(event.data).unwrap_or_default();
+        Self {
+            id: event.id.to_string(),
+            event_type: event.event_type,
+            tenants: event.tenants.iter().map(ToString::to_string).collect(),
+            channels: event.channels,
+            data,
+            created_at: rfc3339(event.created_at),
+            deliveries: deliveries.into_iter().map(DeliveryOut::from).collect(),
+        }
+    }
 }
 
 /// Parses and checks one event; `at` prefixes field names (`""` or `"events[3]."`).
@@ -271,4 +312,22 @@ fn refused(e: ApiError) -> BatchItemOut {
         deliveries: None,
         error: Some(e.detail()),
     }
+}
+
+/// One event with every delivery it made (admin).
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "Event id")),
+    responses((status = 200, body = EventOut), (status = 403, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody)))]
+async fn get_event(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EventOut>, ApiError> {
+    let (event, deliveries) = state
+        .store
+        .get_event(&EventId::from_trusted(id))
+        .await
+        .map_err(|e| ApiError::from_store(e, "event"))?;
+    Ok(Json(EventOut::new(event, deliveries)))
 }

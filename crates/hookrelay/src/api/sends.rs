@@ -1,6 +1,8 @@
 //! Sending on demand: `POST /v1/webhooks/{id}/test` makes one attempt now with an event type's
-//! example and answers with its result (nothing is queued or logged); `POST
-//! /v1/webhooks/{id}/replay` queues a webhook's past deliveries again.
+//! example and answers with its result; it is logged as a delivery marked `test` (never queued,
+//! so never retried on its own). `POST /v1/webhooks/{id}/replay` queues a webhook's past
+//! deliveries again, test sends excepted. Both exist under `/v1/tenants/{tid}/webhooks/{id}/`
+//! for the admin key.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,21 +12,23 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CallerTenant;
+use super::auth::{CallerTenant, PathTenant};
 use super::extract::ApiJson;
 use super::webhooks::{ensure_enabled, find_webhook};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
 use crate::delivery::Target;
 use crate::delivery::send::Message;
-use crate::ids::{EventId, WebhookId};
+use crate::ids::{AttemptId, DeliveryId, EventId, WebhookId};
 use crate::model::EventTypeName;
-use crate::store::{self, DeliveryStatus, Replay};
+use crate::store::{self, AttemptRecord, DeliveryStatus, NewEvent, Replay};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(test_webhook))
+        .routes(routes!(test_tenant_webhook))
         .routes(routes!(replay))
+        .routes(routes!(replay_tenant))
 }
 
 /// Which event to send as a test.
@@ -40,6 +44,8 @@ pub struct TestIn {
 pub struct TestOut {
     /// The id the test was sent with (in `webhook-id`).
     event_id: String,
+    /// The delivery it is logged as (`"test": true` in the log).
+    delivery_id: String,
     /// A 2xx within the timeout.
     succeeded: bool,
     /// The response status, if one arrived.
@@ -52,7 +58,8 @@ pub struct TestOut {
     error: Option<String>,
 }
 
-/// Sends one test event to the webhook now and answers with the attempt's result.
+/// Sends one test event to the webhook now (even if it is inactive), logs it as a test
+/// delivery, and answers with the attempt's result.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", request_body = TestIn,
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 200, body = TestOut), (status = 404, body = super::error::ErrorBody),
@@ -70,27 +77,78 @@ async fn test_webhook(
         Err(store::Error::NotFound) => "{}".to_owned(),
         Err(e) => return Err(ApiError::from_store(e, "event type")),
     };
-    let event_id = EventId::generate();
+    let event = NewEvent {
+        id: EventId::generate(),
+        event_type: event_type.as_str().to_owned(),
+        tenants: vec![scope.0.clone()],
+        channels: Vec::new(),
+        data,
+        created_at: now_ms(),
+    };
+    // Generated with the event, as a publish does: the log finds an event's deliveries by id
+    // range from its creation time.
+    let delivery_id = DeliveryId::generate();
+    let webhook_id = webhook.id.clone();
     let outcome = state
         .sender
         .attempt(
             &Target::new(webhook),
             Message {
-                id: event_id.as_str(),
-                event_type: event_type.as_str(),
-                created_at: now_ms(),
-                data: &data,
+                id: event.id.as_str(),
+                event_type: &event.event_type,
+                created_at: event.created_at,
+                data: &event.data,
             },
         )
         .await;
+    let attempt = AttemptRecord {
+        id: AttemptId::generate(),
+        delivery_id,
+        webhook_id,
+        attempt: 1,
+        started_at: outcome.started_at,
+        latency_ms: outcome.latency_ms,
+        status_code: outcome.status_code,
+        response_body: outcome.response_body.clone(),
+        error: outcome.error.clone(),
+        succeeded: outcome.succeeded,
+        // A test send neither runs nor stops a webhook's failure clock.
+        gone: false,
+        status: if outcome.succeeded {
+            DeliveryStatus::Succeeded
+        } else {
+            DeliveryStatus::Failed
+        },
+        next_attempt_at: None,
+    };
+    state
+        .store
+        .record_test_send(&scope.0, &event, &attempt)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
     Ok(Json(TestOut {
-        event_id: event_id.to_string(),
+        event_id: event.id.to_string(),
+        delivery_id: attempt.delivery_id.to_string(),
         succeeded: outcome.succeeded,
         status_code: outcome.status_code,
         latency_ms: outcome.latency_ms,
         response_body: outcome.response_body,
         error: outcome.error,
     }))
+}
+
+/// Sends one test event to a tenant's webhook now (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/test", tag = "webhooks", request_body = TestIn,
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = TestOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn test_tenant_webhook(
+    PathTenant(scope): PathTenant,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    input: ApiJson<TestIn>,
+) -> Result<Json<TestOut>, ApiError> {
+    test_webhook(CallerTenant(scope), state, Path(path.1), input).await
 }
 
 /// Which deliveries to queue again.
@@ -116,7 +174,8 @@ pub struct ReplayOut {
     until: String,
 }
 
-/// Queues a webhook's past deliveries again; each keeps its event id, so receivers can dedupe.
+/// Queues a webhook's past deliveries again (test sends excepted); each keeps its event id, so
+/// receivers can dedupe.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", request_body = ReplayIn,
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 202, body = ReplayOut), (status = 404, body = super::error::ErrorBody),
@@ -179,4 +238,18 @@ async fn replay(
             until: rfc3339(until),
         }),
     ))
+}
+
+/// Queues a tenant's webhook's past deliveries again (admin).
+#[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/replay", tag = "webhooks", request_body = ReplayIn,
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
+    responses((status = 202, body = ReplayOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn replay_tenant(
+    PathTenant(scope): PathTenant,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    input: ApiJson<ReplayIn>,
+) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    replay(CallerTenant(scope), state, Path(path.1), input).await
 }

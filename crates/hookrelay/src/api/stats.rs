@@ -1,5 +1,7 @@
-//! Per-webhook statistics: `GET /v1/webhooks/{id}/stats?window=24h` answers delivery counts,
-//! the attempt success rate, latency percentiles and hourly buckets over the window.
+//! Per-webhook statistics: `GET /v1/webhooks/{id}/stats?window=24h` (and the admin's
+//! `/v1/tenants/{tid}/webhooks/{id}/stats`) answers delivery counts, the attempt success rate,
+//! latency percentiles and buckets over the window: hourly up to two days, daily (UTC days)
+//! beyond, so a 7- or 30-day chart gets a bar per day rather than hundreds of hours.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CallerTenant;
+use super::auth::{CallerTenant, PathTenant};
 use super::extract::ApiQuery;
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
@@ -21,9 +23,14 @@ use crate::store::{Activity, DeliveryStatus};
 /// Most attempts read for one answer; beyond it the figures describe the newest ones.
 const SAMPLE: u32 = 100_000;
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Windows up to this long get hourly buckets; longer ones daily.
+const HOURLY_UP_TO_MS: i64 = 2 * DAY_MS;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(webhook_stats))
+    OpenApiRouter::new()
+        .routes(routes!(webhook_stats))
+        .routes(routes!(tenant_webhook_stats))
 }
 
 /// `?window=`
@@ -70,6 +77,16 @@ pub struct HourBucket {
     failed: u64,
 }
 
+/// One UTC day of attempts.
+#[derive(Serialize, ToSchema)]
+pub struct DayBucket {
+    /// The day's start, midnight UTC (RFC 3339).
+    day: String,
+    attempts: u64,
+    succeeded: u64,
+    failed: u64,
+}
+
 /// A webhook's statistics over a window.
 #[derive(Serialize, ToSchema)]
 pub struct StatsOut {
@@ -84,8 +101,12 @@ pub struct StatsOut {
     success_rate: Option<f64>,
     /// Null without attempts.
     latency_ms: Option<Latency>,
-    /// Hours with attempts, oldest first.
-    hourly: Vec<HourBucket>,
+    /// Hours with attempts, oldest first; present for windows up to 2 days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hourly: Option<Vec<HourBucket>>,
+    /// Days with attempts, oldest first; present for windows over 2 days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daily: Option<Vec<DayBucket>>,
     /// True when there were more attempts than were read (the newest 100,000 were).
     sampled: bool,
 }
@@ -114,7 +135,19 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[rank - 1]
 }
 
-fn summarize(webhook_id: String, window: String, since: i64, activity: Activity) -> StatsOut {
+/// What [`summarize`] describes: the window as asked, its start and its length.
+struct Window {
+    text: String,
+    since: i64,
+    ms: i64,
+}
+
+fn summarize(webhook_id: String, window: Window, activity: Activity) -> StatsOut {
+    let bucket_ms = if window.ms > HOURLY_UP_TO_MS {
+        DAY_MS
+    } else {
+        HOUR_MS
+    };
     let mut deliveries = DeliveryCounts::default();
     for (status, n) in activity.deliveries {
         match status {
@@ -125,12 +158,12 @@ fn summarize(webhook_id: String, window: String, since: i64, activity: Activity)
         deliveries.total += n;
     }
     let mut attempts = AttemptCounts::default();
-    let mut hours: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    let mut buckets: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     let mut latencies = Vec::with_capacity(activity.attempts.len());
     for &(started_at, latency, ok) in &activity.attempts {
         attempts.total += 1;
-        let bucket = hours
-            .entry(started_at - started_at.rem_euclid(HOUR_MS))
+        let bucket = buckets
+            .entry(started_at - started_at.rem_euclid(bucket_ms))
             .or_default();
         if ok {
             attempts.succeeded += 1;
@@ -148,25 +181,38 @@ fn summarize(webhook_id: String, window: String, since: i64, activity: Activity)
         p99: percentile(&latencies, 0.99),
         max,
     });
+    let buckets = buckets
+        .into_iter()
+        .map(|(start, (ok, failed))| (rfc3339(start), ok, failed));
+    let (hourly, daily) = if bucket_ms == DAY_MS {
+        let days = buckets.map(|(day, succeeded, failed)| DayBucket {
+            day,
+            attempts: succeeded + failed,
+            succeeded,
+            failed,
+        });
+        (None, Some(days.collect()))
+    } else {
+        let hours = buckets.map(|(hour, succeeded, failed)| HourBucket {
+            hour,
+            attempts: succeeded + failed,
+            succeeded,
+            failed,
+        });
+        (Some(hours.collect()), None)
+    };
     StatsOut {
         webhook_id,
-        window,
-        since: rfc3339(since),
+        window: window.text,
+        since: rfc3339(window.since),
         success_rate: (attempts.total > 0)
             .then(|| attempts.succeeded as f64 / attempts.total as f64),
         sampled: attempts.total >= u64::from(SAMPLE),
         deliveries,
         attempts,
         latency_ms,
-        hourly: hours
-            .into_iter()
-            .map(|(hour, (ok, failed))| HourBucket {
-                hour: rfc3339(hour),
-                attempts: ok + failed,
-                succeeded: ok,
-                failed,
-            })
-            .collect(),
+        hourly,
+        daily,
     }
 }
 
@@ -181,21 +227,35 @@ async fn webhook_stats(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<StatsOut>, ApiError> {
-    let window = q.window.unwrap_or_else(|| "24h".to_owned());
-    let since = now_ms() - parse_window(&window)?;
+    let text = q.window.unwrap_or_else(|| "24h".to_owned());
+    let ms = parse_window(&text)?;
+    let window = Window {
+        text,
+        since: now_ms() - ms,
+        ms,
+    };
     let webhook = WebhookId::from_trusted(id);
     find_webhook(&state, &scope, &webhook).await?;
     let activity = state
         .store
-        .webhook_activity(&scope.0, &webhook, since, SAMPLE)
+        .webhook_activity(&scope.0, &webhook, window.since, SAMPLE)
         .await
         .map_err(|e| ApiError::from_store(e, "webhook"))?;
-    Ok(Json(summarize(
-        webhook.to_string(),
-        window,
-        since,
-        activity,
-    )))
+    Ok(Json(summarize(webhook.to_string(), window, activity)))
+}
+
+/// A tenant's webhook's delivery statistics over a window (admin).
+#[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks/{id}/stats", tag = "webhooks",
+    params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id"), StatsQuery),
+    responses((status = 200, body = StatsOut), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn tenant_webhook_stats(
+    PathTenant(scope): PathTenant,
+    state: State<AppState>,
+    Path(path): Path<(String, String)>,
+    query: ApiQuery<StatsQuery>,
+) -> Result<Json<StatsOut>, ApiError> {
+    webhook_stats(CallerTenant(scope), state, Path(path.1), query).await
 }
 
 #[cfg(test)]
@@ -209,6 +269,39 @@ mod tests {
         for bad in ["", "h", "0h", "31d", "5m", "-1h", "x1h", "5ä", "ä"] {
             assert!(parse_window(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn windows_over_two_days_are_bucketed_by_utc_day() {
+        let day = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+        let activity = |starts: &[i64]| Activity {
+            attempts: starts.iter().map(|&t| (t, 5, t % 2 == 0)).collect(),
+            deliveries: Vec::new(),
+        };
+        let window = |ms| Window {
+            text: String::new(),
+            since: day - ms,
+            ms,
+        };
+        let starts = [day + 2, day + HOUR_MS + 1, day - 1];
+        let daily = summarize(String::new(), window(7 * DAY_MS), activity(&starts));
+        assert!(daily.hourly.is_none());
+        let days: Vec<(String, u64, u64)> = daily
+            .daily
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.day, b.succeeded, b.failed))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-11-24T00:00:00.000Z".to_owned(), 0, 1),
+                ("2026-11-25T00:00:00.000Z".to_owned(), 1, 1),
+            ]
+        );
+        let hourly = summarize(String::new(), window(2 * DAY_MS), activity(&starts));
+        assert!(hourly.daily.is_none());
+        assert_eq!(hourly.hourly.unwrap().len(), 3);
     }
 
     #[test]

@@ -198,7 +198,6 @@ impl Sender {
         message: Message<'_>,
         now_ms: i64,
     ) -> Result<(&'t reqwest::Url, reqwest::header::HeaderMap, Vec<u8>), BuildError> {
-        let webhook = &**target;
         let url = target.url();
         if let Some(ip) = literal_ip(url)
             && !self.policy.allows(ip)
@@ -207,6 +206,20 @@ impl Sender {
                 "address not allowed: {ip} is private, loopback or link-local"
             )));
         }
+        let (headers, body) =
+            Self::render_request(target, message, now_ms).map_err(BuildError::Permanent)?;
+        Ok((url, headers, body))
+    }
+
+    /// The headers hookrelay sets and the body of an attempt of `message` to `target` made at
+    /// `now_ms`, or why it cannot be rendered. Pure: the delivery log re-renders requests
+    /// with it instead of storing them.
+    pub fn render_request(
+        target: &Target,
+        message: Message<'_>,
+        now_ms: i64,
+    ) -> Result<(reqwest::header::HeaderMap, Vec<u8>), String> {
+        let webhook = &**target;
         let body = payload::render(
             webhook.payload_format,
             EventView {
@@ -216,11 +229,11 @@ impl Sender {
                 data: message.data,
             },
         )
-        .map_err(|e| BuildError::Permanent(format!("payload cannot be rendered: {e}")))?;
+        .map_err(|e| format!("payload cannot be rendered: {e}"))?;
         let scheme = target.scheme();
-        let secret = target.secret().ok_or_else(|| {
-            BuildError::Permanent("the webhook's secret is not valid for its scheme".into())
-        })?;
+        let secret = target
+            .secret()
+            .ok_or_else(|| "the webhook's secret is not valid for its scheme".to_owned())?;
         let timestamp = now_ms.div_euclid(1000);
         // During a rotation, Standard Webhooks (the one scheme carrying several signatures)
         // signs with both secrets, so receivers that know either one accept the delivery.
@@ -260,7 +273,7 @@ impl Sender {
                 headers.insert(n, v);
             }
         }
-        Ok((url, headers, body))
+        Ok((headers, body))
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use leases::DeliveryLock;
+pub use views::{DeliveryDetail, Event};
 
 use crate::ids::{AttemptId, DeliveryId, EventId, KeyId, TenantId, WebhookId};
 use crate::model::{
@@ -31,6 +32,7 @@ mod records;
 mod shared;
 pub mod sqlite;
 mod statistics;
+mod views;
 
 /// What the store can fail with. Each backend maps its own constraint errors onto these, so
 /// callers never see a SQLSTATE.
@@ -430,6 +432,8 @@ pub struct Delivery {
     pub attempts: u32,
     /// When the next attempt is due (pending only), unix ms.
     pub next_attempt_at: Option<i64>,
+    /// Made by a test send (`POST /v1/webhooks/{id}/test`), not by a publish.
+    pub test: bool,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.
@@ -466,6 +470,8 @@ pub struct DeliveryFilter {
     pub event_type: Option<String>,
     /// Only deliveries created at or after this time, unix ms.
     pub since: Option<i64>,
+    /// Only deliveries created before this time, unix ms.
+    pub until: Option<i64>,
 }
 
 /// A webhook's recent attempts and delivery counts, for statistics.
@@ -612,12 +618,24 @@ pub trait Store: Send + Sync + 'static {
     /// locks that let it deliver alone) goes, so another node may claim at once.
     async fn claiming_stopped(&self);
 
-    /// One delivery, with its attempts oldest first; `tenant` None sees every tenant's.
+    /// One delivery with its attempts oldest first, its event and its webhook (to re-render
+    /// the request it made); `tenant` None sees every tenant's.
     async fn get_delivery(
         &self,
         tenant: Option<&TenantId>,
         id: &DeliveryId,
-    ) -> Result<(Delivery, Vec<Attempt>)>;
+    ) -> Result<DeliveryDetail>;
+    /// One event with its deliveries, oldest first (admin: any tenant's).
+    async fn get_event(&self, id: &EventId) -> Result<(Event, Vec<Delivery>)>;
+    /// Logs a test send to a webhook of `tenant`: its event, a delivery marked `test` in the
+    /// state `attempt` leads to, and the attempt, in one transaction. `NotFound` if the
+    /// webhook is gone (nothing is written).
+    async fn record_test_send(
+        &self,
+        tenant: &TenantId,
+        event: &NewEvent,
+        attempt: &AttemptRecord,
+    ) -> Result<()>;
     /// A webhook's deliveries, newest first.
     async fn list_deliveries(
         &self,
@@ -636,7 +654,7 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Activity>;
     /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
-    /// pending and due at `now`; answers how many.
+    /// pending and due at `now`, test sends excepted; answers how many.
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64>;
     /// Makes a delivery pending and due at `now` (manual retry); `tenant` None: any tenant's.
     async fn retry_delivery(

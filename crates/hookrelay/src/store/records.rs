@@ -5,7 +5,8 @@
 use sqlx::FromRow;
 
 use super::{
-    Attempt, Claimed, Delivery, DeliveryStatus, Error, EventType, Tenant, Webhook, WebhookVersion,
+    Attempt, Claimed, Delivery, DeliveryStatus, Error, Event, EventType, Tenant, Webhook,
+    WebhookVersion,
 };
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
@@ -192,13 +193,14 @@ pub struct DeliveryRecord {
     status: String,
     attempts: i64,
     next_attempt_at: Option<i64>,
+    test: bool,
     created_at: i64,
     updated_at: i64,
 }
 
 /// Columns of `deliveries` for [`DeliveryRecord`].
 pub const DELIVERY_COLUMNS: &str = "id, event_id, webhook_id, event_type, status, attempts, \
-    next_attempt_at, created_at, updated_at";
+    next_attempt_at, test, created_at, updated_at";
 
 impl From<DeliveryRecord> for Delivery {
     fn from(r: DeliveryRecord) -> Self {
@@ -213,8 +215,35 @@ impl From<DeliveryRecord> for Delivery {
             next_attempt_at: r
                 .next_attempt_at
                 .filter(|_| status == DeliveryStatus::Pending),
+            test: r.test,
             created_at: r.created_at,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct EventRecord {
+    id: String,
+    event_type: String,
+    tenants: String,
+    channels: String,
+    data: String,
+    created_at: i64,
+}
+
+/// Columns of `events` for [`EventRecord`].
+pub const EVENT_COLUMNS: &str = "id, event_type, tenants, channels, data, created_at";
+
+impl From<EventRecord> for Event {
+    fn from(r: EventRecord) -> Self {
+        Event {
+            id: EventId::from_trusted(r.id),
+            event_type: r.event_type,
+            tenants: json_or_default(&r.tenants),
+            channels: json_or_default(&r.channels),
+            data: r.data,
+            created_at: r.created_at,
         }
     }
 }

@@ -191,7 +191,7 @@ async fn listen_prints_one_line_per_delivery_and_rejects_a_wrong_secret_with_401
     let d = app
         .wait_for_delivery(bad["id"].as_str().unwrap(), "failed")
         .await;
-    assert_eq!(d["attempts_log"][0]["status_code"], 401, "{d}");
+    assert_eq!(d["attempts"][0]["status_code"], 401, "{d}");
 
     listener.stop().await;
     app.teardown().await;
@@ -270,7 +270,7 @@ async fn a_misbehaving_listener_fails_the_attempt_with_500(flags: &[&str]) {
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
         .await;
-    let attempt = &d["attempts_log"][0];
+    let attempt = &d["attempts"][0];
     assert_eq!(attempt["status_code"], 500, "{d}");
     assert_eq!(attempt["succeeded"], false);
     listener.stop().await;

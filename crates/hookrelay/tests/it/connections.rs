@@ -125,7 +125,7 @@ async fn a_receiver_that_closes_every_connection_still_gets_each_delivery_first_
     let id = w["id"].as_str().unwrap();
     all_succeed(app, id, 10).await;
     for d in app.deliveries(id).await {
-        assert_eq!(d["attempts"], 1, "first time: {d}");
+        assert_eq!(d["attempt_count"], 1, "first time: {d}");
     }
     assert_eq!(receiver.requests.load(Ordering::SeqCst), 10);
     assert_eq!(receiver.connections.load(Ordering::SeqCst), 10);

@@ -111,9 +111,13 @@ async fn deleting_a_webhook_deletes_its_deliveries_and_attempts_and_drops_their_
         "no attempt is kept for a deleted delivery"
     );
     for c in &of_b {
-        let (delivery, attempts) = store.get_delivery(None, &c.id).await.unwrap();
-        assert_eq!(delivery.status, DeliveryStatus::Succeeded);
-        assert_eq!(attempts.len(), 1, "the rest of the batch is recorded");
+        let detail = store.get_delivery(None, &c.id).await.unwrap();
+        assert_eq!(detail.delivery.status, DeliveryStatus::Succeeded);
+        assert_eq!(
+            detail.attempts.len(),
+            1,
+            "the rest of the batch is recorded"
+        );
     }
     let gone = DeliveryId::from_trusted(a_ids[1].to_owned());
     assert!(matches!(

@@ -59,10 +59,10 @@ async fn a_successful_delivery_is_signed_and_its_attempt_recorded(app: &mut Test
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "succeeded")
         .await;
-    assert_eq!(d["attempts"], 1);
+    assert_eq!(d["attempt_count"], 1);
     assert_eq!(d["event_id"], e["id"]);
     assert_eq!(d["next_attempt_at"], json!(null));
-    let attempt = &d["attempts_log"][0];
+    let attempt = &d["attempts"][0];
     assert_eq!(attempt["attempt"], 1);
     assert_eq!(attempt["status_code"], 200);
     assert_eq!(attempt["succeeded"], true);
@@ -83,8 +83,8 @@ async fn a_delivery_that_fails_with_500_succeeds_on_retry_with_the_same_event_id
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "succeeded")
         .await;
-    assert_eq!(d["attempts"], 2);
-    let log = d["attempts_log"].as_array().unwrap();
+    assert_eq!(d["attempt_count"], 2);
+    let log = d["attempts"].as_array().unwrap();
     assert_eq!(log[0]["status_code"], 500);
     assert_eq!(log[0]["succeeded"], false);
     assert_eq!(log[0]["response_body"], "answer 500");
@@ -111,7 +111,7 @@ async fn an_attempt_that_outlives_the_timeout_fails_as_a_timeout(app: &mut TestA
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
         .await;
-    let attempt = &d["attempts_log"][0];
+    let attempt = &d["attempts"][0];
     assert_eq!(attempt["status_code"], json!(null));
     assert!(
         attempt["error"].as_str().unwrap().starts_with("timeout"),
@@ -133,7 +133,7 @@ async fn a_refused_connection_is_recorded_and_retried(app: &mut TestApp) {
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
         .await;
-    let log = d["attempts_log"].as_array().unwrap();
+    let log = d["attempts"].as_array().unwrap();
     assert_eq!(log.len(), 2, "one retry, as scheduled");
     for attempt in log {
         assert_eq!(attempt["error"], "connection refused", "{attempt}");
@@ -155,9 +155,9 @@ async fn a_delivery_that_keeps_failing_runs_its_schedule_to_failed(app: &mut Tes
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
         .await;
-    assert_eq!(d["attempts"], 3, "the first attempt and two retries");
+    assert_eq!(d["attempt_count"], 3, "the first attempt and two retries");
     assert_eq!(d["next_attempt_at"], json!(null));
-    let log = d["attempts_log"].as_array().unwrap();
+    let log = d["attempts"].as_array().unwrap();
     let starts: Vec<i64> = log
         .iter()
         .map(|a| hookrelay::clock::parse_rfc3339(a["started_at"].as_str().unwrap()).unwrap())
@@ -192,7 +192,7 @@ async fn a_failed_delivery_can_be_retried_by_hand(app: &mut TestApp) {
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "succeeded")
         .await;
-    assert_eq!(d["attempts"], 2);
+    assert_eq!(d["attempt_count"], 2);
     let (status, _) = app
         .post("/v1/deliveries/dlv_missing/retry", json!({}))
         .await;

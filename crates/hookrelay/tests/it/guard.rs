@@ -40,8 +40,11 @@ async fn refused_at_delivery_time(prod: &TestApp, scheme: &str) -> (TestReceiver
     repoint(prod, &id, &format!("{scheme}://localhost:{port}/h")).await;
     prod.publish(json!({"type": "a.b", "data": {}})).await;
     let d = prod.wait_for_delivery(&id, "failed").await;
-    assert_eq!(d["attempts"], 1, "refused permanently, not retried: {d}");
-    let error = d["attempts_log"][0]["error"].as_str().unwrap();
+    assert_eq!(
+        d["attempt_count"], 1,
+        "refused permanently, not retried: {d}"
+    );
+    let error = d["attempts"][0]["error"].as_str().unwrap();
     assert!(error.starts_with("address not allowed"), "{error}");
     assert!(
         receiver.received().is_empty(),
@@ -115,7 +118,7 @@ async fn an_allowed_cidr_is_reached_and_a_tls_failure_is_recorded(app: &mut Test
     .await;
     prod.publish(json!({"type": "a.b", "data": {}})).await;
     let d = prod.wait_for_delivery(id, "failed").await;
-    let error = d["attempts_log"][0]["error"].as_str().unwrap();
+    let error = d["attempts"][0]["error"].as_str().unwrap();
     assert!(
         error.starts_with("tls"),
         "the allow-list let it connect; TLS then failed: {error}"

@@ -173,7 +173,7 @@ async fn many_events_to_one_webhook_are_each_delivered_once(app: &mut TestApp) {
         all.len() == 151
             && all
                 .iter()
-                .all(|d| d["status"] == "succeeded" && d["attempts"] == 1)
+                .all(|d| d["status"] == "succeeded" && d["attempt_count"] == 1)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;

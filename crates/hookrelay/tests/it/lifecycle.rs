@@ -67,7 +67,7 @@ async fn deliveries_pending_at_a_restart_are_delivered_after_it(app: &mut TestAp
             app.deliveries(&wid)
                 .await
                 .first()
-                .is_some_and(|d| d["attempts"] == 1)
+                .is_some_and(|d| d["attempt_count"] == 1)
         },
     )
     .await;
@@ -75,7 +75,7 @@ async fn deliveries_pending_at_a_restart_are_delivered_after_it(app: &mut TestAp
     receiver.set_status(200);
     app.restart().await;
     let d = app.wait_for_delivery(&wid, "succeeded").await;
-    assert_eq!(d["attempts"], 2);
+    assert_eq!(d["attempt_count"], 2);
     let got = receiver.received();
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].header("webhook-id"), e["id"]);
@@ -99,7 +99,7 @@ async fn graceful_shutdown_finishes_and_records_in_flight_attempts(app: &mut Tes
         "the in-flight attempt finished before exit: {}",
         list[0]
     );
-    assert_eq!(list[0]["attempts"], 1);
+    assert_eq!(list[0]["attempt_count"], 1);
     // Nothing is sent again after the restart.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1);

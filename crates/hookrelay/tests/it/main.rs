@@ -19,6 +19,7 @@ mod events;
 mod guard;
 mod handoff;
 mod lifecycle;
+mod log;
 mod notify;
 mod openapi;
 mod planner;

@@ -51,6 +51,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
         "/v1/tenants/{tid}",
         "/v1/tenants/{tid}/keys",
         "/v1/events",
+        "/v1/events/{id}",
         "/v1/event-types",
         "/v1/event-types/{name}",
         "/v1/webhooks",
@@ -58,6 +59,11 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
         "/v1/tenants/{tid}/webhooks",
         "/v1/tenants/{tid}/webhooks/{id}",
         "/v1/webhooks/{id}/deliveries",
+        "/v1/tenants/{tid}/webhooks/{id}/deliveries",
+        "/v1/tenants/{tid}/webhooks/{id}/test",
+        "/v1/tenants/{tid}/webhooks/{id}/replay",
+        "/v1/tenants/{tid}/webhooks/{id}/stats",
+        "/v1/tenants/{tid}/webhooks/{id}/rotate-secret",
         "/v1/deliveries/{id}",
         "/v1/deliveries/{id}/retry",
         "/healthz",
@@ -70,5 +76,40 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
         );
     }
     assert!(operations >= 25, "{operations} operations documented");
+    let schemas = &doc["components"]["schemas"];
+    let properties = |name: &str| -> Vec<String> {
+        let schema = &schemas[name];
+        // A flattened struct is an `allOf` of its parts.
+        let parts = schema["allOf"].as_array().cloned().unwrap_or_default();
+        std::iter::once(schema)
+            .chain(parts.iter())
+            .filter_map(|s| s["properties"].as_object())
+            .flat_map(|p| p.keys().cloned())
+            .collect()
+    };
+    let delivery = properties("DeliveryOut");
+    assert!(
+        delivery.contains(&"attempt_count".to_owned()),
+        "{delivery:?}"
+    );
+    assert!(delivery.contains(&"test".to_owned()), "{delivery:?}");
+    assert!(!delivery.contains(&"attempts".to_owned()), "{delivery:?}");
+    let detail = properties("DeliveryDetail");
+    assert!(detail.contains(&"attempts".to_owned()), "{detail:?}");
+    assert!(detail.contains(&"request".to_owned()), "{detail:?}");
+    assert!(!detail.contains(&"attempts_log".to_owned()), "{detail:?}");
+    for field in ["headers", "body", "url", "attempt"] {
+        assert!(
+            properties("RequestOut").contains(&field.to_owned()),
+            "{field}"
+        );
+    }
+    for field in ["hourly", "daily"] {
+        assert!(
+            properties("StatsOut").contains(&field.to_owned()),
+            "{field}"
+        );
+    }
+    assert!(properties("EventOut").contains(&"deliveries".to_owned()));
     app.stop().await;
 }

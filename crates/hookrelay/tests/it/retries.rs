@@ -41,7 +41,7 @@ async fn recorded_wait_ms(app: &TestApp, webhook_id: &str, attempts: u64) -> i64
             let (_, detail) = app
                 .get(&format!("/v1/deliveries/{}", d["id"].as_str().unwrap()))
                 .await;
-            let recorded = detail["attempts"] == attempts && detail["status"] == "pending";
+            let recorded = detail["attempt_count"] == attempts && detail["status"] == "pending";
             *found.lock().unwrap() = detail;
             recorded
         },
@@ -52,7 +52,7 @@ async fn recorded_wait_ms(app: &TestApp, webhook_id: &str, attempts: u64) -> i64
 
 /// How long after attempt `number` of `delivery` (its detail) ended the next one is due, in ms.
 fn wait_after_attempt(delivery: &Value, number: u64) -> i64 {
-    let attempt = delivery["attempts_log"]
+    let attempt = delivery["attempts"]
         .as_array()
         .unwrap()
         .iter()
@@ -78,8 +78,8 @@ async fn a_503_with_retry_after_is_retried_when_asked_not_after_the_step(app: &m
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "succeeded")
         .await;
-    assert_eq!(d["attempts"], 2, "{d}");
-    assert_eq!(d["attempts_log"][0]["status_code"], 503);
+    assert_eq!(d["attempt_count"], 2, "{d}");
+    assert_eq!(d["attempts"][0]["status_code"], 503);
 }
 
 async fn a_retry_after_in_seconds_replaces_the_step(app: &mut TestApp) {
@@ -130,7 +130,7 @@ async fn retry_after_never_adds_attempts(app: &mut TestApp) {
         .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
         .await;
     assert_eq!(
-        d["attempts"], 2,
+        d["attempt_count"], 2,
         "the first attempt and the schedule's one retry"
     );
     assert_eq!(d["next_attempt_at"], Value::Null);
@@ -147,9 +147,9 @@ async fn a_410_gone_fails_the_delivery_without_a_retry(app: &mut TestApp) {
     let d = app
         .wait_for_delivery(w["id"].as_str().unwrap(), "failed")
         .await;
-    assert_eq!(d["attempts"], 1, "not retried: {d}");
+    assert_eq!(d["attempt_count"], 1, "not retried: {d}");
     assert_eq!(d["next_attempt_at"], Value::Null);
-    assert_eq!(d["attempts_log"][0]["status_code"], 410);
+    assert_eq!(d["attempts"][0]["status_code"], 410);
     assert_eq!(receiver.received().len(), 1);
 }
 
@@ -227,7 +227,7 @@ async fn retry_jitter_spreads_the_steps(app: &mut TestApp) {
         "every first attempt is recorded",
         || async {
             let list = app.deliveries(id).await;
-            list.len() == 12 && list.iter().all(|d| d["attempts"] == 1)
+            list.len() == 12 && list.iter().all(|d| d["attempt_count"] == 1)
         },
     )
     .await;

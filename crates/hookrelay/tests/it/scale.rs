@@ -89,7 +89,7 @@ async fn a_hanging_endpoint_does_not_hold_up_a_healthy_one(app: &mut TestApp) {
     // requests: none of its attempts has finished yet.
     let stuck_log = small.deliveries(stuck["id"].as_str().unwrap()).await;
     assert!(
-        stuck_log.iter().all(|d| d["attempts"] == 0),
+        stuck_log.iter().all(|d| d["attempt_count"] == 0),
         "healthy deliveries waited for the hanging ones"
     );
     assert_eq!(
@@ -128,7 +128,7 @@ async fn a_rate_limited_webhook_receives_attempts_spaced_by_its_rate(app: &mut T
         list.len() == 6
             && list
                 .iter()
-                .all(|d| d["status"] == "succeeded" && d["attempts"] == 1)
+                .all(|d| d["status"] == "succeeded" && d["attempt_count"] == 1)
     })
     .await;
 }

@@ -37,10 +37,34 @@ async fn a_test_send_delivers_the_types_example_now_and_answers_the_result(app: 
     assert_eq!(got.len(), 1, "sent at once, even to an inactive webhook");
     assert_eq!(got[0].json()["data"], json!({"meeting_id": "example-1"}));
     assert_eq!(got[0].header("webhook-id"), out["event_id"]);
-    assert!(
-        app.deliveries(id).await.is_empty(),
-        "a test send is not queued or logged"
+    let log = app.deliveries(id).await;
+    assert_eq!(log.len(), 1, "a test send is logged: {log:?}");
+    assert_eq!(log[0]["id"], out["delivery_id"]);
+    assert_eq!(log[0]["event_id"], out["event_id"]);
+    assert_eq!(log[0]["event_type"], "meeting.ended");
+    assert_eq!(log[0]["test"], true);
+    assert_eq!(log[0]["status"], "succeeded");
+    assert_eq!(log[0]["attempt_count"], 1);
+    assert_eq!(log[0]["next_attempt_at"], json!(null));
+    let (_, d) = app
+        .get(&format!(
+            "/v1/deliveries/{}",
+            out["delivery_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(d["attempts"][0]["status_code"], 200);
+    assert_eq!(d["attempts"][0]["latency_ms"], out["latency_ms"]);
+    assert_eq!(
+        d["request"]["body"].as_str().unwrap().as_bytes(),
+        &got[0].body[..],
+        "{d}"
     );
+    let (_, event) = app
+        .get(&format!("/v1/events/{}", out["event_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(event["tenants"], json!(["default"]));
+    assert_eq!(event["deliveries"][0]["id"], out["delivery_id"]);
+    assert_eq!(event["deliveries"][0]["test"], true);
 
     receiver.set_status(500);
     let (_, out) = app
@@ -51,6 +75,23 @@ async fn a_test_send_delivers_the_types_example_now_and_answers_the_result(app: 
         .await;
     assert_eq!(out["succeeded"], false);
     assert_eq!(out["status_code"], 500);
+    let log = app.deliveries(id).await;
+    assert_eq!(log[0]["id"], out["delivery_id"], "newest first");
+    assert_eq!(log[0]["status"], "failed", "a failed test is not retried");
+    assert_eq!(log[0]["test"], true);
+    // Replay refuses a disabled webhook; enabled, it still leaves test sends alone.
+    let (status, _) = app
+        .patch(&format!("/v1/webhooks/{id}"), json!({"active": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, replayed) = app
+        .post(
+            &format!("/v1/webhooks/{id}/replay"),
+            json!({"since": "2000-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{replayed}");
+    assert_eq!(replayed["requeued"], 0, "test sends are not replayed");
     assert_eq!(
         receiver.received()[1].json()["data"],
         json!({}),

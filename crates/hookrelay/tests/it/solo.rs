@@ -55,7 +55,7 @@ async fn a_second_delivering_node_never_sends_what_the_solo_node_holds() {
     expected.sort_unstable();
     assert_eq!(ids, expected, "each event arrived exactly once");
     for d in api.deliveries(id).await {
-        assert_eq!(d["attempts"], 1, "{d}");
+        assert_eq!(d["attempt_count"], 1, "{d}");
     }
     second.teardown().await;
     api.teardown().await;

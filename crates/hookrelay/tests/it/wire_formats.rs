@@ -462,7 +462,10 @@ async fn a_document_004_webhook_makes_three_attempts_in_all_and_a_200_acknowledg
     failing.set_status(500);
     let (id, e) = document_004_delivery(app, &failing, "meeting.failing").await;
     let d = app.wait_for_delivery(&id, "failed").await;
-    assert_eq!(d["attempts"], 3, "the first request and two retries: {d}");
+    assert_eq!(
+        d["attempt_count"], 3,
+        "the first request and two retries: {d}"
+    );
     let got = failing.received();
     assert_eq!(got.len(), 3, "three POST requests in all");
     for r in &got {
@@ -474,7 +477,7 @@ async fn a_document_004_webhook_makes_three_attempts_in_all_and_a_200_acknowledg
     let acknowledging = TestReceiver::spawn().await;
     let (id, _) = document_004_delivery(app, &acknowledging, "meeting.acked").await;
     let d = app.wait_for_delivery(&id, "succeeded").await;
-    assert_eq!(d["attempts"], 1, "{d}");
+    assert_eq!(d["attempt_count"], 1, "{d}");
     assert_eq!(
         acknowledging.received().len(),
         1,

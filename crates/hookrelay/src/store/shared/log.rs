@@ -1,37 +1,175 @@
-//! The delivery log: reading deliveries and attempts, statistics, and putting deliveries back
-//! in the queue (retry, replay, release).
+//! The delivery log: reading deliveries, attempts and events, statistics, logging test sends,
+//! and putting deliveries back in the queue (retry, replay, release).
 
-use super::{ID_CHUNK, paginate};
-use crate::ids::{DeliveryId, TenantId, WebhookId};
+use super::{ID_CHUNK, paginate, webhooks};
+use crate::ids::{DeliveryId, EventId, TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
 use crate::store::query::Query;
-use crate::store::records::{AttemptRow, DELIVERY_COLUMNS, DeliveryRecord};
+use crate::store::records::{
+    AttemptRow, DELIVERY_COLUMNS, DeliveryRecord, EVENT_COLUMNS, EventRecord,
+};
 use crate::store::{
-    Activity, Attempt, Delivery, DeliveryFilter, DeliveryStatus, Page, Paged, Replay, Result,
+    Activity, AttemptRecord, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, Error,
+    Event, NewEvent, Page, Paged, Replay, Result,
 };
 
 /// The longest a delivery can be retried for; statistics look this far back for the
 /// deliveries whose attempts fall in their window.
 const LONGEST_SCHEDULE_MS: i64 = 7 * 24 * 3_600_000;
 
+/// How long before its event's `created_at` a delivery id may be generated: none should be
+/// (the id is generated later, on the same node's clock), this allows for the clock stepping
+/// back.
+const CLOCK_SLACK_MS: i64 = 60_000;
+
+/// How long after its event's `created_at` a delivery id may be generated: the time between a
+/// publish request being parsed and its group writing, normally well under a second and
+/// seconds under load (nothing retries a publish); an hour leaves room for any stall.
+const PUBLISH_SPAN_MS: i64 = 3_600_000;
+
 pub async fn get<B: Backend>(
     db: &B,
     tenant: Option<&TenantId>,
     id: &DeliveryId,
-) -> Result<(Delivery, Vec<Attempt>)> {
+) -> Result<DeliveryDetail> {
     let q = Query::new(format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
     ))
     .arg(id.as_str())
     .arg(tenant.map(TenantId::as_str));
-    let d: DeliveryRecord = db.fetch_one(Conn::Read, q).await?;
+    let delivery: Delivery = db.fetch_one::<DeliveryRecord>(Conn::Read, q).await?.into();
     let q = Query::new(
         "SELECT id, attempt, started_at, latency_ms, status_code, response_body, error, succeeded \
          FROM attempts WHERE delivery_id = $1 ORDER BY started_at, attempt",
     )
     .arg(id.as_str());
     let attempts: Vec<AttemptRow> = db.fetch_all(Conn::Read, q).await?;
-    Ok((d.into(), attempts.into_iter().map(Into::into).collect()))
+    let q = Query::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"))
+        .arg(delivery.event_id.as_str());
+    let event: Option<EventRecord> = db.fetch_optional(Conn::Read, q).await?;
+    let webhook = webhooks::by_id(db, std::slice::from_ref(&delivery.webhook_id))
+        .await?
+        .pop();
+    Ok(DeliveryDetail {
+        delivery,
+        attempts: attempts.into_iter().map(Into::into).collect(),
+        event: event.map(Into::into),
+        webhook,
+    })
+}
+
+/// One event and its deliveries. There is no index of deliveries by event (every publish
+/// would pay for it), so they are found through their webhooks: a publish gives each target
+/// webhook at most one delivery of an event, with an id generated within
+/// [`PUBLISH_SPAN_MS`] of the event's `created_at`. Each of the event's tenants' webhooks costs
+/// one range read of `deliveries_by_webhook`: one that got the event stops at its delivery,
+/// just past the event's time; one that did not reads its deliveries of that span.
+pub async fn get_event<B: Backend>(db: &B, id: &EventId) -> Result<(Event, Vec<Delivery>)> {
+    let q =
+        Query::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")).arg(id.as_str());
+    let event: Event = db.fetch_one::<EventRecord>(Conn::Read, q).await?.into();
+    if event.tenants.is_empty() {
+        return Ok((event, Vec::new()));
+    }
+    let from = DeliveryId::lower_bound(event.created_at - CLOCK_SLACK_MS);
+    let to = DeliveryId::lower_bound(event.created_at + PUBLISH_SPAN_MS);
+    let mut q = Query::new(
+        "SELECT (SELECT d.id FROM deliveries d WHERE d.webhook_id = w.id AND d.id >= $2 \
+         AND d.id < $3 AND d.event_id = $1 ORDER BY d.id LIMIT 1) \
+         FROM webhooks w WHERE w.tenant_id IN (",
+    )
+    .arg(id.as_str())
+    .arg(from.as_str())
+    .arg(to.as_str());
+    q.push_list(event.tenants.iter().map(TenantId::as_str))
+        .push(")");
+    let found: Vec<(Option<String>,)> = db.fetch_all(Conn::Read, q).await?;
+    let mut ids: Vec<String> = found.into_iter().filter_map(|(id,)| id).collect();
+    ids.sort_unstable();
+    // Read by primary key in a query of their own: joined to the one above, PostgreSQL may
+    // pick a hash join against a scan of every delivery (it did on a young table).
+    let mut deliveries = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        let mut q = Query::new(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id IN ("
+        ));
+        q.push_list(chunk.iter().map(String::as_str))
+            .push(") ORDER BY id");
+        let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
+        deliveries.extend(rows.into_iter().map(Delivery::from));
+    }
+    Ok((event, deliveries))
+}
+
+/// Logs a test send: its event, its delivery (marked `test`, never due) and its attempt.
+pub async fn record_test_send<B: Backend>(
+    db: &B,
+    tenant: &TenantId,
+    event: &NewEvent,
+    attempt: &AttemptRecord,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    // Locked as a publish locks its targets, so a deletion of the webhook either waits for
+    // this transaction (and deletes what it wrote) or is seen here.
+    let q = Query::new(format!(
+        "SELECT id FROM webhooks WHERE id = $1 AND tenant_id = $2 {}",
+        B::KEY_SHARE
+    ))
+    .arg(attempt.webhook_id.as_str())
+    .arg(tenant.as_str());
+    let found: Option<(String,)> = db.fetch_optional(Conn::Tx(&mut tx), q).await?;
+    if found.is_none() {
+        return Err(Error::NotFound);
+    }
+    let text = |v: serde_json::Result<String>| v.unwrap_or_else(|_| "[]".to_owned());
+    let q = Query::new(
+        "INSERT INTO events (id, event_type, tenants, channels, data, deliveries, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6)",
+    );
+    let tenants = text(serde_json::to_string(&event.tenants));
+    let channels = text(serde_json::to_string(&event.channels));
+    let q = q
+        .arg(event.id.as_str())
+        .arg(event.event_type.as_str())
+        .arg(tenants.as_str())
+        .arg(channels.as_str())
+        .arg(event.data.as_str())
+        .arg(event.created_at);
+    db.execute(Conn::Tx(&mut tx), q).await?;
+    let finished = attempt.started_at + attempt.latency_ms;
+    let q = Query::new(
+        "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+         attempts, next_attempt_at, created_at, updated_at, test) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)",
+    )
+    .arg(attempt.delivery_id.as_str())
+    .arg(event.id.as_str())
+    .arg(attempt.webhook_id.as_str())
+    .arg(tenant.as_str())
+    .arg(event.event_type.as_str())
+    .arg(attempt.status.as_str())
+    .arg(i64::from(attempt.attempt))
+    .arg(event.created_at)
+    .arg(finished)
+    .arg(true);
+    db.execute(Conn::Tx(&mut tx), q).await?;
+    let q = Query::new(
+        "INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
+         status_code, response_body, error, succeeded) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .arg(attempt.id.as_str())
+    .arg(attempt.delivery_id.as_str())
+    .arg(attempt.webhook_id.as_str())
+    .arg(i64::from(attempt.attempt))
+    .arg(attempt.started_at)
+    .arg(attempt.latency_ms)
+    .arg(attempt.status_code.map(i64::from))
+    .arg(attempt.response_body.as_deref())
+    .arg(attempt.error.as_deref())
+    .arg(attempt.succeeded);
+    db.execute(Conn::Tx(&mut tx), q).await?;
+    B::commit(tx).await
 }
 
 pub async fn list<B: Backend>(
@@ -57,6 +195,9 @@ pub async fn list<B: Backend>(
     }
     if let Some(since) = filter.since {
         q.push(" AND created_at >= ").push_arg(since);
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND created_at < ").push_arg(until);
     }
     q.push(" ORDER BY id DESC LIMIT ")
         .push_arg(i64::from(page.limit) + 1);
@@ -109,15 +250,18 @@ pub async fn replay<B: Backend>(
     webhook: &WebhookId,
     replay: &Replay,
 ) -> Result<u64> {
+    // Test sends are left out: a replay re-sends what was published, not pings.
     let mut q = Query::new(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 \
-         WHERE webhook_id = $2 AND tenant_id = $3 AND created_at >= $4 AND created_at < $5",
+         WHERE webhook_id = $2 AND tenant_id = $3 AND created_at >= $4 AND created_at < $5 \
+         AND test = $6",
     )
     .arg(replay.now)
     .arg(webhook.as_str())
     .arg(tenant.as_str())
     .arg(replay.since)
-    .arg(replay.until);
+    .arg(replay.until)
+    .arg(false);
     if let Some(status) = replay.status {
         q.push(" AND status = ").push_arg(status.as_str());
     }

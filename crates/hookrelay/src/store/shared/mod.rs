@@ -22,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::Backend;
 use super::{
-    Activity, Attempt, AttemptRecord, Chooser, Claimed, Delivery, DeliveryFilter, DeliveryLock,
-    Disabled, DueKey, Error, EventType, FailurePolicy, Intake, KeyOwner, NewEvent, Page, Paged,
-    Publication, Replay, Result, Store, Tenant, Webhook,
+    Activity, AttemptRecord, Chooser, Claimed, Delivery, DeliveryDetail, DeliveryFilter,
+    DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake, KeyOwner,
+    NewEvent, Page, Paged, Publication, Replay, Result, Store, Tenant, Webhook,
 };
-use crate::ids::{DeliveryId, KeyId, TenantId, WebhookId};
+use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
 /// Ids per statement where a list of them is bound one parameter each, well under SQLite's
 /// 32,766 bound parameters.
@@ -217,8 +217,21 @@ impl<B: Backend> Store for B {
         &self,
         tenant: Option<&TenantId>,
         id: &DeliveryId,
-    ) -> Result<(Delivery, Vec<Attempt>)> {
+    ) -> Result<DeliveryDetail> {
         log::get(self, tenant, id).await
+    }
+
+    async fn get_event(&self, id: &EventId) -> Result<(Event, Vec<Delivery>)> {
+        log::get_event(self, id).await
+    }
+
+    async fn record_test_send(
+        &self,
+        tenant: &TenantId,
+        event: &NewEvent,
+        attempt: &AttemptRecord,
+    ) -> Result<()> {
+        log::record_test_send(self, tenant, event, attempt).await
     }
 
     async fn list_deliveries(
