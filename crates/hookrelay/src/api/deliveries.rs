@@ -97,15 +97,16 @@ pub struct AttemptOut {
 
 impl From<Attempt> for AttemptOut {
     fn from(a: Attempt) -> Self {
+        let r = a.result;
         Self {
             id: a.id.to_string(),
             attempt: a.attempt,
-            started_at: rfc3339(a.started_at),
-            latency_ms: a.latency_ms,
-            status_code: a.status_code,
-            response_body: a.response_body,
-            error: a.error,
-            succeeded: a.succeeded,
+            started_at: rfc3339(r.started_at),
+            latency_ms: r.latency_ms,
+            status_code: r.status_code,
+            response_body: r.response_body,
+            error: r.error,
+            succeeded: r.succeeded,
         }
     }
 }
@@ -166,7 +167,7 @@ fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
         created_at: event.created_at,
         data: &event.data,
     };
-    let (headers, body) = Sender::render_request(&target, message, last.started_at).ok()?;
+    let (headers, body) = Sender::render_request(&target, message, last.result.started_at).ok()?;
     Some(RequestOut {
         attempt: last.attempt,
         method: "POST",

@@ -21,7 +21,7 @@ use crate::delivery::Target;
 use crate::delivery::send::Message;
 use crate::ids::{AttemptId, DeliveryId, EventId, WebhookId};
 use crate::model::EventTypeName;
-use crate::store::{self, AttemptRecord, DeliveryStatus, NewEvent, Replay};
+use crate::store::{self, Attempt, AttemptRecord, DeliveryStatus, NewEvent, Replay};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -101,20 +101,19 @@ async fn test_webhook(
             },
         )
         .await;
+    let result = outcome.result;
+    let succeeded = result.succeeded;
     let attempt = AttemptRecord {
-        id: AttemptId::generate(),
         delivery_id,
         webhook_id,
-        attempt: 1,
-        started_at: outcome.started_at,
-        latency_ms: outcome.latency_ms,
-        status_code: outcome.status_code,
-        response_body: outcome.response_body.clone(),
-        error: outcome.error.clone(),
-        succeeded: outcome.succeeded,
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            attempt: 1,
+            result,
+        },
         // A test send neither runs nor stops a webhook's failure clock.
         gone: false,
-        status: if outcome.succeeded {
+        status: if succeeded {
             DeliveryStatus::Succeeded
         } else {
             DeliveryStatus::Failed
@@ -126,14 +125,15 @@ async fn test_webhook(
         .record_test_send(&scope.0, &event, &attempt)
         .await
         .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let result = attempt.attempt.result;
     Ok(Json(TestOut {
         event_id: event.id.to_string(),
         delivery_id: attempt.delivery_id.to_string(),
-        succeeded: outcome.succeeded,
-        status_code: outcome.status_code,
-        latency_ms: outcome.latency_ms,
-        response_body: outcome.response_body,
-        error: outcome.error,
+        succeeded: result.succeeded,
+        status_code: result.status_code,
+        latency_ms: result.latency_ms,
+        response_body: result.response_body,
+        error: result.error,
     }))
 }
 

@@ -24,7 +24,7 @@ use super::target::Target;
 use super::{http1, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
-use crate::store::{AttemptRecord, Store};
+use crate::store::{Attempt, AttemptRecord, Store};
 
 /// A claimed (or handed-over) delivery with its webhook prepared for sending, shared by every
 /// delivery to it in flight.
@@ -193,33 +193,31 @@ async fn attempt(
             },
         )
         .await;
-    let took = Duration::from_millis(outcome.latency_ms.max(0) as u64);
+    let result = &outcome.result;
+    let took = Duration::from_millis(result.latency_ms.max(0) as u64);
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
         outcome.verdict(),
         webhook.retry_schedule.delays(),
         shared.retry_jitter,
-        outcome.started_at + outcome.latency_ms,
+        result.started_at + result.latency_ms,
     );
     debug!(
-        status_code = outcome.status_code,
-        latency_ms = outcome.latency_ms,
-        error = outcome.error.as_deref(),
+        status_code = result.status_code,
+        latency_ms = result.latency_ms,
+        error = result.error.as_deref(),
         next = status.as_str(),
         "attempt finished"
     );
     let record = AttemptRecord {
-        id: AttemptId::generate(),
         delivery_id: delivery.id.clone(),
         webhook_id: webhook.id.clone(),
-        attempt: number,
-        started_at: outcome.started_at,
-        latency_ms: outcome.latency_ms,
-        status_code: outcome.status_code,
-        response_body: outcome.response_body,
-        error: outcome.error,
-        succeeded: outcome.succeeded,
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            attempt: number,
+            result: outcome.result,
+        },
         gone: outcome.gone,
         status,
         next_attempt_at,

@@ -15,6 +15,7 @@ use super::retry_after;
 use super::schedule::Verdict;
 use super::target::Target;
 use crate::payload::{self, EventView};
+use crate::store::AttemptResult;
 
 /// Response bytes kept in an attempt's log.
 const RESPONSE_EXCERPT_BYTES: usize = 4096;
@@ -22,18 +23,8 @@ const RESPONSE_EXCERPT_BYTES: usize = 4096;
 /// What one attempt came to.
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    /// When the request started, unix ms.
-    pub started_at: i64,
-    /// Milliseconds until the response (or the error).
-    pub latency_ms: i64,
-    /// The response status, if one arrived.
-    pub status_code: Option<u16>,
-    /// The first 4 KiB of the response body.
-    pub response_body: Option<String>,
-    /// Why no acceptable response arrived.
-    pub error: Option<String>,
-    /// A 2xx within the timeout.
-    pub succeeded: bool,
+    /// What came back, as the log records it.
+    pub result: AttemptResult,
     /// Whether trying again could help. A refused address, an unrenderable payload or a
     /// `410 Gone` cannot.
     pub retryable: bool,
@@ -48,7 +39,7 @@ pub struct Outcome {
 impl Outcome {
     /// What the attempt means for the delivery's schedule.
     pub fn verdict(&self) -> Verdict {
-        if self.succeeded {
+        if self.result.succeeded {
             Verdict::Succeeded
         } else if self.retryable {
             Verdict::Retryable {
@@ -138,12 +129,14 @@ impl Sender {
             let (response_body, retry_after) =
                 answer.map_or((None, None), |a| (a.body, a.retry_after));
             Outcome {
-                started_at,
-                latency_ms: clock.elapsed().as_millis() as i64,
-                succeeded: error.is_none() && matches!(status_code, Some(200..=299)),
-                status_code,
-                response_body,
-                error,
+                result: AttemptResult {
+                    started_at,
+                    latency_ms: clock.elapsed().as_millis() as i64,
+                    succeeded: error.is_none() && matches!(status_code, Some(200..=299)),
+                    status_code,
+                    response_body,
+                    error,
+                },
                 retryable: retryable && !gone,
                 gone,
                 retry_after,

@@ -339,18 +339,11 @@ impl DeliveryStatus {
     }
 }
 
-/// The result of one attempt and the delivery state it leads to.
+/// What one attempt came to: when it started, how long it took, and what came back. Declared
+/// once: the sender's outcome, the recorder's record and the log's attempt all hold one.
 #[derive(Clone, Debug)]
-pub struct AttemptRecord {
-    /// `att_…`
-    pub id: AttemptId,
-    /// The delivery.
-    pub delivery_id: DeliveryId,
-    /// The webhook (kept on the attempt for per-webhook statistics).
-    pub webhook_id: WebhookId,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// Unix ms.
+pub struct AttemptResult {
+    /// When the request started, unix ms.
     pub started_at: i64,
     /// Request to response (or error), in ms.
     pub latency_ms: i64,
@@ -358,10 +351,32 @@ pub struct AttemptRecord {
     pub status_code: Option<u16>,
     /// The first 4 KiB of the response body.
     pub response_body: Option<String>,
-    /// What went wrong without a response: timeout, refused, DNS, TLS…
+    /// What went wrong without an acceptable response: timeout, refused, DNS, TLS…
     pub error: Option<String>,
     /// A 2xx within the timeout.
     pub succeeded: bool,
+}
+
+/// One attempt of a delivery.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// `att_…`
+    pub id: AttemptId,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// What it came to.
+    pub result: AttemptResult,
+}
+
+/// An attempt as the recorder writes it, with the delivery state it leads to.
+#[derive(Clone, Debug)]
+pub struct AttemptRecord {
+    /// The delivery.
+    pub delivery_id: DeliveryId,
+    /// The webhook (kept on the attempt for per-webhook statistics).
+    pub webhook_id: WebhookId,
+    /// The attempt.
+    pub attempt: Attempt,
     /// The endpoint answered `410 Gone`: its webhook is disabled at once.
     pub gone: bool,
     /// The delivery's status after this attempt.
@@ -438,27 +453,6 @@ pub struct Delivery {
     pub created_at: i64,
     /// Unix ms.
     pub updated_at: i64,
-}
-
-/// One recorded attempt.
-#[derive(Clone, Debug)]
-pub struct Attempt {
-    /// `att_…`
-    pub id: AttemptId,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// Unix ms.
-    pub started_at: i64,
-    /// Milliseconds.
-    pub latency_ms: i64,
-    /// HTTP status, when a response arrived.
-    pub status_code: Option<u16>,
-    /// Response body excerpt.
-    pub response_body: Option<String>,
-    /// Error without a response.
-    pub error: Option<String>,
-    /// Whether it counted as success.
-    pub succeeded: bool,
 }
 
 /// Filters of the delivery log.

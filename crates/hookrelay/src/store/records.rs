@@ -5,8 +5,8 @@
 use sqlx::FromRow;
 
 use super::{
-    Attempt, Claimed, Delivery, DeliveryStatus, Error, Event, EventType, Tenant, Webhook,
-    WebhookVersion,
+    Attempt, AttemptResult, Claimed, Delivery, DeliveryStatus, Error, Event, EventType, Tenant,
+    Webhook, WebhookVersion,
 };
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
@@ -265,12 +265,14 @@ impl From<AttemptRow> for Attempt {
         Attempt {
             id: AttemptId::from_trusted(r.id),
             attempt: r.attempt.max(0) as u32,
-            started_at: r.started_at,
-            latency_ms: r.latency_ms,
-            status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
-            response_body: r.response_body,
-            error: r.error,
-            succeeded: r.succeeded,
+            result: AttemptResult {
+                started_at: r.started_at,
+                latency_ms: r.latency_ms,
+                status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
+                response_body: r.response_body,
+                error: r.error,
+                succeeded: r.succeeded,
+            },
         }
     }
 }

@@ -8,7 +8,7 @@ use sqlx::Connection;
 
 use hookrelay::clock::now_ms;
 use hookrelay::ids::AttemptId;
-use hookrelay::store::{AttemptRecord, DeliveryStatus};
+use hookrelay::store::{Attempt, AttemptRecord, AttemptResult, DeliveryStatus};
 use serde_json::json;
 
 use crate::backend_tests;
@@ -159,16 +159,20 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
     store
         .record_attempts(
             &[AttemptRecord {
-                id: AttemptId::generate(),
                 delivery_id: failed.id.clone(),
                 webhook_id: failed.webhook.id.clone(),
-                attempt: 1,
-                started_at: now - 5,
-                latency_ms: 1,
-                status_code: Some(503),
-                response_body: None,
-                error: None,
-                succeeded: false,
+                attempt: Attempt {
+                    id: AttemptId::generate(),
+                    attempt: 1,
+                    result: AttemptResult {
+                        started_at: now - 5,
+                        latency_ms: 1,
+                        status_code: Some(503),
+                        response_body: None,
+                        error: None,
+                        succeeded: false,
+                    },
+                },
                 gone: false,
                 status: DeliveryStatus::Pending,
                 next_attempt_at: Some(now - 1),

@@ -4,7 +4,7 @@
 
 use hookrelay::clock::now_ms;
 use hookrelay::ids::{AttemptId, DeliveryId};
-use hookrelay::store::{AttemptRecord, Claimed, DeliveryStatus, Error};
+use hookrelay::store::{Attempt, AttemptRecord, AttemptResult, Claimed, DeliveryStatus, Error};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -42,16 +42,20 @@ async fn rows(app: &TestApp, table: &str, column: &str, ids: &[&str]) -> i64 {
 
 fn delivered(c: &Claimed, at: i64) -> AttemptRecord {
     AttemptRecord {
-        id: AttemptId::generate(),
         delivery_id: c.id.clone(),
         webhook_id: c.webhook.id.clone(),
-        attempt: 1,
-        started_at: at,
-        latency_ms: 1,
-        status_code: Some(200),
-        response_body: None,
-        error: None,
-        succeeded: true,
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            attempt: 1,
+            result: AttemptResult {
+                started_at: at,
+                latency_ms: 1,
+                status_code: Some(200),
+                response_body: None,
+                error: None,
+                succeeded: true,
+            },
+        },
         gone: false,
         status: DeliveryStatus::Succeeded,
         next_attempt_at: None,

@@ -184,7 +184,10 @@ async fn an_outcome_carries_gone_and_the_retry_after_asked_for(app: &mut TestApp
 
     receiver.script(&[410, 503, 500]);
     let gone = attempt_once(app, id).await;
-    assert!(gone.gone && !gone.retryable && !gone.succeeded, "{gone:?}");
+    assert!(
+        gone.gone && !gone.retryable && !gone.result.succeeded,
+        "{gone:?}"
+    );
     assert_eq!(gone.verdict(), Verdict::Permanent);
     assert_eq!(gone.retry_after, None);
 

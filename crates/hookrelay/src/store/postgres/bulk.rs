@@ -123,16 +123,20 @@ pub async fn record(
          SELECT id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
             response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)",
     )
-    .bind(column(records, |r| r.id.as_str()))
+    .bind(column(records, |r| r.attempt.id.as_str()))
     .bind(column(records, |r| r.delivery_id.as_str()))
     .bind(column(records, |r| r.webhook_id.as_str()))
-    .bind(column(records, |r| i64::from(r.attempt)))
-    .bind(column(records, |r| r.started_at))
-    .bind(column(records, |r| r.latency_ms))
-    .bind(column(records, |r| r.status_code.map(i64::from)))
-    .bind(column(records, |r| r.response_body.as_deref()))
-    .bind(column(records, |r| r.error.as_deref()))
-    .bind(column(records, |r| r.succeeded))
+    .bind(column(records, |r| i64::from(r.attempt.attempt)))
+    .bind(column(records, |r| r.attempt.result.started_at))
+    .bind(column(records, |r| r.attempt.result.latency_ms))
+    .bind(column(records, |r| {
+        r.attempt.result.status_code.map(i64::from)
+    }))
+    .bind(column(records, |r| {
+        r.attempt.result.response_body.as_deref()
+    }))
+    .bind(column(records, |r| r.attempt.result.error.as_deref()))
+    .bind(column(records, |r| r.attempt.result.succeeded))
     .bind(column(records, |r| r.status.as_str()))
     .bind(column(records, |r| r.next_attempt_at))
     .execute(&mut **tx)

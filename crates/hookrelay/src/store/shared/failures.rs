@@ -37,25 +37,26 @@ struct Summary {
 
 fn summarize(records: &[AttemptRecord]) -> BTreeMap<&str, Summary> {
     let mut webhooks: BTreeMap<&str, Summary> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.succeeded) {
+    for r in records.iter().filter(|r| r.attempt.result.succeeded) {
         let s = webhooks.entry(r.webhook_id.as_str()).or_default();
-        s.last_success = s.last_success.max(Some(r.started_at));
+        s.last_success = s.last_success.max(Some(r.attempt.result.started_at));
     }
-    for r in records.iter().filter(|r| !r.succeeded) {
+    for r in records.iter().filter(|r| !r.attempt.result.succeeded) {
         let s = webhooks.entry(r.webhook_id.as_str()).or_default();
-        if s.last_success.is_some_and(|t| t >= r.started_at) {
+        if s.last_success
+            .is_some_and(|t| t >= r.attempt.result.started_at)
+        {
             continue;
         }
-        s.first_failure = Some(
-            s.first_failure
-                .map_or(r.started_at, |t| t.min(r.started_at)),
-        );
+        s.first_failure = Some(s.first_failure.map_or(r.attempt.result.started_at, |t| {
+            t.min(r.attempt.result.started_at)
+        }));
         s.gone |= r.gone;
         if s.last_failure
             .as_ref()
-            .is_none_or(|(t, _)| *t <= r.started_at)
+            .is_none_or(|(t, _)| *t <= r.attempt.result.started_at)
         {
-            s.last_failure = Some((r.started_at, describe(r)));
+            s.last_failure = Some((r.attempt.result.started_at, describe(r)));
         }
     }
     webhooks
@@ -63,9 +64,9 @@ fn summarize(records: &[AttemptRecord]) -> BTreeMap<&str, Summary> {
 
 /// A failed attempt in a line: its error, or its status and the start of the response.
 fn describe(r: &AttemptRecord) -> String {
-    let text = match (&r.error, r.status_code) {
+    let text = match (&r.attempt.result.error, r.attempt.result.status_code) {
         (Some(e), _) => e.clone(),
-        (None, Some(code)) => match r.response_body.as_deref().map(str::trim) {
+        (None, Some(code)) => match r.attempt.result.response_body.as_deref().map(str::trim) {
             Some(body) if !body.is_empty() => format!("HTTP {code}: {body}"),
             _ => format!("HTTP {code}"),
         },
@@ -214,20 +215,24 @@ fn event(d: &Disabled, operations: &TenantId) -> NewEvent {
 mod tests {
     use super::*;
     use crate::ids::{AttemptId, DeliveryId};
-    use crate::store::DeliveryStatus;
+    use crate::store::{Attempt, AttemptResult, DeliveryStatus};
 
     fn attempt(webhook: &str, at: i64, succeeded: bool, gone: bool) -> AttemptRecord {
         AttemptRecord {
-            id: AttemptId::generate(),
             delivery_id: DeliveryId::generate(),
             webhook_id: WebhookId::from_trusted(webhook),
-            attempt: 1,
-            started_at: at,
-            latency_ms: 1,
-            status_code: Some(if succeeded { 200 } else { 500 }),
-            response_body: Some("<b>down</b>".to_owned()),
-            error: None,
-            succeeded,
+            attempt: Attempt {
+                id: AttemptId::generate(),
+                attempt: 1,
+                result: AttemptResult {
+                    started_at: at,
+                    latency_ms: 1,
+                    status_code: Some(if succeeded { 200 } else { 500 }),
+                    response_body: Some("<b>down</b>".to_owned()),
+                    error: None,
+                    succeeded,
+                },
+            },
             gone,
             status: DeliveryStatus::Pending,
             next_attempt_at: None,

@@ -136,7 +136,7 @@ pub async fn record_test_send<B: Backend>(
         .arg(event.data.as_str())
         .arg(event.created_at);
     db.execute(Conn::Tx(&mut tx), q).await?;
-    let finished = attempt.started_at + attempt.latency_ms;
+    let finished = attempt.attempt.result.started_at + attempt.attempt.result.latency_ms;
     let q = Query::new(
         "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
          attempts, next_attempt_at, created_at, updated_at, test) \
@@ -148,7 +148,7 @@ pub async fn record_test_send<B: Backend>(
     .arg(tenant.as_str())
     .arg(event.event_type.as_str())
     .arg(attempt.status.as_str())
-    .arg(i64::from(attempt.attempt))
+    .arg(i64::from(attempt.attempt.attempt))
     .arg(event.created_at)
     .arg(finished)
     .arg(true);
@@ -158,16 +158,16 @@ pub async fn record_test_send<B: Backend>(
          status_code, response_body, error, succeeded) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .arg(attempt.id.as_str())
+    .arg(attempt.attempt.id.as_str())
     .arg(attempt.delivery_id.as_str())
     .arg(attempt.webhook_id.as_str())
-    .arg(i64::from(attempt.attempt))
-    .arg(attempt.started_at)
-    .arg(attempt.latency_ms)
-    .arg(attempt.status_code.map(i64::from))
-    .arg(attempt.response_body.as_deref())
-    .arg(attempt.error.as_deref())
-    .arg(attempt.succeeded);
+    .arg(i64::from(attempt.attempt.attempt))
+    .arg(attempt.attempt.result.started_at)
+    .arg(attempt.attempt.result.latency_ms)
+    .arg(attempt.attempt.result.status_code.map(i64::from))
+    .arg(attempt.attempt.result.response_body.as_deref())
+    .arg(attempt.attempt.result.error.as_deref())
+    .arg(attempt.attempt.result.succeeded);
     db.execute(Conn::Tx(&mut tx), q).await?;
     B::commit(tx).await
 }

@@ -144,9 +144,9 @@ pub async fn record(
             Some(r) => {
                 b.push_bind(r.delivery_id.as_str())
                     .push_bind(r.status.as_str())
-                    .push_bind(i64::from(r.attempt))
+                    .push_bind(i64::from(r.attempt.attempt))
                     .push_bind(r.next_attempt_at)
-                    .push_bind(r.started_at + r.latency_ms);
+                    .push_bind(r.attempt.result.started_at + r.attempt.result.latency_ms);
             }
             None => push_nulls(&mut b, 5),
         });
@@ -161,16 +161,16 @@ pub async fn record(
         ));
         q.push_values(&chunk, |mut b, row| match row {
             Some(r) => {
-                b.push_bind(r.id.as_str())
+                b.push_bind(r.attempt.id.as_str())
                     .push_bind(r.delivery_id.as_str())
                     .push_bind(r.webhook_id.as_str())
-                    .push_bind(i64::from(r.attempt))
-                    .push_bind(r.started_at)
-                    .push_bind(r.latency_ms)
-                    .push_bind(r.status_code.map(i64::from))
-                    .push_bind(r.response_body.as_deref())
-                    .push_bind(r.error.as_deref())
-                    .push_bind(r.succeeded);
+                    .push_bind(i64::from(r.attempt.attempt))
+                    .push_bind(r.attempt.result.started_at)
+                    .push_bind(r.attempt.result.latency_ms)
+                    .push_bind(r.attempt.result.status_code.map(i64::from))
+                    .push_bind(r.attempt.result.response_body.as_deref())
+                    .push_bind(r.attempt.result.error.as_deref())
+                    .push_bind(r.attempt.result.succeeded);
             }
             None => push_nulls(&mut b, 10),
         });
