@@ -11,6 +11,7 @@ mod catalog;
 mod failures;
 mod log;
 mod publish;
+mod retention;
 mod tenants;
 mod webhooks;
 
@@ -24,7 +25,7 @@ use super::backend::Backend;
 use super::{
     Activity, Attempt, AttemptRecord, Chooser, ClaimedRow, Delivery, DeliveryFilter, DeliveryLock,
     Disabled, DueKey, Error, EventType, FailurePolicy, Intake, KeyOwner, NewEvent, Page, Paged,
-    Publication, Replay, Result, Store, Tenant, Webhook,
+    Publication, PurgeCursor, Purged, Replay, Result, Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, KeyId, TenantId, WebhookId};
 
@@ -252,5 +253,9 @@ impl<B: Backend> Store for B {
         now: i64,
     ) -> Result<Delivery> {
         log::retry(self, tenant, id, now).await
+    }
+
+    async fn purge(&self, before_ms: i64, batch: u32, cursor: &mut PurgeCursor) -> Result<Purged> {
+        retention::purge(self, before_ms, batch, cursor).await
     }
 }
