@@ -1,12 +1,13 @@
 //! Retention: finished deliveries older than the cutoff go with their attempts, pending ones
 //! stay however old (a disabled webhook's are held for it), and an event goes once no delivery
-//! refers to it. On PostgreSQL, a node purges nothing while another holds the purge lock.
+//! refers to it. The job runs with a delivering app; on PostgreSQL, a node purges nothing while
+//! another holds the purge lock.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use hookrelay::clock::now_ms;
-use hookrelay::ids::AttemptId;
+use hookrelay::ids::{AttemptId, DeliveryId};
 use hookrelay::store::{
     AttemptRecord, ClaimedRow, DeliveryStatus, PurgeCursor, Purged, Store, postgres::PURGE_LOCK,
 };
@@ -15,11 +16,15 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp, eventually, policy};
+use crate::helpers::{Backend, TestApp, TestReceiver, eventually, policy};
 
-backend_tests!(old_finished_deliveries_go_with_their_attempts_and_pending_and_recent_ones_stay,);
+backend_tests!(
+    old_finished_deliveries_go_with_their_attempts_and_pending_and_recent_ones_stay,
+    the_retention_job_purges_on_a_delivering_app,
+);
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Runs `sql` on the app's database: the one number it selects, or the rows it changed.
 async fn sql(app: &TestApp, sql: &str) -> i64 {
@@ -221,6 +226,52 @@ async fn old_finished_deliveries_go_with_their_attempts_and_pending_and_recent_o
     assert_eq!(purge_all(&*store, later, 2).await, Purged::default());
     node.teardown().await;
     app.restart().await;
+}
+
+async fn the_retention_job_purges_on_a_delivering_app(app: &mut TestApp) {
+    let receiver = TestReceiver::spawn().await;
+    let w = app.create_webhook(json!({"url": receiver.url("/h")})).await;
+    let w = w["id"].as_str().unwrap();
+    app.publish(json!({"id": "aged", "type": "a.b", "data": {}}))
+        .await;
+    let aged = app.wait_for_delivery(w, "succeeded").await;
+    app.publish(json!({"id": "fresh", "type": "a.b", "data": {}}))
+        .await;
+    receiver.wait_for(2).await;
+    eventually(
+        Duration::from_secs(10),
+        "both attempts recorded",
+        || async { sql(app, "SELECT COUNT(*) FROM attempts").await == 2 },
+    )
+    .await;
+    app.stop().await;
+
+    // Thirty-one days pass for the first delivery and its event (ids carry their time).
+    let old = now_ms() - 31 * DAY_MS;
+    let id = aged["id"].as_str().unwrap();
+    let old_id = DeliveryId::lower_bound(old);
+    let moved = sql(
+        app,
+        &format!("UPDATE attempts SET delivery_id = '{old_id}' WHERE delivery_id = '{id}'"),
+    )
+    .await;
+    assert_eq!(moved, 1);
+    let aged_rows = [
+        format!("UPDATE deliveries SET id = '{old_id}', created_at = {old} WHERE id = '{id}'"),
+        format!("UPDATE events SET created_at = {old} WHERE id = 'aged'"),
+    ];
+    for statement in &aged_rows {
+        assert_eq!(sql(app, statement).await, 1, "{statement}");
+    }
+
+    // The job's first pass runs at start.
+    app.restart().await;
+    eventually(Duration::from_secs(20), "the aged rows purged", || async {
+        rows(app).await == (1, 1, 1)
+    })
+    .await;
+    let fresh = sql(app, "SELECT COUNT(*) FROM events WHERE id = 'fresh'").await;
+    assert_eq!(fresh, 1, "what is younger than retention_days stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
