@@ -37,6 +37,8 @@ pub struct App {
     shutdown: CancellationToken,
     generated_admin_key: Option<String>,
     mailer: Option<Mailer>,
+    /// Days finished deliveries are kept (the retention job runs where the worker does).
+    retention_days: u32,
 }
 
 impl App {
@@ -122,6 +124,7 @@ impl App {
             shutdown,
             generated_admin_key,
             mailer,
+            retention_days: config.retention_days,
         })
     }
 
@@ -157,23 +160,28 @@ impl App {
         self.store.clone()
     }
 
-    /// Serves the API and runs the delivery worker until the shutdown token is cancelled;
-    /// then stops accepting requests, stops claiming, lets in-flight attempts finish (bounded)
-    /// and records them.
+    /// Serves the API and runs the delivery worker and the retention job until the shutdown
+    /// token is cancelled; then stops accepting requests, stops claiming, lets in-flight
+    /// attempts finish (bounded) and records them.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         let address = self.address();
-        let worker = if let Some(lock) = self.delivery_lock {
+        // Retention runs where deliveries are made: on SQLite that is the one process that
+        // holds the delivery lock, and an API-only node stays free of background writes.
+        let (worker, retention) = if let Some(lock) = self.delivery_lock {
             self.store
                 .listen_for_work(self.wake.clone(), shutdown.clone());
             let worker = self.worker;
-            Some(tokio::spawn(async move {
+            let retention =
+                crate::retention::start(self.store.clone(), self.retention_days, shutdown.clone());
+            let worker = tokio::spawn(async move {
                 worker.run().await;
                 drop(lock);
-            }))
+            });
+            (Some(worker), Some(retention))
         } else {
             info!("delivery is off on this node (deliver = false): serving the API only");
-            None
+            (None, None)
         };
         info!(address = %address, database = self.store.backend(), "hookrelay is listening");
         let server = axum::serve(self.listener, self.router)
@@ -184,6 +192,11 @@ impl App {
             && let Err(e) = worker.await
         {
             warn!(error = %e, "delivery worker ended abnormally");
+        }
+        if let Some(retention) = retention
+            && let Err(e) = retention.await
+        {
+            warn!(error = %e, "retention job ended abnormally");
         }
         info!("hookrelay stopped");
         served.context("serving HTTP")

@@ -94,6 +94,9 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     /// The sender of notices; required with `smtp_url`.
     pub email_from: Option<String>,
+    /// Finished deliveries (with their attempts) are kept this many days, then purged by a
+    /// delivering node; events go once no delivery refers to them.
+    pub retention_days: u32,
 }
 
 impl Default for Config {
@@ -121,6 +124,7 @@ impl Default for Config {
             retry_jitter: 0.1,
             smtp_url: None,
             email_from: None,
+            retention_days: 30,
         }
     }
 }
@@ -157,6 +161,7 @@ pub const KEYS: &[&str] = &[
     "retry_jitter",
     "smtp_url",
     "email_from",
+    "retention_days",
 ];
 
 fn kind(key: &str) -> Kind {
@@ -268,6 +273,9 @@ impl Config {
         }
         if self.disable_after_seconds == 0 {
             bail!("disable_after_seconds: must be at least 1");
+        }
+        if self.retention_days == 0 {
+            bail!("retention_days: must be at least 1");
         }
         match (
             &self.operational_webhook_url,
@@ -386,6 +394,17 @@ mod tests {
             assert!((0.0..=1.0).contains(&config.retry_jitter));
         }
         assert_eq!(Config::default().retry_jitter, 0.1);
+    }
+
+    #[test]
+    fn retention_days_defaults_to_thirty_and_must_be_at_least_one() {
+        assert_eq!(Config::default().retention_days, 30);
+        let vars = env(&[("HOOKRELAY_RETENTION_DAYS", "0")]);
+        let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("retention_days"), "{err:#}");
+        let vars = env(&[("HOOKRELAY_RETENTION_DAYS", "7")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.retention_days, 7);
     }
 
     #[test]

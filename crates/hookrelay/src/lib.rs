@@ -16,6 +16,7 @@ pub mod notify;
 pub mod operations;
 pub mod payload;
 pub mod publisher;
+pub mod retention;
 pub mod store;
 pub mod telemetry;
 

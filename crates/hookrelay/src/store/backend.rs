@@ -4,7 +4,8 @@
 //!
 //! What differs: how queries run (pools, transactions, binding), migrations, the row locks
 //! only PostgreSQL needs, the hot path's bulk writes and claims (multi-row `VALUES` on SQLite,
-//! one array per column on PostgreSQL), where leases live, and how nodes wake each other.
+//! one array per column on PostgreSQL), where leases live, how nodes wake each other, and
+//! which node purges old rows.
 
 use std::sync::Arc;
 
@@ -125,4 +126,8 @@ pub trait Backend: Send + Sync + 'static {
 
     /// This node's dispatcher stopped: whatever it holds in order to claim goes.
     async fn stop_claiming(&self);
+
+    /// Takes, for the rest of `tx`, the right to purge old rows, unless another node holds it
+    /// (PostgreSQL); always granted where one process owns the database.
+    async fn lock_purge(tx: &mut Self::Tx) -> Result<bool>;
 }

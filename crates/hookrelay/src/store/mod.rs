@@ -499,6 +499,34 @@ pub enum KeyOwner {
     Tenant(TenantId),
 }
 
+/// What one [`Store::purge`] batch deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Finished deliveries.
+    pub deliveries: u64,
+    /// Their attempts.
+    pub attempts: u64,
+    /// Events no delivery referred to any more.
+    pub events: u64,
+    /// Old rows may remain past the cursor: call again (after a pause) with the same cursor.
+    pub more: bool,
+    /// Another node was purging (PostgreSQL): this call did nothing, and the pass should end.
+    pub elsewhere: bool,
+}
+
+/// How far a retention pass has got: first through old deliveries in id order, then through
+/// old events in (created_at, id) order. A pass starts from the default and hands the same
+/// cursor to each [`Store::purge`] until one answers `more: false`.
+#[derive(Clone, Debug, Default)]
+pub struct PurgeCursor {
+    /// The last delivery looked at (empty: none yet).
+    after_delivery: String,
+    /// Every old delivery has been looked at; events come next.
+    deliveries_done: bool,
+    /// The last event looked at, as (created_at, id).
+    after_event: Option<(i64, String)>,
+}
+
 /// The persistence operations hookrelay needs. Methods match callers, not tables.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -657,6 +685,15 @@ pub trait Store: Send + Sync + 'static {
         id: &DeliveryId,
         now: i64,
     ) -> Result<Delivery>;
+
+    /// Deletes one small batch of what retention lets go, walking on from `cursor`: finished
+    /// (`succeeded` or `failed`) deliveries created before `before_ms` with their attempts,
+    /// then events created over an hour before it that no delivery refers to. Pending
+    /// deliveries are kept however old (those of a disabled webhook wait for it to be enabled),
+    /// and so are their attempts and events. A call looks at no more than `batch` deliveries
+    /// or events, and writes in one short transaction. On PostgreSQL one node purges at a
+    /// time: another's call meanwhile does nothing and answers `elsewhere`.
+    async fn purge(&self, before_ms: i64, batch: u32, cursor: &mut PurgeCursor) -> Result<Purged>;
 }
 
 /// How many of the oldest due deliveries a claim of `limit` looks at. Deliveries the chooser

@@ -24,6 +24,7 @@ mod notify;
 mod openapi;
 mod planner;
 mod readme;
+mod retention;
 mod retries;
 mod rotation;
 mod scale;

@@ -30,6 +30,11 @@ use crate::ids::DeliveryId;
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
 const WORK_CHANNEL: &str = "hookrelay_work";
 
+/// The first half of the advisory lock key a retention batch holds (beside `solo.rs`'s; the
+/// second half is the schema's hash, as there). Public so that tests can hold it as another
+/// node would.
+pub const PURGE_LOCK: i32 = 0x686b_7203;
+
 /// A store in a PostgreSQL database.
 pub struct PgStore {
     pool: PgPool,
@@ -204,5 +209,18 @@ impl Backend for PgStore {
 
     async fn stop_claiming(&self) {
         self.claiming_stopped_inner().await;
+    }
+
+    /// A transaction-level advisory lock: it goes with the batch's transaction, so a node that
+    /// dies mid-batch holds nothing, and the next batch may run on any node. Trying, not
+    /// waiting: a node that finds another purging leaves the pass to it.
+    async fn lock_purge(tx: &mut Self::Tx) -> Result<bool> {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT pg_try_advisory_xact_lock($1, {})",
+            solo::SCHEMA_KEY
+        ))
+        .bind(PURGE_LOCK)
+        .fetch_one(&mut **tx)
+        .await?)
     }
 }

@@ -31,7 +31,7 @@ const PRESENT: i32 = 0x686b_7201;
 const CLAIM: i32 = 0x686b_7202;
 
 /// The second half of the lock keys, as SQL.
-const SCHEMA_KEY: &str = "hashtext(current_schema())";
+pub(super) const SCHEMA_KEY: &str = "hashtext(current_schema())";
 
 /// How often a node looks at who else is present, at the start of a claim. A newcomer waits
 /// about this long (plus the solo node's lease write) before it claims; longer only while every

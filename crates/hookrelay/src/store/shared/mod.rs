@@ -11,6 +11,7 @@ mod catalog;
 mod failures;
 mod log;
 mod publish;
+mod retention;
 mod tenants;
 mod webhooks;
 
@@ -24,7 +25,8 @@ use super::backend::Backend;
 use super::{
     Activity, AttemptRecord, Chooser, Claimed, Delivery, DeliveryDetail, DeliveryFilter,
     DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake, KeyOwner,
-    NewEvent, Page, Paged, Publication, Replay, Result, Store, Tenant, Webhook,
+    NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay, Result, Store, Tenant,
+    Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
@@ -265,5 +267,9 @@ impl<B: Backend> Store for B {
         now: i64,
     ) -> Result<Delivery> {
         log::retry(self, tenant, id, now).await
+    }
+
+    async fn purge(&self, before_ms: i64, batch: u32, cursor: &mut PurgeCursor) -> Result<Purged> {
+        retention::purge(self, before_ms, batch, cursor).await
     }
 }
