@@ -2,24 +2,10 @@
 //! with everything needed to show the request it made (re-rendered on read, never stored).
 
 use super::{Attempt, Delivery, Webhook};
-use crate::ids::{EventId, TenantId};
 
-/// A published event as stored (events are immutable and never deleted).
-#[derive(Clone, Debug)]
-pub struct Event {
-    /// Generated or publisher-chosen.
-    pub id: EventId,
-    /// Its type.
-    pub event_type: String,
-    /// Tenants whose webhooks received it.
-    pub tenants: Vec<TenantId>,
-    /// Channels it carries.
-    pub channels: Vec<String>,
-    /// The data, as JSON text exactly as published.
-    pub data: String,
-    /// Unix ms.
-    pub created_at: i64,
-}
+/// A published event as stored: the same shape as published (events are immutable; retention
+/// deletes them once no delivery refers to them).
+pub type Event = super::NewEvent;
 
 /// One delivery with its attempts (oldest first), its event, and its webhook's current
 /// settings.
