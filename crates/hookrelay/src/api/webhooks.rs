@@ -53,10 +53,9 @@ pub(super) fn ensure_enabled(webhook: &Webhook) -> Result<(), ApiError> {
         return Ok(());
     }
     Err(ApiError::Conflict(format!(
-        "webhook {} is disabled ({}): enable it first with PATCH /v1/webhooks/{} {{\"active\": true}}",
+        "webhook {} is disabled ({}): enable it first by patching it with {{\"active\": true}}",
         webhook.id,
         webhook.disabled_reason.as_deref().unwrap_or("manual"),
-        webhook.id
     )))
 }
 

@@ -1,6 +1,6 @@
 //! The contract between the shared store code and a database: everything the two backends do
 //! differently, and nothing else. `store/shared/` implements [`Store`](super::Store) once for
-//! every [`Backend`]; `sqlite.rs` and `postgres/` implement this trait.
+//! every [`Backend`]; `sqlite/` and `postgres/` implement this trait.
 //!
 //! What differs: how queries run (pools, transactions, binding), migrations, the row locks
 //! only PostgreSQL needs, the hot path's bulk writes and claims (multi-row `VALUES` on SQLite,
