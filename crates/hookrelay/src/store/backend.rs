@@ -29,6 +29,19 @@ pub enum Conn<'t, Tx> {
     Tx(&'t mut Tx),
 }
 
+/// A webhook's failure clock as one recorded batch sets it (worked out in
+/// `shared/failures.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct FailureClock<'a> {
+    /// The webhook.
+    pub webhook: &'a str,
+    /// The batch holds a success for it: the clock becomes `since` exactly (`None`: stopped).
+    /// Otherwise it starts at `since` unless it is running already.
+    pub exact: bool,
+    /// The first failure after the batch's last success, if any.
+    pub since: Option<i64>,
+}
+
 /// One database kind, as the shared store code uses it. Queries written once in
 /// `store/shared/` run through [`Backend::fetch_all`], [`Backend::fetch_optional`] and
 /// [`Backend::execute`]; the items after those are what the backends do differently.
@@ -115,8 +128,16 @@ pub trait Backend: Send + Sync + 'static {
         choose: &mut (dyn Chooser + Send),
     ) -> Result<Vec<Claimed>>;
 
-    /// Writes attempts and the deliveries' new states (of the deliveries that still exist).
-    async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()>;
+    /// Writes attempts, the deliveries' new states (of the deliveries that still exist) and
+    /// the webhooks' failure clocks, atomically: in `conn`'s transaction, or one of its own.
+    /// This is the recorder's whole write while every attempt succeeds, so it is the hot
+    /// path's: PostgreSQL makes it one statement.
+    async fn write_attempts(
+        &self,
+        conn: Conn<'_, Self::Tx>,
+        records: &[AttemptRecord],
+        clocks: &[FailureClock<'_>],
+    ) -> Result<()>;
 
     /// The leases of these deliveries ended (they were recorded or released).
     fn end_leases<'a>(&self, ids: impl IntoIterator<Item = &'a str>);

@@ -19,6 +19,7 @@ backend_tests!(
     a_webhook_disabled_mid_retry_receives_nothing_until_enabled,
     retry_and_replay_of_a_disabled_webhook_are_refused,
     a_relay_that_is_down_blocks_nothing,
+    the_failure_clock_restarts_after_a_success,
 );
 
 const OPS_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -361,4 +362,88 @@ async fn a_relay_that_is_down_blocks_nothing(app: &mut TestApp) {
     assert_eq!(log.len(), 5);
     ops.wait_for(1).await;
     node.teardown().await;
+}
+
+/// The clock runs from the first failure after the last success, recorded batch by batch.
+async fn the_failure_clock_restarts_after_a_success(app: &mut TestApp) {
+    use hookrelay::ids::{AttemptId, DeliveryId, WebhookId};
+    use hookrelay::store::{Attempt, AttemptRecord, AttemptResult, DeliveryStatus, FailurePolicy};
+
+    let w = app
+        .create_webhook(json!({"url": "http://127.0.0.1:9/h"}))
+        .await;
+    let id = w["id"].as_str().unwrap().to_owned();
+    let store = app.store.clone().unwrap();
+    let policy = FailurePolicy {
+        disable_after_ms: 60_000,
+        operations_tenant: None,
+    };
+    let now = hookrelay::clock::now_ms();
+    let record = |at: i64, succeeded: bool| AttemptRecord {
+        delivery_id: DeliveryId::generate(),
+        webhook_id: WebhookId::from_trusted(id.clone()),
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            attempt: 1,
+            result: AttemptResult {
+                started_at: at,
+                latency_ms: 1,
+                status_code: Some(if succeeded { 200 } else { 500 }),
+                response_body: None,
+                error: None,
+                succeeded,
+            },
+        },
+        gone: false,
+        status: DeliveryStatus::Pending,
+        next_attempt_at: None,
+    };
+    let since = |w: &Value| w["failing_since"].as_str().map(str::to_owned);
+    let at = |ms: i64| Some(hookrelay::clock::rfc3339(ms));
+    let record_one = |at: i64, succeeded: bool| {
+        let (store, policy, r) = (store.clone(), policy.clone(), record(at, succeeded));
+        async move { store.record_attempts(&[r], &policy).await.unwrap() }
+    };
+
+    assert!(record_one(now - 50_000, true).await.is_empty());
+    assert_eq!(since(&webhook(app, &id).await), None);
+    // Failing: the clock runs from the first failure.
+    assert!(record_one(now - 45_000, false).await.is_empty());
+    assert!(record_one(now - 44_000, false).await.is_empty());
+    assert_eq!(since(&webhook(app, &id).await), at(now - 45_000));
+    // A success stops it; failures after it start it afresh, in one batch as across batches.
+    assert!(record_one(now - 40_000, true).await.is_empty());
+    assert_eq!(since(&webhook(app, &id).await), None);
+    let batch = [record(now - 6_000, true), record(now - 5_000, false)];
+    assert!(
+        store
+            .record_attempts(&batch, &policy)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(record_one(now, false).await.is_empty());
+    let w = webhook(app, &id).await;
+    assert_eq!(
+        (w["active"].clone(), since(&w)),
+        (json!(true), at(now - 5_000))
+    );
+    // With a window shorter than the 5 s it has been failing, the next failure disables it,
+    // once.
+    let short = FailurePolicy {
+        disable_after_ms: 4_000,
+        ..policy.clone()
+    };
+    let disabled = store
+        .record_attempts(&[record(now, false)], &short)
+        .await
+        .unwrap();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0].webhook_id.as_str(), id);
+    let again = store
+        .record_attempts(&[record(now, false)], &short)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "disabled once");
+    assert_eq!(webhook(app, &id).await["active"], false);
 }

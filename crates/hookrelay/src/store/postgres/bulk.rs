@@ -2,9 +2,11 @@
 //! and attempt results as the recorder writes them. Each binds one array per column, so a
 //! statement's text never changes with its row count (prepared once per connection).
 
+use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Transaction};
 
 use crate::ids::DeliveryId;
+use crate::store::backend::FailureClock;
 use crate::store::plan::PlannedDelivery;
 use crate::store::{AttemptRecord, NewEvent, Result};
 
@@ -98,15 +100,23 @@ pub async fn insert_deliveries(
 
 /// Records attempt results in one statement per batch: the deliveries' new state, then
 /// the attempts of those the update found (a delivery deleted with its webhook since it
-/// was claimed keeps none). The update locks the deliveries, so a deletion waits for it.
+/// was claimed keeps none), and the webhooks' failure clocks (writing only rows whose clock
+/// changes). The update locks the deliveries, so a deletion waits for it.
 /// Rows travel as one array per column: the statement text never changes (prepared once
 /// per connection, however many rows), and the planner, which cannot see how many rows a
 /// parameter array holds, probes the primary key per row instead of choosing to hash a
 /// scan of the whole table as it did for a literal `VALUES` list of a few hundred rows.
 pub async fn record(
-    tx: &mut Transaction<'static, Postgres>,
+    conn: &mut PgConnection,
     records: &[AttemptRecord],
+    clocks: &[FailureClock<'_>],
 ) -> Result<()> {
+    // A webhook whose attempts all succeeded stops its clock, if one runs: a probe of the small
+    // index of running clocks (migration 0011), not of every webhook in a fan-out batch.
+    let (stopped, failing): (Vec<FailureClock<'_>>, Vec<FailureClock<'_>>) = clocks
+        .iter()
+        .copied()
+        .partition(|c| c.exact && c.since.is_none());
     sqlx::query(
         "WITH v AS ( \
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
@@ -117,6 +127,17 @@ pub async fn record(
             UPDATE deliveries SET status = v.status, attempts = v.attempt, \
             next_attempt_at = v.next_attempt_at, updated_at = v.started_at + v.latency_ms \
             FROM v WHERE deliveries.id = v.delivery_id RETURNING deliveries.id \
+         ), stopped AS ( \
+            UPDATE webhooks SET failing_since = NULL \
+            WHERE failing_since IS NOT NULL AND id = ANY($13::text[]) \
+         ), k AS ( \
+            SELECT k.id, CASE WHEN k.exact THEN k.since \
+            ELSE COALESCE(w.failing_since, k.since) END AS since \
+            FROM unnest($14::text[], $15::bool[], $16::int8[]) AS k(id, exact, since) \
+            JOIN webhooks w ON w.id = k.id \
+         ), kept AS ( \
+            UPDATE webhooks SET failing_since = k.since FROM k \
+            WHERE webhooks.id = k.id AND webhooks.failing_since IS DISTINCT FROM k.since \
          ) \
          INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
             status_code, response_body, error, succeeded) \
@@ -139,7 +160,11 @@ pub async fn record(
     .bind(column(records, |r| r.attempt.result.succeeded))
     .bind(column(records, |r| r.status.as_str()))
     .bind(column(records, |r| r.next_attempt_at))
-    .execute(&mut **tx)
+    .bind(column(&stopped, |c| c.webhook))
+    .bind(column(&failing, |c| c.webhook))
+    .bind(column(&failing, |c| c.exact))
+    .bind(column(&failing, |c| c.since))
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use self::solo::Membership;
-use super::backend::{Backend, Conn};
+use super::backend::{Backend, Conn, FailureClock};
 use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
@@ -193,8 +193,19 @@ impl Backend for PgStore {
             .await
     }
 
-    async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()> {
-        bulk::record(tx, records).await
+    async fn write_attempts(
+        &self,
+        conn: Conn<'_, Self::Tx>,
+        records: &[AttemptRecord],
+        clocks: &[FailureClock<'_>],
+    ) -> Result<()> {
+        match conn {
+            Conn::Tx(tx) => bulk::record(tx, records, clocks).await,
+            Conn::Read | Conn::Write => {
+                let mut conn = self.pool.acquire().await?;
+                bulk::record(&mut conn, records, clocks).await
+            }
+        }
     }
 
     /// Ends leases held in memory (a solo node's); written leases are ended by the very writes

@@ -1,9 +1,10 @@
-//! The failure clock and automatic disabling, kept in the attempt recorder's transaction rather
-//! than by a periodic scan of webhooks. Each webhook's `failing_since` is the start of its
-//! current run of failures (NULL after a success). A batch costs one statement while every
-//! attempt succeeds (it writes a row only where a clock was running), and two or three more
-//! only when it holds failures. Disabling is one conditional `UPDATE … WHERE active`, so with
-//! several nodes recording at once exactly one of them disables a webhook and tells people.
+//! The failure clock and automatic disabling, kept by the attempt recorder rather than by a
+//! periodic scan of webhooks. Each webhook's `failing_since` is the start of its current run of
+//! failures (NULL after a success). The clocks are written with the batch itself (on
+//! PostgreSQL in the same statement, writing a row only where a clock changes); only a batch
+//! that holds failures opens a transaction for the disabling step after it. Disabling is one
+//! conditional `UPDATE … WHERE active`, so with several nodes recording at once exactly one of
+//! them disables a webhook and tells people.
 
 use std::collections::BTreeMap;
 
@@ -11,20 +12,16 @@ use super::publish;
 use super::webhooks::park;
 use crate::clock::rfc3339;
 use crate::ids::{EventId, TenantId, WebhookId};
-use crate::store::backend::{Backend, Conn};
-use crate::store::query::{Arg, Query};
+use crate::store::backend::{Backend, Conn, FailureClock};
+use crate::store::query::Query;
 use crate::store::{AttemptRecord, Disabled, DisabledReason, FailurePolicy, NewEvent, Result};
 
 /// Most characters of an error kept for a notice.
 const ERROR_CHARS: usize = 300;
 
-/// Rows of the clock statement are padded to one of these counts, so that the few statement
-/// texts are prepared once and then found in the statement cache.
-const SHAPES: [usize; 6] = [1, 4, 16, 64, 256, 1024];
-
 /// What one batch says about one webhook.
 #[derive(Default)]
-struct Summary {
+pub struct Summary {
     /// The latest success, if any.
     last_success: Option<i64>,
     /// The first failure after the latest success (or in the batch, without one).
@@ -35,7 +32,7 @@ struct Summary {
     gone: bool,
 }
 
-fn summarize(records: &[AttemptRecord]) -> BTreeMap<&str, Summary> {
+pub fn summarize(records: &[AttemptRecord]) -> BTreeMap<&str, Summary> {
     let mut webhooks: BTreeMap<&str, Summary> = BTreeMap::new();
     for r in records.iter().filter(|r| r.attempt.result.succeeded) {
         let s = webhooks.entry(r.webhook_id.as_str()).or_default();
@@ -75,54 +72,33 @@ fn describe(r: &AttemptRecord) -> String {
     text.chars().take(ERROR_CHARS).collect()
 }
 
-/// Keeps the clocks of the webhooks in `records`, disables those failing for too long or gone,
-/// parks their pending deliveries and publishes `webhook.disabled` to the operations tenant.
-pub async fn keep_clocks<B: Backend>(
+/// The failure clock of each webhook in a batch, as [`Backend::write_attempts`] writes it.
+pub fn clocks<'a>(summaries: &BTreeMap<&'a str, Summary>) -> Vec<FailureClock<'a>> {
+    summaries
+        .iter()
+        .map(|(webhook, s)| FailureClock {
+            webhook,
+            exact: s.last_success.is_some(),
+            since: s.first_failure,
+        })
+        .collect()
+}
+
+/// Whether a batch holds a failure after a success (only then can it disable a webhook).
+pub fn any_failing(summaries: &BTreeMap<&str, Summary>) -> bool {
+    summaries.values().any(|s| s.first_failure.is_some())
+}
+
+/// After the batch's clocks are written in `tx`: disables the webhooks failing for too long or
+/// gone, parks their pending deliveries and publishes `webhook.disabled` to the operations
+/// tenant.
+pub async fn disable<B: Backend>(
     db: &B,
     tx: &mut B::Tx,
-    records: &[AttemptRecord],
+    mut summaries: BTreeMap<&str, Summary>,
     policy: &FailurePolicy,
     now: i64,
 ) -> Result<Vec<Disabled>> {
-    let mut summaries = summarize(records);
-    let rows: Vec<_> = summaries.iter().collect();
-    for chunk in rows.chunks(SHAPES[SHAPES.len() - 1]) {
-        let shape = SHAPES
-            .iter()
-            .copied()
-            .find(|&s| s >= chunk.len())
-            .unwrap_or(chunk.len());
-        // A batch with a success for a webhook sets its clock to exactly what came after it;
-        // one without starts the clock if it is not running.
-        let mut q = Query::new(
-            "UPDATE webhooks SET failing_since = CASE WHEN v.column2 = 1 THEN v.column3 \
-             ELSE COALESCE(webhooks.failing_since, v.column3) END FROM (VALUES ",
-        );
-        for i in 0..shape {
-            let (id, exact, since) = match chunk.get(i) {
-                Some((id, s)) => (
-                    Some(**id),
-                    Some(i64::from(s.last_success.is_some())),
-                    s.first_failure,
-                ),
-                None => (None, None, None),
-            };
-            q.push(if i == 0 { "(" } else { ", (" })
-                .push_arg(Arg::Text(id))
-                .push(", ")
-                .push_arg(exact)
-                .push(", ")
-                .push_arg(since)
-                .push(")");
-        }
-        q.push(
-            ") AS v WHERE webhooks.id = v.column1 AND webhooks.failing_since IS DISTINCT FROM \
-             (CASE WHEN v.column2 = 1 THEN v.column3 \
-             ELSE COALESCE(webhooks.failing_since, v.column3) END)",
-        );
-        db.execute(Conn::Tx(tx), q).await?;
-    }
-
     let failing: Vec<&str> = (summaries.iter())
         .filter(|(_, s)| s.first_failure.is_some())
         .map(|(id, _)| *id)

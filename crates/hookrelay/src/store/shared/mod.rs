@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::backend::Backend;
+use super::backend::{Backend, Conn};
 use super::{
     Activity, AttemptRecord, Chooser, Claimed, Delivery, DeliveryDetail, DeliveryFilter,
     DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake, KeyOwner,
@@ -190,11 +190,21 @@ impl<B: Backend> Store for B {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.begin().await?;
-        B::write_attempts(&mut tx, records).await?;
-        let disabled =
-            failures::keep_clocks(self, &mut tx, records, policy, crate::clock::now_ms()).await?;
-        B::commit(tx).await?;
+        let summaries = failures::summarize(records);
+        let clocks = failures::clocks(&summaries);
+        let disabled = if failures::any_failing(&summaries) {
+            let mut tx = self.begin().await?;
+            self.write_attempts(Conn::Tx(&mut tx), records, &clocks)
+                .await?;
+            let now = crate::clock::now_ms();
+            let disabled = failures::disable(self, &mut tx, summaries, policy, now).await?;
+            B::commit(tx).await?;
+            disabled
+        } else {
+            // Every attempt succeeded: nothing to disable, one write.
+            self.write_attempts(Conn::Write, records, &clocks).await?;
+            Vec::new()
+        };
         self.end_leases(records.iter().map(|r| r.delivery_id.as_str()));
         Ok(disabled)
     }

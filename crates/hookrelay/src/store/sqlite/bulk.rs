@@ -5,6 +5,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use crate::ids::DeliveryId;
+use crate::store::backend::FailureClock;
 use crate::store::plan::PlannedDelivery;
 use crate::store::{AttemptRecord, NewEvent, Result};
 
@@ -128,10 +129,12 @@ pub async fn insert_deliveries(
 }
 
 /// Records attempt results: each delivery's new state, then the attempts of those that
-/// still exist. Multi-row statements of the fixed [`SHAPES`].
+/// still exist, then the webhooks' failure clocks (writing only rows whose clock changes).
+/// Multi-row statements of the fixed [`SHAPES`].
 pub async fn record(
     tx: &mut Transaction<'static, Sqlite>,
     records: &[AttemptRecord],
+    clocks: &[FailureClock<'_>],
 ) -> Result<()> {
     for chunk in shaped(records) {
         let chunk: Vec<_> = chunk.collect();
@@ -176,6 +179,24 @@ pub async fn record(
         });
         // A delivery deleted (with its webhook) since it was claimed keeps no attempt.
         q.push(") AS a WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.column2)");
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in shaped(clocks) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "UPDATE webhooks SET failing_since = k.since FROM (SELECT v.column1 AS id, \
+             CASE WHEN v.column2 THEN v.column3 ELSE COALESCE(w.failing_since, v.column3) END \
+             AS since FROM (",
+        );
+        q.push_values(chunk, |mut b, row| match row {
+            Some(c) => {
+                b.push_bind(c.webhook).push_bind(c.exact).push_bind(c.since);
+            }
+            None => push_nulls(&mut b, 3),
+        });
+        q.push(
+            ") AS v JOIN webhooks w ON w.id = v.column1) AS k \
+             WHERE webhooks.id = k.id AND webhooks.failing_since IS NOT k.since",
+        );
         q.build().execute(&mut **tx).await?;
     }
     Ok(())

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::warn;
 
-use super::backend::{Backend, Conn};
+use super::backend::{Backend, Conn, FailureClock};
 use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
@@ -26,6 +26,7 @@ use crate::ids::DeliveryId;
 
 mod bulk;
 mod claims;
+mod clocks;
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
@@ -33,6 +34,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// The deliveries this process has leased.
     leases: Leases,
+    /// The webhooks whose failure clock runs.
+    clocks: clocks::RunningClocks,
     /// The database file (none in memory), beside which the delivery lock lives.
     file: Option<PathBuf>,
     /// Stops the checkpointer when the store is dropped.
@@ -105,6 +108,7 @@ impl SqliteStore {
             reader,
             writer,
             leases: Leases::default(),
+            clocks: clocks::RunningClocks::default(),
             file,
             _checkpoints: stop.drop_guard(),
         })
@@ -239,8 +243,24 @@ impl Backend for SqliteStore {
             .await
     }
 
-    async fn write_attempts(tx: &mut Self::Tx, records: &[AttemptRecord]) -> Result<()> {
-        bulk::record(tx, records).await
+    async fn write_attempts(
+        &self,
+        conn: Conn<'_, Self::Tx>,
+        records: &[AttemptRecord],
+        clocks: &[FailureClock<'_>],
+    ) -> Result<()> {
+        let clocks = self.clocks.to_write(&self.reader, clocks).await?;
+        match conn {
+            // Committed later, or not: the stopped clocks stay known as running meanwhile.
+            Conn::Tx(tx) => bulk::record(tx, records, &clocks).await,
+            Conn::Read | Conn::Write => {
+                let mut tx = self.writer.begin().await?;
+                bulk::record(&mut tx, records, &clocks).await?;
+                tx.commit().await?;
+                self.clocks.committed(&clocks);
+                Ok(())
+            }
+        }
     }
 
     fn end_leases<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
