@@ -5,7 +5,7 @@
 //! event may go to several tenants).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::auth::Admin;
 use super::deliveries::DeliveryOut;
 use super::error::ErrorDetail;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::schemas::check;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
@@ -43,7 +43,9 @@ pub struct PublishIn {
     /// The event type, e.g. `meeting.ended`.
     #[serde(rename = "type")]
     event_type: String,
-    /// The event's data: a JSON object, delivered as sent.
+    /// The event's data: a JSON object, delivered as sent. Every receiver's parser must read it,
+    /// so it nests at most 64 levels deep, holds no lone UTF-16 surrogate and no number beyond
+    /// a double.
     #[schema(value_type = Object)]
     data: Box<RawValue>,
     /// The tenant whose webhooks receive it (default `default`).
@@ -149,6 +151,7 @@ async fn parse_event(state: &AppState, input: PublishIn, at: &str) -> Result<New
     if !data.trim_start().starts_with('{') {
         return Err(ApiError::invalid(field("data"), "must be a JSON object"));
     }
+    crate::model::data::check_data(data, &field("data"))?;
     if let Some(validator) = state
         .catalog
         .validator(&*state.store, event_type.as_str())
@@ -322,7 +325,7 @@ fn refused(e: ApiError) -> BatchItemOut {
 async fn get_event(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventOut>, ApiError> {
     let (event, deliveries) = state
         .store
