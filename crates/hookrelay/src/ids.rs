@@ -38,6 +38,13 @@ macro_rules! generated_id {
                 Self(format!("{}{}", $prefix, ulid::Ulid::from_parts(ms.max(0) as u64, 0)))
             }
 
+            /// Whether `s` has the shape of an id of this kind (the prefix and a ULID), as a list's
+            /// `next_cursor` does.
+            pub fn is_well_formed(s: &str) -> bool {
+                s.strip_prefix($prefix)
+                    .is_some_and(|u| u.len() == 26 && ulid::Ulid::from_string(u).is_ok())
+            }
+
             /// Wraps an id read from storage or from a request path; unknown ids simply match nothing.
             pub fn from_trusted(s: impl Into<String>) -> Self {
                 Self(s.into())
@@ -177,6 +184,9 @@ mod tests {
     fn generated_ids_carry_their_prefix_and_sort_by_time() {
         let ids: Vec<WebhookId> = (0..1000).map(|_| WebhookId::generate()).collect();
         assert!(ids[0].as_str().starts_with("wh_"));
+        assert!(WebhookId::is_well_formed(ids[0].as_str()));
+        assert!(!WebhookId::is_well_formed("abc"));
+        assert!(!WebhookId::is_well_formed("dlv_01JDZ3V6Q9X8Y7W6V5T4S3R2Q1"));
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
             "ordered even within a millisecond"

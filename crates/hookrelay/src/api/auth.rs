@@ -5,13 +5,14 @@
 //! for the admin key), [`PathTenant`] on `/v1/tenants/{tid}/…` (the admin key only, the tenant
 //! named in the path). [`Visibility`] is for objects looked up by their id alone.
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::ApiPath;
 use crate::ids::TenantId;
 use crate::keys;
 use crate::store::KeyOwner;
@@ -108,9 +109,7 @@ impl FromRequestParts<AppState> for PathTenant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Admin::from_request_parts(parts, state).await?;
-        let Path(TenantSegment { tid }) = Path::from_request_parts(parts, state)
-            .await
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        let ApiPath(TenantSegment { tid }) = ApiPath::from_request_parts(parts, state).await?;
         let tenant = TenantId::from_trusted(tid);
         state
             .store

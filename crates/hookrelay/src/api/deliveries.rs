@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant, Scope, Visibility};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::page::{ListResponse, PageQuery};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
@@ -229,7 +229,7 @@ impl LogQuery {
             limit: self.limit,
             cursor: self.cursor.clone(),
         }
-        .page()?;
+        .page(DeliveryId::is_well_formed)?;
         Ok((
             DeliveryFilter {
                 status,
@@ -249,7 +249,7 @@ impl LogQuery {
 async fn list_deliveries(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
     list_log(&state, &scope, WebhookId::from_trusted(id), &q).await
@@ -262,7 +262,7 @@ async fn list_deliveries(
 async fn list_tenant_deliveries(
     PathTenant(scope): PathTenant,
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<ListResponse<DeliveryOut>>, ApiError> {
     list_log(&state, &scope, WebhookId::from_trusted(path.1), &q).await
@@ -291,7 +291,7 @@ async fn list_log(
 async fn get_delivery(
     Visibility(tenant): Visibility,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     let detail = state
         .store
@@ -309,7 +309,7 @@ async fn get_delivery(
 async fn retry_delivery(
     Visibility(tenant): Visibility,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
     let id = DeliveryId::from_trusted(id);
     let detail = state

@@ -1,7 +1,7 @@
 //! The event type catalog: read by anyone with a key, written by the admin.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::auth::{Admin, Caller};
 use super::extract::double_option;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::page::{ListResponse, PageQuery};
 use super::schemas::{check, compile};
 use super::{ApiError, AppState};
@@ -100,6 +100,7 @@ fn checked(
     example: Option<&Value>,
     schema: Option<&Value>,
 ) -> Result<(Option<String>, Option<String>), ApiError> {
+    crate::model::check_text(description, "description")?;
     if description.len() > 1000 {
         return Err(ApiError::invalid(
             "description",
@@ -130,7 +131,7 @@ async fn list_event_types(
 ) -> Result<Json<ListResponse<EventTypeOut>>, ApiError> {
     let paged = state
         .store
-        .list_event_types(&q.page()?)
+        .list_event_types(&q.page(|c| EventTypeName::parse(c, "cursor").is_ok())?)
         .await
         .map_err(store_err)?;
     Ok(Json(ListResponse::from_paged(paged, EventTypeOut::from)))
@@ -176,7 +177,7 @@ async fn create_event_type(
 async fn get_event_type(
     _: Caller,
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<EventTypeOut>, ApiError> {
     let t = state.store.get_event_type(&name).await.map_err(store_err)?;
     Ok(Json(t.into()))
@@ -190,7 +191,7 @@ async fn get_event_type(
 async fn update_event_type(
     _: Admin,
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(patch): ApiJson<EventTypePatch>,
 ) -> Result<Json<EventTypeOut>, ApiError> {
     let store = &state.store;
@@ -218,7 +219,7 @@ async fn update_event_type(
 async fn delete_event_type(
     _: Admin,
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
         .store

@@ -1,11 +1,13 @@
 //! Publishing. `POST /v1/events` hands the event to the group-commit writer, which stores it and
 //! its deliveries in one transaction, then answers 202. A repeated id answers 200 with the first
-//! result. `POST /v1/events/batch` publishes up to 1,000 events in one transaction, with one
-//! result per event. `GET /v1/events/{id}` shows an event with its deliveries (admin only: an
+//! result when it repeats the first content, and 409 when it brings other content (which would
+//! otherwise be dropped silently); only that rare path reads the stored event back.
+//! `POST /v1/events/batch` publishes up to 1,000 events in one transaction, with one result per
+//! event. `GET /v1/events/{id}` shows an event with its deliveries (admin only: an
 //! event may go to several tenants).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -16,7 +18,7 @@ use utoipa_axum::routes;
 use super::auth::Admin;
 use super::deliveries::DeliveryOut;
 use super::error::ErrorDetail;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::schemas::check;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
@@ -43,7 +45,9 @@ pub struct PublishIn {
     /// The event type, e.g. `meeting.ended`.
     #[serde(rename = "type")]
     event_type: String,
-    /// The event's data: a JSON object, delivered as sent.
+    /// The event's data: a JSON object, delivered as sent. Every receiver's parser must read it,
+    /// so it nests at most 64 levels deep, holds no lone UTF-16 surrogate and no number beyond
+    /// a double.
     #[schema(value_type = Object)]
     data: Box<RawValue>,
     /// The tenant whose webhooks receive it (default `default`).
@@ -74,7 +78,8 @@ pub struct BatchIn {
 /// One event's outcome in a batch.
 #[derive(Serialize, ToSchema)]
 pub struct BatchItemOut {
-    /// 202 published, 200 published before (nothing new), 422 refused.
+    /// 202 published, 200 published before (nothing new), 409 published before with other
+    /// content (nothing changed), 422 refused.
     status: u16,
     /// The event id (absent when refused before it had one).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,14 +138,14 @@ impl EventOut {
 }
 
 /// Parses and checks one event; `at` prefixes field names (`""` or `"events[3]."`).
-async fn parse_event(state: &AppState, input: PublishIn, at: &str) -> Result<NewEvent, ApiError> {
+async fn parse_event(state: &AppState, input: &PublishIn, at: &str) -> Result<NewEvent, ApiError> {
     let field = |name: &str| format!("{at}{name}");
     let id = match &input.id {
         Some(id) => EventId::parse(id).map_err(|m| ApiError::invalid(field("id"), m))?,
         None => EventId::generate(),
     };
     let event_type = EventTypeName::parse(&input.event_type, &field("type"))?;
-    let tenants = target_tenants(&input, at)?;
+    let tenants = target_tenants(input, at)?;
     let channels = Channel::parse_list(
         input.channels.as_deref().unwrap_or_default(),
         &field("channels"),
@@ -149,6 +154,7 @@ async fn parse_event(state: &AppState, input: PublishIn, at: &str) -> Result<New
     if !data.trim_start().starts_with('{') {
         return Err(ApiError::invalid(field("data"), "must be a JSON object"));
     }
+    crate::model::data::check_data(data, &field("data"))?;
     if let Some(validator) = state
         .catalog
         .validator(&*state.store, event_type.as_str())
@@ -202,6 +208,53 @@ fn target_tenants(input: &PublishIn, at: &str) -> Result<Vec<TenantId>, ApiError
     Ok(tenants)
 }
 
+/// What a repeated event id brings that differs from the stored event, if anything. Data is
+/// compared as JSON values, so whitespace and key order do not count as a difference.
+async fn difference(
+    state: &AppState,
+    stored_id: &EventId,
+    input: &PublishIn,
+) -> Result<Option<&'static str>, ApiError> {
+    let (stored, _) = state
+        .store
+        .get_event(stored_id)
+        .await
+        .map_err(|e| ApiError::from_store(e, "event"))?;
+    if stored.event_type != input.event_type {
+        return Ok(Some("type"));
+    }
+    let mut tenants = target_tenants(input, "")?;
+    let mut stored_tenants = stored.tenants;
+    tenants.sort();
+    stored_tenants.sort();
+    if tenants != stored_tenants {
+        return Ok(Some("tenants"));
+    }
+    let parsed = Channel::parse_list(input.channels.as_deref().unwrap_or_default(), "channels")?;
+    let mut channels: Vec<&str> = parsed.iter().map(Channel::as_str).collect();
+    let mut stored_channels: Vec<&str> = stored.channels.iter().map(String::as_str).collect();
+    channels.sort_unstable();
+    channels.dedup();
+    stored_channels.sort_unstable();
+    stored_channels.dedup();
+    if channels != stored_channels {
+        return Ok(Some("channels"));
+    }
+    let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    if value(input.data.get()) != value(&stored.data) {
+        return Ok(Some("data"));
+    }
+    Ok(None)
+}
+
+/// The 409 of an event id repeated with other content.
+fn changed(id: &str, what: &str) -> ApiError {
+    ApiError::Conflict(format!(
+        "event {id} was published before with a different {what}: an event id names one event, \
+         so publish new content under a new id"
+    ))
+}
+
 fn unknown_tenant(tenant_count: usize, tenant: &TenantId, at: &str) -> ApiError {
     let field = if tenant_count == 1 {
         "tenant"
@@ -219,6 +272,7 @@ fn unknown_tenant(tenant_count: usize, tenant: &TenantId, at: &str) -> ApiError 
     responses(
         (status = 202, description = "Accepted: the event and its deliveries are stored", body = PublishOut),
         (status = 200, description = "This id was published before; nothing new was queued", body = PublishOut),
+        (status = 409, description = "This id was published before with other content; nothing changed", body = super::error::ErrorBody),
         (status = 413, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
 async fn publish(
@@ -226,7 +280,7 @@ async fn publish(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<PublishIn>,
 ) -> Result<(StatusCode, Json<PublishOut>), ApiError> {
-    let event = parse_event(&state, input, "").await?;
+    let event = parse_event(&state, &input, "").await?;
     let id = event.id.to_string();
     let tenant_count = event.tenants.len();
     let published = state
@@ -236,7 +290,13 @@ async fn publish(
         .map_err(|e| ApiError::from_store(e, "event"))?;
     let (status, deliveries) = match published {
         Published::Created { deliveries } => (StatusCode::ACCEPTED, deliveries),
-        Published::Duplicate { deliveries } => (StatusCode::OK, deliveries),
+        Published::Duplicate { deliveries } => {
+            let event_id = EventId::from_trusted(id.as_str());
+            if let Some(what) = difference(&state, &event_id, &input).await? {
+                return Err(changed(&id, what));
+            }
+            (StatusCode::OK, deliveries)
+        }
         Published::UnknownTenant(t) => return Err(unknown_tenant(tenant_count, &t, "")),
     };
     Ok((status, Json(PublishOut { id, deliveries })))
@@ -260,7 +320,7 @@ async fn publish_batch(
     let mut results: Vec<Option<BatchItemOut>> = Vec::with_capacity(input.events.len());
     let mut positions = Vec::with_capacity(input.events.len());
     let mut events = Vec::with_capacity(input.events.len());
-    for (i, item) in input.events.into_iter().enumerate() {
+    for (i, item) in input.events.iter().enumerate() {
         match parse_event(&state, item, &format!("events[{i}].")).await {
             Ok(event) => {
                 positions.push(i);
@@ -289,12 +349,23 @@ async fn publish_batch(
                 deliveries: Some(deliveries),
                 error: None,
             },
-            Published::Duplicate { deliveries } => BatchItemOut {
-                status: 200,
-                id,
-                deliveries: Some(deliveries),
-                error: None,
-            },
+            Published::Duplicate { deliveries } => {
+                let event_id = EventId::from_trusted(id.clone().unwrap_or_default());
+                match difference(&state, &event_id, &input.events[i]).await? {
+                    Some(what) => BatchItemOut {
+                        status: 409,
+                        id,
+                        deliveries: None,
+                        error: Some(changed(event_id.as_str(), what).detail()),
+                    },
+                    None => BatchItemOut {
+                        status: 200,
+                        id,
+                        deliveries: Some(deliveries),
+                        error: None,
+                    },
+                }
+            }
             Published::UnknownTenant(t) => {
                 refused(unknown_tenant(tenants, &t, &format!("events[{i}].")))
             }
@@ -322,7 +393,7 @@ fn refused(e: ApiError) -> BatchItemOut {
 async fn get_event(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventOut>, ApiError> {
     let (event, deliveries) = state
         .store

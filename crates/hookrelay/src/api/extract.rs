@@ -2,9 +2,11 @@
 //! error JSON as everything else (axum's own rejections are plain text). Bodies are parsed as
 //! JSON whatever the `Content-Type`, because `curl -d` sends a form type by default.
 //! [`double_option`] is for patch fields where `null` (clear it) differs from absent (keep it).
+//! Messages are for people: serde's wording about its own internals is replaced, and whatever
+//! the client sent is quoted only as a bounded excerpt.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -78,18 +80,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("the request body is not valid JSON: {inner}"))
+            ApiError::BadRequest(format!(
+                "the request body is not valid JSON: {}",
+                bound_quotes(&inner.to_string())
+            ))
         } else {
+            let message = inner.to_string();
             let field = if path == "." {
-                missing_field(&inner.to_string())
+                missing_field(&message)
             } else {
                 path
             };
-            ApiError::invalid(field, strip_position(&inner.to_string()))
+            if field.is_empty() {
+                // The top level is not an object (`[]`, `"x"`, `1`): serde would say "invalid
+                // length 0, expected struct PublishIn with 6 elements".
+                return ApiError::BadRequest("the request body must be a JSON object".into());
+            }
+            ApiError::invalid(field, bound_quotes(&strip_position(&message)))
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    de.end().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the request body is not valid JSON: {}",
+            bound_quotes(&e.to_string())
+        ))
+    })?;
     Ok(value)
 }
 
@@ -101,6 +116,42 @@ fn missing_field(message: &str) -> String {
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
         .unwrap_or("")
         .to_owned()
+}
+
+/// Most characters of one quoted value a message repeats back.
+const QUOTED_CHARS: usize = 64;
+
+/// Cuts each quoted value in a serde message (in `` ` `` or `"`) after 64 characters, so a
+/// 10 KB string sent in the wrong place is not echoed back whole.
+fn bound_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(512));
+    let mut open: Option<char> = None;
+    let mut inside = 0;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => {
+                if inside > QUOTED_CHARS {
+                    out.push('…');
+                }
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {
+                inside += 1;
+                if inside <= QUOTED_CHARS {
+                    out.push(c);
+                }
+            }
+            None => {
+                if c == '`' || c == '"' {
+                    open = Some(c);
+                    inside = 0;
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 fn strip_position(message: &str) -> String {
@@ -131,6 +182,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        // Every query value ends up bound to a statement or compared with stored text, and
+        // PostgreSQL refuses a NUL in either: refused here, alike on both backends.
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            crate::model::check_text(&value, &key)?;
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
@@ -138,9 +194,42 @@ where
                 let field = e.path().to_string();
                 ApiError::invalid(
                     if field == "." { String::new() } else { field },
-                    e.into_inner().to_string(),
+                    bound_quotes(&e.into_inner().to_string()),
                 )
             })
+    }
+}
+
+/// Path parameters. No object has an id that does not percent-decode to UTF-8 or that holds a
+/// NUL (PostgreSQL could not even compare one), so such a path answers the error JSON's 404,
+/// the same on both backends, instead of axum's plain-text 400 or a database error.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("object"))?;
+        if raw.iter().any(|(_, value)| value.contains('\0')) {
+            return Err(ApiError::NotFound("object"));
+        }
+        let Path(value) =
+            Path::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| {
+                    if rejection.status().is_server_error() {
+                        ApiError::Internal(anyhow::anyhow!("path parameters: {rejection}"))
+                    } else {
+                        ApiError::NotFound("object")
+                    }
+                })?;
+        Ok(ApiPath(value))
     }
 }
 

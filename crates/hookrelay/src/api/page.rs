@@ -1,4 +1,6 @@
 //! Cursor pagination as the API speaks it: `?limit=&cursor=` in, `{"data", "next_cursor"}` out.
+//! A cursor is the last id of the previous page; one that could not be such an id (`abc` where
+//! webhook ids are `wh_<ULID>`) is a 422, not silently the first page.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,16 +19,23 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    /// The store's page request.
-    pub fn page(&self) -> Result<Page, ApiError> {
+    /// The store's page request; `is_cursor` says whether a text has the shape of the list's
+    /// `next_cursor` (an id of its kind).
+    pub fn page(&self, is_cursor: fn(&str) -> bool) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=250).contains(&limit) {
             return Err(ApiError::invalid("limit", "must be from 1 to 250"));
         }
-        Ok(Page {
-            limit,
-            cursor: self.cursor.clone().filter(|c| !c.is_empty()),
-        })
+        let cursor = self.cursor.clone().filter(|c| !c.is_empty());
+        if let Some(c) = &cursor
+            && !is_cursor(c)
+        {
+            return Err(ApiError::invalid(
+                "cursor",
+                "is not a cursor of this list: pass the `next_cursor` of the previous page",
+            ));
+        }
+        Ok(Page { limit, cursor })
     }
 }
 

@@ -4,14 +4,14 @@
 //! dropping a delivery; single-signature schemes switch at once, and the answer says so.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant, Scope};
-use super::extract::OptionalJson;
+use super::extract::{ApiPath, OptionalJson};
 use super::webhook_json::{check_secret, new_secret, scheme_name};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
@@ -56,7 +56,7 @@ pub struct RotateOut {
 async fn rotate_secret(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<RotateIn>,
 ) -> Result<Json<RotateOut>, ApiError> {
     rotate(
@@ -76,7 +76,7 @@ async fn rotate_secret(
 async fn rotate_tenant_secret(
     PathTenant(scope): PathTenant,
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     OptionalJson(body): OptionalJson<RotateIn>,
 ) -> Result<Json<RotateOut>, ApiError> {
     rotate(

@@ -5,7 +5,7 @@
 //! for the admin key.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::webhooks::{ensure_enabled, find_webhook};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
@@ -67,7 +67,7 @@ pub struct TestOut {
 async fn test_webhook(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<TestIn>,
 ) -> Result<Json<TestOut>, ApiError> {
     let event_type = EventTypeName::parse(&input.event_type, "event_type")?;
@@ -145,10 +145,10 @@ async fn test_webhook(
 async fn test_tenant_webhook(
     PathTenant(scope): PathTenant,
     state: State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     input: ApiJson<TestIn>,
 ) -> Result<Json<TestOut>, ApiError> {
-    test_webhook(CallerTenant(scope), state, Path(path.1), input).await
+    test_webhook(CallerTenant(scope), state, ApiPath(path.1), input).await
 }
 
 /// Which deliveries to queue again.
@@ -184,7 +184,7 @@ pub struct ReplayOut {
 async fn replay(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
     let time = |s: &str, field: &str| {
@@ -248,8 +248,8 @@ async fn replay(
 async fn replay_tenant(
     PathTenant(scope): PathTenant,
     state: State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     input: ApiJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
-    replay(CallerTenant(scope), state, Path(path.1), input).await
+    replay(CallerTenant(scope), state, ApiPath(path.1), input).await
 }

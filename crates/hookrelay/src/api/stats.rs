@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant};
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
@@ -224,7 +224,7 @@ fn summarize(webhook_id: String, window: Window, activity: Activity) -> StatsOut
 async fn webhook_stats(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<StatsOut>, ApiError> {
     let text = q.window.unwrap_or_else(|| "24h".to_owned());
@@ -252,10 +252,10 @@ async fn webhook_stats(
 async fn tenant_webhook_stats(
     PathTenant(scope): PathTenant,
     state: State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     query: ApiQuery<StatsQuery>,
 ) -> Result<Json<StatsOut>, ApiError> {
-    webhook_stats(CallerTenant(scope), state, Path(path.1), query).await
+    webhook_stats(CallerTenant(scope), state, ApiPath(path.1), query).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Tenants and their keys (admin only): `/v1/tenants[/{tid}]`, `/v1/tenants/{tid}/keys`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Admin;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::page::{ListResponse, PageQuery};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
@@ -76,6 +76,7 @@ pub struct TenantPatch {
 }
 
 fn check_name(name: &str) -> Result<String, ApiError> {
+    crate::model::check_text(name, "name")?;
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
@@ -84,6 +85,9 @@ fn check_name(name: &str) -> Result<String, ApiError> {
 }
 
 fn check_email(email: Option<String>) -> Result<Option<String>, ApiError> {
+    if let Some(e) = &email {
+        crate::model::check_text(e, "contact_email")?;
+    }
     match email {
         Some(e) if e.len() > 254 || !e.contains('@') || e.contains(char::is_whitespace) => {
             Err(ApiError::invalid(
@@ -105,7 +109,7 @@ async fn list_tenants(
 ) -> Result<Json<ListResponse<TenantOut>>, ApiError> {
     let paged = state
         .store
-        .list_tenants(&q.page()?)
+        .list_tenants(&q.page(|c| TenantId::parse(c).is_ok())?)
         .await
         .map_err(|e| ApiError::from_store(e, "tenant"))?;
     Ok(Json(ListResponse::from_paged(paged, TenantOut::from)))
@@ -145,7 +149,7 @@ async fn create_tenant(
 async fn get_tenant(
     _: Admin,
     State(state): State<AppState>,
-    Path(tid): Path<String>,
+    ApiPath(tid): ApiPath<String>,
 ) -> Result<Json<TenantOut>, ApiError> {
     let tenant = state
         .store
@@ -162,7 +166,7 @@ async fn get_tenant(
 async fn update_tenant(
     _: Admin,
     State(state): State<AppState>,
-    Path(tid): Path<String>,
+    ApiPath(tid): ApiPath<String>,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantOut>, ApiError> {
     let store = &state.store;
@@ -192,7 +196,7 @@ async fn update_tenant(
 async fn delete_tenant(
     _: Admin,
     State(state): State<AppState>,
-    Path(tid): Path<String>,
+    ApiPath(tid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let tid = TenantId::from_trusted(tid);
     if tid == TenantId::default_tenant() {
@@ -228,7 +232,7 @@ pub struct KeyOut {
 async fn create_key(
     _: Admin,
     State(state): State<AppState>,
-    Path(tid): Path<String>,
+    ApiPath(tid): ApiPath<String>,
 ) -> Result<(StatusCode, Json<KeyOut>), ApiError> {
     let tenant = TenantId::from_trusted(tid);
     let key = keys::generate(keys::TENANT_PREFIX);

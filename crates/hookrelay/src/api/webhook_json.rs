@@ -141,6 +141,7 @@ pub struct WebhookPatch {
 }
 
 fn check_description(d: String) -> Result<String, ApiError> {
+    crate::model::check_text(&d, "description")?;
     if d.len() > 1000 {
         return Err(ApiError::invalid(
             "description",

@@ -3,14 +3,14 @@
 //! handlers, one per scope ([`CallerTenant`], [`PathTenant`]), over one body.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use tracing::warn;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant, Scope};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::page::{ListResponse, PageQuery};
 use super::webhook_json::{WebhookIn, WebhookOut, WebhookPatch, apply_patch, parse_new};
 use super::{ApiError, AppState};
@@ -89,7 +89,7 @@ async fn list(
 ) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
     let paged = state
         .store
-        .list_webhooks(&scope.0, &q.page()?)
+        .list_webhooks(&scope.0, &q.page(WebhookId::is_well_formed)?)
         .await
         .map_err(store_err)?;
     Ok(Json(ListResponse::from_paged(paged, WebhookOut::from)))
@@ -139,7 +139,7 @@ async fn create(
 async fn get_webhook(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
     Ok(Json(webhook.into()))
@@ -152,7 +152,7 @@ async fn get_webhook(
 async fn get_tenant_webhook(
     PathTenant(scope): PathTenant,
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(path.1)).await?;
     Ok(Json(webhook.into()))
@@ -166,7 +166,7 @@ async fn get_tenant_webhook(
 async fn update_webhook(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     update(&state, &scope, WebhookId::from_trusted(id), patch).await
@@ -179,7 +179,7 @@ async fn update_webhook(
 async fn update_tenant_webhook(
     PathTenant(scope): PathTenant,
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> Result<Json<WebhookOut>, ApiError> {
     update(&state, &scope, WebhookId::from_trusted(path.1), patch).await
@@ -220,7 +220,7 @@ async fn update(
 async fn delete_webhook(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &scope, WebhookId::from_trusted(id)).await
 }
@@ -232,7 +232,7 @@ async fn delete_webhook(
 async fn delete_tenant_webhook(
     PathTenant(scope): PathTenant,
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &scope, WebhookId::from_trusted(path.1)).await
 }

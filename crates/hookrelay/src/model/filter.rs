@@ -23,7 +23,8 @@ impl EventTypeName {
             return Err(Invalid::new(
                 field,
                 format!(
-                    "{s:?} is not an event type name: use dot-separated segments of letters, digits, '_' and '-' (e.g. \"meeting.ended\")"
+                    "{} is not an event type name: use dot-separated segments of letters, digits, '_' and '-' (e.g. \"meeting.ended\")",
+                    super::excerpt(s)
                 ),
             ));
         }
@@ -60,7 +61,10 @@ impl EventFilter {
             EventTypeName::parse(name, &field).map_err(|_| {
                 Invalid::new(
                     field,
-                    format!("{p:?} is not a pattern: use a type name, \"prefix.*\" or \"*\""),
+                    format!(
+                        "{} is not a pattern: use a type name, \"prefix.*\" or \"*\"",
+                        super::excerpt(p)
+                    ),
                 )
             })?;
         }

@@ -3,6 +3,7 @@
 //! crate, so the API, the store and delivery can all depend on it.
 
 pub mod address;
+pub mod data;
 pub mod filter;
 pub mod webhook;
 
@@ -28,5 +29,47 @@ impl Invalid {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+/// How much of a refused value a message quotes: enough to recognise it, never a whole 10 KB
+/// string sent back to its sender (or into a log line).
+const EXCERPT_CHARS: usize = 64;
+
+/// `s` quoted for a message: its first 64 characters, with `…` when it was longer.
+pub fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{:?}…", &s[..cut]),
+        None => format!("{s:?}"),
+    }
+}
+
+/// Refuses text the databases cannot store alike: PostgreSQL refuses a NUL character in any
+/// text value (the whole statement fails) while SQLite keeps it, so it is refused here, before
+/// either sees it, and both backends answer the same 422.
+pub fn check_text(s: &str, field: &str) -> Result<(), Invalid> {
+    if s.contains('\0') {
+        return Err(Invalid::new(field, "must not contain a NUL character"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded() {
+        assert_eq!(excerpt("abc"), "\"abc\"");
+        let long = "é".repeat(10_000);
+        let quoted = excerpt(&long);
+        assert_eq!(quoted.chars().count(), 64 + 3);
+        assert!(quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert!(check_text("fine", "name").is_ok());
+        assert_eq!(check_text("a\0b", "name").unwrap_err().field, "name");
     }
 }

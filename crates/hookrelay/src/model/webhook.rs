@@ -309,7 +309,12 @@ const RESERVED_HEADERS: &[&str] = &[
 fn check_header_name(name: &str, field: &str) -> Result<(), Invalid> {
     http::HeaderName::from_bytes(name.as_bytes())
         .map(|_| ())
-        .map_err(|_| Invalid::new(field, format!("{name:?} is not a valid header name")))
+        .map_err(|_| {
+            Invalid::new(
+                field,
+                format!("{} is not a valid header name", super::excerpt(name)),
+            )
+        })
 }
 
 /// Extra headers sent with every delivery of a webhook.

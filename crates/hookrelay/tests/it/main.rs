@@ -8,6 +8,7 @@
 mod helpers;
 
 mod auth;
+mod bad_input;
 mod claims;
 mod cli;
 mod connections;
