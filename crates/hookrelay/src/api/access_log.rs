@@ -5,12 +5,13 @@
 //!
 //! The tenant is known only once an auth extractor has run, inside the handler, so this layer
 //! puts an empty [`TenantSlot`] in the request's extensions and the extractors fill it in
-//! ([`note_tenant`]).
+//! ([`note_tenant`]). The admin's tenant routes (`/v1/tenants/{tid}…`) name it in the path
+//! instead; it is logged when the request succeeded, so a stranger's path is never written.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -30,26 +31,43 @@ pub fn note_tenant(parts: &Parts, tenant: &TenantId) {
 }
 
 /// The middleware (`axum::middleware::from_fn(access_log::record)`).
-pub async fn record(mut request: Request, next: Next) -> Response {
+pub async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    // Unmatched paths are logged as such, not verbatim: a scanner's paths would flood the
-    // routes and could carry anything.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let (mut parts, body) = request.into_parts();
+    let in_path = match &route {
+        Some(route) if route.as_str().starts_with("/v1/tenants/{tid}") => {
+            path_tenant(&mut parts).await
+        }
+        _ => None,
+    };
     let slot = TenantSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let response = next.run(request).await;
-    let tenant = slot.0.get();
+    parts.extensions.insert(slot.clone());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let status = response.status();
+    let tenant = slot
+        .0
+        .get()
+        .or(in_path.as_ref().filter(|_| status.is_success()));
     info!(
         method = %method,
-        route = %route,
-        status = response.status().as_u16(),
+        // Unmatched paths are logged as such, not verbatim: a scanner's paths would flood the
+        // routes and could carry anything.
+        route = route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        status = status.as_u16(),
         latency_ms = started.elapsed().as_millis() as u64,
         tenant.id = tenant.map(tracing::field::display),
         "request"
     );
     response
+}
+
+/// The `{tid}` of a tenant route's path.
+async fn path_tenant(parts: &mut Parts) -> Option<TenantId> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "tid")
+        .map(|(_, value)| TenantId::from_trusted(value))
 }

@@ -121,6 +121,14 @@ async fn a_debug_log_of_a_whole_scenario_holds_no_secret_key_or_signature() {
     assert_eq!(access["status"], 201);
     assert_eq!(access["tenant.id"], "acme");
     assert!(access["latency_ms"].is_u64(), "{access}");
+    let minting = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["route"] == "/v1/tenants/{tid}/keys")
+        .unwrap_or_else(|| panic!("no access line for minting a key in {log:#?}"));
+    assert_eq!(
+        minting["tenant.id"], "acme",
+        "the admin's tenant in the path"
+    );
     let rotation = "/v1/webhooks/{id}/rotate-secret";
     assert!(
         lines
