@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use crate::api::schemas::Catalog;
 use crate::api::{self, AppState, StateInner};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::delivery::guard::AddressPolicy;
 use crate::delivery::recorder::RecorderSettings;
 use crate::delivery::{Sender, Worker, WorkerSettings};
@@ -32,8 +32,12 @@ pub struct App {
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
     worker: Worker,
-    /// Held while the worker runs; `None` when this node does not deliver.
-    delivery_lock: Option<DeliveryLock>,
+    /// What this node does.
+    role: Role,
+    /// On SQLite, the file's lock, held until the process stops whatever its role: its leases
+    /// and failure clocks live in this process's memory, so a second process on the file is
+    /// refused at start. On PostgreSQL it holds nothing.
+    delivery_lock: DeliveryLock,
     shutdown: CancellationToken,
     generated_admin_key: Option<String>,
     mailer: Option<Mailer>,
@@ -44,15 +48,15 @@ pub struct App {
 impl App {
     /// Connects, migrates, binds. Fails with a message naming what is wrong.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        // Before connecting: refused, it must not create an SQLite file.
+        config.check_role()?;
         let store = store::connect(&config.database_url)
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        // Before migrating: a second process on an SQLite file must change nothing in it.
+        let delivery_lock = store.lock_delivery()?;
         store.migrate().await.context("migrating the database")?;
-        let delivery_lock = if config.deliver {
-            Some(store.lock_delivery()?)
-        } else {
-            None
-        };
+        let role = config.effective_role();
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&config, &*store).await?;
         let mailer = Mailer::from_config(&config)?;
 
@@ -110,7 +114,11 @@ impl App {
             rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
             operations,
         });
-        let router = api::router(state, config.max_body_bytes);
+        let router = if role.serves_api() {
+            api::router(state, config.max_body_bytes)
+        } else {
+            api::health_router(state)
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -120,6 +128,7 @@ impl App {
             store,
             wake,
             worker,
+            role,
             delivery_lock,
             shutdown,
             generated_admin_key,
@@ -166,24 +175,27 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         let address = self.address();
-        // Retention runs where deliveries are made: on SQLite that is the one process that
-        // holds the delivery lock, and an API-only node stays free of background writes.
-        let (worker, retention) = if let Some(lock) = self.delivery_lock {
+        let lock = self.delivery_lock;
+        // Retention runs where deliveries are made, so an API node stays free of background
+        // writes.
+        let (worker, retention) = if self.role.delivers() {
             self.store
                 .listen_for_work(self.wake.clone(), shutdown.clone());
             let worker = self.worker;
             let retention =
                 crate::retention::start(self.store.clone(), self.retention_days, shutdown.clone());
-            let worker = tokio::spawn(async move {
-                worker.run().await;
-                drop(lock);
-            });
+            let worker = tokio::spawn(worker.run());
             (Some(worker), Some(retention))
         } else {
-            info!("delivery is off on this node (deliver = false): serving the API only");
+            info!("delivery is off on this node (role = api): serving the API only");
             (None, None)
         };
-        info!(address = %address, database = self.store.backend(), "hookrelay is listening");
+        info!(
+            address = %address,
+            database = self.store.backend(),
+            role = self.role.as_str(),
+            "hookrelay is listening"
+        );
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let served = server.await;
@@ -198,6 +210,7 @@ impl App {
         {
             warn!(error = %e, "retention job ended abnormally");
         }
+        drop(lock);
         info!("hookrelay stopped");
         served.context("serving HTTP")
     }

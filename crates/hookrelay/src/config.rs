@@ -11,6 +11,10 @@ use anyhow::{Context, bail};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+mod role;
+
+pub use role::Role;
+
 /// A secret setting whose `Debug` output never shows the value.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
@@ -97,6 +101,8 @@ pub struct Config {
     /// Finished deliveries (with their attempts) are kept this many days, then purged by a
     /// delivering node; events go once no delivery refers to them.
     pub retention_days: u32,
+    /// What this process does: `all`, `api` or `worker` (the last two need PostgreSQL).
+    pub role: Role,
 }
 
 impl Default for Config {
@@ -125,6 +131,7 @@ impl Default for Config {
             smtp_url: None,
             email_from: None,
             retention_days: 30,
+            role: Role::All,
         }
     }
 }
@@ -162,6 +169,7 @@ pub const KEYS: &[&str] = &[
     "smtp_url",
     "email_from",
     "retention_days",
+    "role",
 ];
 
 fn kind(key: &str) -> Kind {
@@ -173,7 +181,8 @@ fn kind(key: &str) -> Kind {
         | "operational_webhook_url"
         | "operational_webhook_secret"
         | "smtp_url"
-        | "email_from" => Kind::Text,
+        | "email_from"
+        | "role" => Kind::Text,
         "allowed_cidrs" => Kind::List,
         _ => Kind::Typed,
     }
@@ -188,6 +197,10 @@ pub struct Overrides {
     pub database_url: Option<String>,
     /// `--dev`
     pub dev: bool,
+    /// `--role`
+    pub role: Option<String>,
+    /// `--log-format`
+    pub log_format: Option<String>,
 }
 
 impl Config {
@@ -233,6 +246,14 @@ impl Config {
         if overrides.dev {
             table.insert("dev".into(), toml::Value::Boolean(true));
         }
+        for (key, value) in [
+            ("role", &overrides.role),
+            ("log_format", &overrides.log_format),
+        ] {
+            if let Some(value) = value {
+                table.insert(key.into(), toml::Value::String(value.clone()));
+            }
+        }
         let config: Config = toml::Value::Table(table)
             .try_into()
             .context("invalid configuration")?;
@@ -274,6 +295,12 @@ impl Config {
         if self.disable_after_seconds == 0 {
             bail!("disable_after_seconds: must be at least 1");
         }
+        if !self.deliver && self.role == Role::Worker {
+            bail!(
+                "deliver: false (deprecated; it means role = \"api\") contradicts role = \"worker\""
+            );
+        }
+        self.check_role()?;
         if self.retention_days == 0 {
             bail!("retention_days: must be at least 1");
         }
@@ -405,6 +432,41 @@ mod tests {
         let vars = env(&[("HOOKRELAY_RETENTION_DAYS", "7")]);
         let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
         assert_eq!(config.retention_days, 7);
+    }
+
+    #[test]
+    fn role_layers_like_every_key_and_needs_postgres_unless_all() {
+        let pg = ("HOOKRELAY_DATABASE_URL", "postgres://localhost/hr");
+        let config = Config::from_layers(None, &env(&[pg]), &Overrides::default()).expect("config");
+        assert_eq!(config.effective_role(), Role::All);
+        let vars = env(&[pg, ("HOOKRELAY_ROLE", "api")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.effective_role(), Role::Api);
+        let flags = Overrides {
+            role: Some("worker".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_layers(None, &vars, &flags).expect("config");
+        assert_eq!(config.effective_role(), Role::Worker);
+        let vars = env(&[pg, ("HOOKRELAY_DELIVER", "false")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.effective_role(), Role::Api, "the deprecated alias");
+        let err = Config::from_layers(None, &vars, &flags).unwrap_err();
+        assert!(format!("{err:#}").contains("deliver"), "{err:#}");
+
+        let vars = env(&[("HOOKRELAY_ROLE", "api")]);
+        let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("needs PostgreSQL"), "{err:#}");
+        let vars = env(&[("HOOKRELAY_DELIVER", "false")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default())
+            .expect("one SQLite process that only queues");
+        assert_eq!(config.effective_role(), Role::Api);
+        let flags = Overrides {
+            log_format: Some("json".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_layers(None, &[], &flags).expect("config");
+        assert_eq!(config.log_format, LogFormat::Json);
     }
 
     #[test]

@@ -55,6 +55,9 @@ impl FromRequestParts<AppState> for Caller {
                 Err(e) => return Err(ApiError::from_store(e, "key")),
             }
         };
+        if let Caller::Tenant(tenant) = &caller {
+            super::access_log::note_tenant(parts, tenant);
+        }
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
@@ -89,6 +92,7 @@ impl FromRequestParts<AppState> for CallerTenant {
             Caller::Admin => TenantId::default_tenant(),
             Caller::Tenant(t) => t,
         };
+        super::access_log::note_tenant(parts, &tenant);
         Ok(CallerTenant(Scope(tenant)))
     }
 }
@@ -116,6 +120,7 @@ impl FromRequestParts<AppState> for PathTenant {
             .get_tenant(&tenant)
             .await
             .map_err(|e| ApiError::from_store(e, "tenant"))?;
+        super::access_log::note_tenant(parts, &tenant);
         Ok(PathTenant(Scope(tenant)))
     }
 }

@@ -16,6 +16,7 @@ use crate::model::UrlPolicy;
 use crate::publisher::Publisher;
 use crate::store::Store;
 
+pub mod access_log;
 pub mod auth;
 mod deliveries;
 pub mod error;
@@ -125,6 +126,19 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(Extension(extract::BodyLimit(max_body_bytes)))
+        .layer(axum::middleware::from_fn(access_log::record))
+        .with_state(state)
+}
+
+/// What a worker node serves: `GET /healthz` only, for load balancers and orchestrators. The
+/// rest of the API belongs to `api` nodes, so a worker can sit on a network clients never reach.
+pub fn health_router(state: AppState) -> Router {
+    let (router, _) = OpenApiRouter::new()
+        .merge(health::router())
+        .split_for_parts();
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(access_log::record))
         .with_state(state)
 }
 

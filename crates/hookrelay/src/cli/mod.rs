@@ -23,8 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API and the delivery workers.
-    Serve(ConfigArgs),
+    /// Run the API and the delivery workers (or one of them: --role).
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(ConfigArgs),
     /// Receive webhooks locally: verify and print each delivery.
@@ -50,16 +50,45 @@ struct ConfigArgs {
     dev: bool,
 }
 
+/// `serve`'s flags: the shared ones and what only a server has.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// What this process does: the API and delivery (`all`), or, with PostgreSQL, one of them
+    /// [default: all]
+    #[arg(long, value_name = "ROLE", value_parser = ["all", "api", "worker"])]
+    role: Option<String>,
+    /// `text` or `json` [default: text]
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
+}
+
 impl ConfigArgs {
     fn load(&self) -> anyhow::Result<Config> {
+        self.load_with(Overrides::default())
+    }
+
+    fn load_with(&self, serve: Overrides) -> anyhow::Result<Config> {
         Config::load(
             self.config.as_deref(),
             &Overrides {
                 listen: self.listen.clone(),
                 database_url: self.database_url.clone(),
                 dev: self.dev,
+                ..serve
             },
         )
+    }
+}
+
+impl ServeArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        self.config.load_with(Overrides {
+            role: self.role.clone(),
+            log_format: self.log_format.clone(),
+            ..Overrides::default()
+        })
     }
 }
 

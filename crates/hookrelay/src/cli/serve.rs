@@ -1,4 +1,5 @@
-//! `hookrelay serve`: the API and the delivery workers in one process, until SIGTERM or Ctrl-C.
+//! `hookrelay serve`: the API and the delivery workers in one process (or, with PostgreSQL, one
+//! of them: `role`), until SIGTERM or Ctrl-C.
 
 use tracing::{info, warn};
 
@@ -8,6 +9,11 @@ use crate::telemetry;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
+    if !config.deliver {
+        warn!(
+            "deliver = false is deprecated: with PostgreSQL set role = \"api\" instead; on SQLite it still runs the one process without delivering"
+        );
+    }
     if config.dev {
         warn!(
             "DEVELOPMENT MODE: http:// webhook URLs and deliveries to loopback and private addresses are allowed. Never run production like this."

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, debug, debug_span, warn};
+use tracing::{Instrument, debug, debug_span, info, warn};
 
 use super::cache::WebhookCache;
 use super::limits::{Admit, Limits};
@@ -24,7 +24,7 @@ use super::target::Target;
 use super::{http1, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
-use crate::store::{Attempt, AttemptRecord, Store};
+use crate::store::{Attempt, AttemptRecord, DeliveryStatus, Store};
 
 /// A claimed (or handed-over) delivery with its webhook prepared for sending, shared by every
 /// delivery to it in flight.
@@ -105,12 +105,15 @@ async fn run_host_slot(
     // The slot's own connection, while it has deliveries to this host.
     let mut conn = shared.sender.checkout(&host);
     loop {
-        // Debug level: an enabled span per delivery costs formatting on the hot path.
+        // Debug level: an enabled span per delivery costs formatting on the hot path. It gives
+        // debug lines from below (the sender) their delivery; this module's own lines name
+        // their ids themselves, so they keep them at info and warn.
         let span = debug_span!(
             "delivery",
+            event.id = %delivery.event_id,
             delivery.id = %delivery.id,
             webhook.id = %delivery.webhook.id,
-            event.id = %delivery.event_id,
+            tenant.id = %delivery.webhook.tenant_id,
             attempt = delivery.attempts + 1,
         );
         let took = attempt(&shared, &delivery, &mut conn)
@@ -174,7 +177,14 @@ async fn attempt(
                     .release(std::slice::from_ref(&delivery.id), due)
                     .await
                 {
-                    warn!(error = %e, "deferring a rate-limited delivery failed; its lease will expire instead");
+                    warn!(
+                        event.id = %delivery.event_id,
+                        delivery.id = %delivery.id,
+                        webhook.id = %webhook.id,
+                        tenant.id = %webhook.tenant_id,
+                        error = %e,
+                        "deferring a rate-limited delivery failed; its lease will expire instead"
+                    );
                 }
                 return None;
             }
@@ -203,13 +213,43 @@ async fn attempt(
         shared.retry_jitter,
         result.started_at + result.latency_ms,
     );
-    debug!(
-        status_code = result.status_code,
-        latency_ms = result.latency_ms,
-        error = result.error.as_deref(),
-        next = status.as_str(),
-        "attempt finished"
-    );
+    // A success is debug: an info line per delivery would cost the hot path (a disabled line
+    // costs one level check). A failure is rarer and someone may look for it at info.
+    if status == DeliveryStatus::Succeeded {
+        debug!(
+            event.id = %delivery.event_id,
+            delivery.id = %delivery.id,
+            webhook.id = %webhook.id,
+            tenant.id = %webhook.tenant_id,
+            attempt = number,
+            status_code = result.status_code,
+            latency_ms = result.latency_ms,
+            "attempt succeeded"
+        );
+    } else {
+        let failed = status == DeliveryStatus::Failed;
+        macro_rules! failure {
+            ($level:ident, $message:literal) => {
+                $level!(
+                    event.id = %delivery.event_id,
+                    delivery.id = %delivery.id,
+                    webhook.id = %webhook.id,
+                    tenant.id = %webhook.tenant_id,
+                    attempt = number,
+                    status_code = result.status_code,
+                    latency_ms = result.latency_ms,
+                    error = result.error.as_deref(),
+                    next_attempt_at = next_attempt_at,
+                    $message
+                )
+            };
+        }
+        if failed {
+            failure!(warn, "attempt failed; the delivery has failed for good");
+        } else {
+            failure!(info, "attempt failed; the delivery will be retried");
+        }
+    }
     let record = AttemptRecord {
         delivery_id: delivery.id.clone(),
         webhook_id: webhook.id.clone(),
@@ -223,7 +263,13 @@ async fn attempt(
         next_attempt_at,
     };
     if shared.results.send(record).await.is_err() {
-        warn!(delivery.id = %delivery.id, "attempt result dropped: the recorder has stopped");
+        warn!(
+            event.id = %delivery.event_id,
+            delivery.id = %delivery.id,
+            webhook.id = %webhook.id,
+            tenant.id = %webhook.tenant_id,
+            "attempt result dropped: the recorder has stopped"
+        );
     }
     Some(took)
 }

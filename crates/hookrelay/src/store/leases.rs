@@ -139,8 +139,9 @@ impl View<'_> {
     }
 }
 
-/// The right to deliver from one SQLite file, held while this process's dispatcher runs: an
-/// exclusive lock on `<file>.lock`, which the operating system releases if the process dies.
+/// The right to use one SQLite file, held while this process serves, whatever its role: an
+/// exclusive advisory lock on `<file>.lock`, which the operating system releases when the
+/// process ends in any way (`kill -9` included), so a crash never leaves the file locked.
 #[derive(Debug)]
 pub struct DeliveryLock {
     _file: Option<File>,
@@ -165,9 +166,8 @@ impl DeliveryLock {
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: Some(file) }),
             Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "another hookrelay process is delivering from {}: SQLite allows one (stop it, \
-                 start this one with deliver = false to serve only the API, or use PostgreSQL \
-                 to run several nodes)",
+                "another hookrelay process is using {}: SQLite allows one process per database \
+                 file (stop the other first, or use PostgreSQL to run several nodes)",
                 database.display()
             ),
             Err(std::fs::TryLockError::Error(e)) => {

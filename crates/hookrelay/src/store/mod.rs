@@ -81,8 +81,8 @@ pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations (idempotent).
     async fn migrate(&self) -> Result<()>;
 
-    /// The right to claim deliveries, held while this process's dispatcher runs. SQLite keeps
-    /// leases in memory, so only one process may deliver from a file; the lock refuses a second.
+    /// The right to use the database, held while this process serves. SQLite keeps leases in
+    /// memory, so only one process may use a file; the lock refuses a second.
     fn lock_delivery(&self) -> anyhow::Result<DeliveryLock>;
 
     /// Wakes `wake` whenever another node publishes (PostgreSQL `LISTEN`); a no-op where one

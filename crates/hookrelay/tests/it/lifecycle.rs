@@ -1,6 +1,6 @@
 //! The process: deliveries pending at a restart are delivered after it; a graceful shutdown
 //! lets in-flight attempts finish and records them, and gives back what it had queued; a
-//! publish wakes an idle worker at once; one process at a time delivers from an SQLite file.
+//! publish wakes an idle worker at once; one process at a time uses an SQLite file.
 
 use std::time::Duration;
 
@@ -16,11 +16,12 @@ backend_tests!(
     an_idle_worker_wakes_for_a_publish_without_waiting_for_its_poll,
 );
 
-/// SQLite leases live in the delivering process's memory, so a second process delivering from
-/// the same file would send what the first holds: it is refused at start, naming the cause. One
-/// that only serves the API is welcome, and the file is free again once the first has stopped.
+/// SQLite leases and failure clocks live in the serving process's memory, so a second process
+/// on the same file would send what the first holds: it is refused at start, naming the cause,
+/// and so is one that would not deliver; the file is free again once the first has stopped.
+/// (`serve.rs` does the same with the real binary, and with `kill -9`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_process_at_a_time_delivers_from_an_sqlite_file() {
+async fn one_process_at_a_time_uses_an_sqlite_file() {
     let mut app = TestApp::spawn(Backend::Sqlite)
         .await
         .expect("SQLite needs no server");
@@ -30,20 +31,26 @@ async fn one_process_at_a_time_delivers_from_an_sqlite_file() {
         .err()
         .expect("a second delivering process is refused");
     assert!(
-        format!("{refused:#}").contains("another hookrelay process is delivering"),
+        format!("{refused:#}").contains("another hookrelay process is using"),
         "{refused:#}"
     );
+    // Not even one that does not deliver: leases and failure clocks live in the first
+    // process's memory, and the file has one owner.
     let mut api_only = test_config(&url);
     api_only.deliver = false;
-    let api = hookrelay::App::build(api_only)
+    let refused = hookrelay::App::build(api_only)
         .await
-        .expect("an API-only node starts");
-    drop(api);
+        .err()
+        .expect("a second process is refused whatever it does");
+    assert!(
+        format!("{refused:#}").contains("another hookrelay process"),
+        "{refused:#}"
+    );
 
     app.stop().await;
     let next = hookrelay::App::build(test_config(&url))
         .await
-        .expect("the lock is released when delivery stops");
+        .expect("the lock is released when the first process stops");
     drop(next);
     app.restart().await;
     app.teardown().await;

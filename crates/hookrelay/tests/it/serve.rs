@@ -1,5 +1,7 @@
 //! `hookrelay serve` as a real process: with no admin key configured it generates one, prints
-//! it once and stores only its hash; SIGTERM stops it cleanly; `--dev` says so loudly.
+//! it once and stores only its hash; SIGTERM stops it cleanly; `--dev` says so loudly; a second
+//! process on one SQLite file is refused until the first has exited, even by `kill -9`.
+//! [`Served`] and [`Api`] run and call the binary for other files' tests too.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -7,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// A running `hookrelay serve` and every line it printed (stdout and stderr).
-struct Served {
+pub(crate) struct Served {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
@@ -15,6 +17,15 @@ struct Served {
 
 impl Served {
     fn start(database: &str, dev: bool) -> Served {
+        Self::start_with(database, dev, |_| {})
+    }
+
+    /// Starts it with `adjust` adding flags or environment (`RUST_LOG` is `info` otherwise).
+    pub(crate) fn start_with(
+        database: &str,
+        dev: bool,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Served {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookrelay"));
         cmd.args([
             "serve",
@@ -31,6 +42,7 @@ impl Served {
         if dev {
             cmd.arg("--dev");
         }
+        adjust(&mut cmd);
         let mut child = cmd.spawn().expect("hookrelay starts");
         let (tx, lines) = mpsc::channel();
         for stream in [
@@ -52,7 +64,7 @@ impl Served {
     }
 
     /// Waits (at most 30 s) for a line containing `needle`; answers it.
-    fn wait_for_line(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for_line(&mut self, needle: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
@@ -69,20 +81,28 @@ impl Served {
         }
     }
 
-    fn port(&mut self) -> u16 {
+    /// The address it listens on, from its start line (text or JSON).
+    pub(crate) fn address(&mut self) -> String {
         let line = self.wait_for_line("hookrelay is listening");
-        let address = line
-            .split("address=")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap();
-        address.rsplit(':').next().unwrap().parse().unwrap()
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
+            return json["address"].as_str().expect("address").to_owned();
+        }
+        let rest = line.split("address=").nth(1).expect("address=");
+        rest.split_whitespace().next().unwrap().to_owned()
+    }
+
+    fn port(&mut self) -> u16 {
+        self.address().rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Kills it with SIGKILL, which it cannot handle, and waits until it is gone.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) -> Vec<String> {
+    pub(crate) fn terminate(mut self) -> Vec<String> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -102,6 +122,82 @@ impl Served {
         assert!(exit.success(), "exit status {exit}");
         self.wait_for_line("hookrelay stopped");
         self.seen
+    }
+}
+
+/// `hookrelay serve` run to its end: what a refused start prints.
+pub(crate) fn refused_serve(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("hookrelay runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "it started: {printed}");
+    printed
+}
+
+/// Calls a [`Served`] node's API with a key, asserting success.
+pub(crate) struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub(crate) fn new(address: &str) -> Api {
+        Api {
+            base: format!("http://{address}"),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The status and JSON body (`Null` when there is none).
+    pub(crate) async fn call(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    /// POSTs `body`; answers the response, which must be a success.
+    pub(crate) async fn post(
+        &self,
+        key: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, out) = self
+            .call(key, reqwest::Method::POST, path, Some(body))
+            .await;
+        assert!((200..300).contains(&status), "POST {path}: {status} {out}");
+        out
+    }
+
+    /// GETs `path`; answers the response, which must be a success.
+    pub(crate) async fn get(&self, key: &str, path: &str) -> serde_json::Value {
+        let (status, out) = self.call(key, reqwest::Method::GET, path, None).await;
+        assert!((200..300).contains(&status), "GET {path}: {status} {out}");
+        out
     }
 }
 
@@ -161,4 +257,27 @@ async fn development_mode_is_announced_loudly() {
     served.port();
     served.wait_for_line("DEVELOPMENT MODE");
     served.terminate();
+}
+
+#[tokio::test]
+async fn a_second_serve_on_an_sqlite_file_is_refused_until_the_first_has_exited() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
+    let refused = "another hookrelay process is using";
+
+    let mut first = Served::start(&database, false);
+    first.port();
+    let printed = refused_serve(&["--database-url", &database]);
+    assert!(printed.contains(refused), "{printed}");
+    first.terminate();
+
+    let mut second = Served::start(&database, false);
+    second.port();
+    // The lock is the operating system's: it goes with the process, however that ends.
+    second.kill();
+    let mut third = Served::start(&database, false);
+    third.port();
+    let printed = refused_serve(&["--database-url", &database]);
+    assert!(printed.contains(refused), "{printed}");
+    third.terminate();
 }
