@@ -44,12 +44,20 @@ pub struct App {
 impl App {
     /// Connects, migrates, binds. Fails with a message naming what is wrong.
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        let store = store::connect(&config.database_url)
+        let store = store::connect(&config.database_url, &pool_settings(&config))
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         store.migrate().await.context("migrating the database")?;
         let delivery_lock = if config.deliver {
-            Some(store.lock_delivery()?)
+            let lock = store.lock_delivery()?;
+            // Before the worker runs, so this run has taken nothing yet: a previous run's
+            // deliveries written leased (the publish hand-off's) are sent at once, not after
+            // `lease_seconds`.
+            store
+                .resume_abandoned(Duration::from_secs(config.lease_seconds))
+                .await
+                .context("resuming unfinished deliveries")?;
+            Some(lock)
         } else {
             None
         };
@@ -231,5 +239,13 @@ pub fn redact(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// The PostgreSQL pool's bounds, from the config.
+pub fn pool_settings(config: &Config) -> store::PoolSettings {
+    store::PoolSettings {
+        max_connections: config.database_max_connections,
+        acquire_timeout: Duration::from_secs(config.database_acquire_timeout_seconds),
     }
 }

@@ -63,7 +63,8 @@ impl Publisher {
     /// they are committed.
     pub async fn publish_many(&self, events: Vec<NewEvent>) -> store::Result<Vec<Published>> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || store::Error::Backend(sqlx::Error::PoolClosed);
+        // The writer is gone only as the app stops.
+        let stopped = || store::Error::Unavailable(sqlx::Error::PoolClosed);
         self.jobs
             .send(Job { events, reply })
             .await
@@ -92,16 +93,26 @@ async fn write_groups(writer: Writer, mut rx: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
-                warn!(error = %e, events = events.len(), "publishing a group failed");
-                let shared = e.to_string();
+                warn!(error = ?e, events = events.len(), "publishing a group failed");
                 for (reply, _) in replies.drain(..) {
-                    let _ = reply.send(Err(store::Error::Backend(sqlx::Error::Protocol(
-                        shared.clone(),
-                    ))));
+                    let _ = reply.send(Err(copy_for_caller(&e)));
                 }
             }
         }
         events.clear();
+    }
+}
+
+/// The group's error for one of its callers (a sqlx error cannot be cloned): the same kind, so
+/// an outage still answers 503, with the cause's text.
+fn copy_for_caller(e: &store::Error) -> store::Error {
+    use std::error::Error as _;
+    let cause = || sqlx::Error::Protocol(e.source().map_or_else(String::new, |c| c.to_string()));
+    match e {
+        store::Error::NotFound => store::Error::NotFound,
+        store::Error::Conflict => store::Error::Conflict,
+        store::Error::Unavailable(_) => store::Error::Unavailable(cause()),
+        store::Error::Backend(_) => store::Error::Backend(cause()),
     }
 }
 

@@ -11,6 +11,7 @@ mod auth;
 mod claims;
 mod cli;
 mod connections;
+mod crash;
 mod deletion;
 mod delivery;
 mod disabling;

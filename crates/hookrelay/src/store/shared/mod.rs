@@ -221,6 +221,11 @@ impl<B: Backend> Store for B {
         self.next_due().await
     }
 
+    async fn resume_abandoned(&self, lease: std::time::Duration) -> Result<()> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        Backend::resume_abandoned(self, crate::clock::now_ms(), lease_ms).await
+    }
+
     async fn claiming_stopped(&self) {
         self.stop_claiming().await;
     }
