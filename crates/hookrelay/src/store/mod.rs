@@ -200,6 +200,11 @@ pub trait Store: Send + Sync + 'static {
     async fn park(&self, ids: &[DeliveryId]) -> Result<()>;
     /// Gives leased deliveries back, due at `at`, without counting an attempt.
     async fn release(&self, ids: &[DeliveryId], at: i64) -> Result<()>;
+    /// A publish failed, yet may have committed (its connection died before the answer came):
+    /// the deliveries its hand-off took would then be written leased until `lease_until`, a
+    /// time only that publish wrote, and never sent. Makes pending, never-attempted deliveries
+    /// due at exactly `lease_until` due at `now` instead; answers how many.
+    async fn release_handed_off(&self, lease_until: i64, now: i64) -> Result<u64>;
     /// When the earliest pending delivery is due, if any.
     async fn next_due_at(&self) -> Result<Option<i64>>;
     /// This node holds the right to deliver ([`Store::lock_delivery`]) and has neither taken

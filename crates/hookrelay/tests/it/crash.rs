@@ -249,10 +249,14 @@ async fn loaded_node(database: &ScratchDatabase) -> (TestReceiver, Node, Load) {
     assert_eq!(created.status().as_u16(), 201);
     let load = Load::start(&node);
     // Stopped mid-load: polled, bounded.
-    eventually(Duration::from_secs(30), "a third of the events accepted", || {
-        let n = load.accepted();
-        async move { n >= STOP_AFTER }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "a third of the events accepted",
+        || {
+            let n = load.accepted();
+            async move { n >= STOP_AFTER }
+        },
+    )
     .await;
     (receiver, node, load)
 }
@@ -321,7 +325,10 @@ async fn a_killed_server_restarted_sends_everything_at_once(backend: Backend) {
     );
     for id in &duplicated {
         assert_eq!(counts[*id], 2, "{id} arrived more than twice");
-        assert!(in_flight.contains(id), "{id} arrived twice but was not in flight");
+        assert!(
+            in_flight.contains(id),
+            "{id} arrived twice but was not in flight"
+        );
     }
     assert!(
         last.saturating_duration_since(restarted_at) < RESTART_BOUND,
@@ -347,7 +354,9 @@ async fn a_server_stopped_under_load_finishes_its_attempts_and_loses_nothing(bac
     );
     let before_restart = arrivals(&receiver);
     assert!(
-        pending_ids.iter().all(|id| !before_restart.contains_key(id)),
+        pending_ids
+            .iter()
+            .all(|id| !before_restart.contains_key(id)),
         "whatever arrived was recorded"
     );
 

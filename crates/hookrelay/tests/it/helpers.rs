@@ -358,9 +358,13 @@ where
     panic!("timed out after {within:?} waiting for: {what}");
 }
 
+/// The PostgreSQL server tests use (`HOOKRELAY_TEST_POSTGRES`, or the local default).
+pub fn postgres_base() -> String {
+    std::env::var("HOOKRELAY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
+}
+
 async fn fresh_postgres_schema() -> Option<Database> {
-    let base =
-        std::env::var("HOOKRELAY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    let base = postgres_base();
     let pool = match sqlx::PgPool::connect(&base).await {
         Ok(pool) => pool,
         Err(e) => {

@@ -23,6 +23,7 @@ mod lifecycle;
 mod log;
 mod notify;
 mod openapi;
+mod outage;
 mod planner;
 mod readme;
 mod retention;

@@ -226,7 +226,9 @@ async fn resume_abandoned(pool: &PgPool, started: i64, lease_ms: i64) {
             deliveries = n,
             "a previous run left deliveries unfinished: they are due now"
         ),
-        Err(e) => warn!(error = %e, "making unfinished deliveries due failed; their leases will expire"),
+        Err(e) => {
+            warn!(error = %e, "making unfinished deliveries due failed; their leases will expire")
+        }
     }
 }
 
