@@ -50,13 +50,22 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         // Before connecting: refused, it must not create an SQLite file.
         config.check_role()?;
-        let store = store::connect(&config.database_url)
+        let store = store::connect(&config.database_url, &pool_settings(&config))
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         // Before migrating: a second process on an SQLite file must change nothing in it.
         let delivery_lock = store.lock_delivery()?;
         store.migrate().await.context("migrating the database")?;
         let role = config.effective_role();
+        if role.delivers() {
+            // Before the worker runs, so this run has taken nothing yet: a previous run's
+            // deliveries written leased (the publish hand-off's) are sent at once, not after
+            // `lease_seconds`.
+            store
+                .resume_abandoned(Duration::from_secs(config.lease_seconds))
+                .await
+                .context("resuming unfinished deliveries")?;
+        }
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&config, &*store).await?;
         let mailer = Mailer::from_config(&config)?;
 
@@ -244,5 +253,13 @@ pub fn redact(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// The PostgreSQL pool's bounds, from the config.
+pub fn pool_settings(config: &Config) -> store::PoolSettings {
+    store::PoolSettings {
+        max_connections: config.database_max_connections,
+        acquire_timeout: Duration::from_secs(config.database_acquire_timeout_seconds),
     }
 }

@@ -56,6 +56,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `sqlite://path` (created if missing) or `postgres://…`.
     pub database_url: String,
+    /// PostgreSQL: most pooled connections this process opens.
+    pub database_max_connections: u32,
+    /// PostgreSQL: longest a query waits for a pooled connection (connecting included) before
+    /// failing, which the API answers with 503.
+    pub database_acquire_timeout_seconds: u64,
     /// Development mode: plain-HTTP webhook URLs and private/loopback targets are allowed.
     pub dev: bool,
     /// The operator's key. When unset, one is generated at first start and printed once.
@@ -110,6 +115,8 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://hookrelay.db".to_owned(),
+            database_max_connections: 16,
+            database_acquire_timeout_seconds: 5,
             dev: false,
             admin_key: None,
             max_body_bytes: 1024 * 1024,
@@ -148,6 +155,8 @@ enum Kind {
 pub const KEYS: &[&str] = &[
     "listen",
     "database_url",
+    "database_max_connections",
+    "database_acquire_timeout_seconds",
     "dev",
     "admin_key",
     "max_body_bytes",
@@ -275,6 +284,14 @@ impl Config {
             ("per_host_connections", self.per_host_connections),
             ("claim_batch", self.claim_batch),
             ("max_body_bytes", self.max_body_bytes),
+            (
+                "database_max_connections",
+                self.database_max_connections as usize,
+            ),
+            (
+                "database_acquire_timeout_seconds",
+                self.database_acquire_timeout_seconds as usize,
+            ),
         ] {
             if value == 0 {
                 bail!("{key}: must be at least 1");
@@ -421,6 +438,29 @@ mod tests {
             assert!((0.0..=1.0).contains(&config.retry_jitter));
         }
         assert_eq!(Config::default().retry_jitter, 0.1);
+    }
+
+    #[test]
+    fn database_pool_settings_have_defaults_and_must_be_at_least_one() {
+        let defaults = Config::default();
+        assert_eq!(defaults.database_max_connections, 16);
+        assert_eq!(defaults.database_acquire_timeout_seconds, 5);
+        for key in [
+            "HOOKRELAY_DATABASE_MAX_CONNECTIONS",
+            "HOOKRELAY_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+        ] {
+            let vars = env(&[(key, "0")]);
+            let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
+            let named = key.trim_start_matches("HOOKRELAY_").to_ascii_lowercase();
+            assert!(format!("{err:#}").contains(&named), "{err:#}");
+        }
+        let vars = env(&[
+            ("HOOKRELAY_DATABASE_MAX_CONNECTIONS", "4"),
+            ("HOOKRELAY_DATABASE_ACQUIRE_TIMEOUT_SECONDS", "2"),
+        ]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.database_max_connections, 4);
+        assert_eq!(config.database_acquire_timeout_seconds, 2);
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! dispatcher has room for are handed to it directly (see [`crate::delivery::handoff`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
-use tracing::warn;
+use tracing::{info, warn};
 
+use crate::clock::now_ms;
 use crate::delivery::Handoff;
 use crate::store::{self, NewEvent, Published, Store};
 
@@ -63,7 +65,8 @@ impl Publisher {
     /// they are committed.
     pub async fn publish_many(&self, events: Vec<NewEvent>) -> store::Result<Vec<Published>> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || store::Error::Backend(sqlx::Error::PoolClosed);
+        // The writer is gone only as the app stops.
+        let stopped = || store::Error::Unavailable(sqlx::Error::PoolClosed);
         self.jobs
             .send(Job { events, reply })
             .await
@@ -92,16 +95,51 @@ async fn write_groups(writer: Writer, mut rx: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
-                warn!(error = %e, events = events.len(), "publishing a group failed");
-                let shared = e.to_string();
+                warn!(error = ?e, events = events.len(), "publishing a group failed");
                 for (reply, _) in replies.drain(..) {
-                    let _ = reply.send(Err(store::Error::Backend(sqlx::Error::Protocol(
-                        shared.clone(),
-                    ))));
+                    let _ = reply.send(Err(copy_for_caller(&e)));
                 }
             }
         }
         events.clear();
+    }
+}
+
+/// After a failed publish whose hand-off took deliveries: if the commit went through all the
+/// same (only its answer was lost), they wait for their lease although nothing sends them. The
+/// caller, answered with an error, publishes again and hears "published before"; so the
+/// deliveries are made due now, as soon as the database answers again (retried until it does
+/// or the lease has ended anyway). If nothing was committed, this changes nothing.
+async fn release_handed_off(store: Arc<dyn Store>, lease_until: i64) {
+    let mut backoff = Duration::from_millis(100);
+    while now_ms() < lease_until {
+        match store.release_handed_off(lease_until, now_ms()).await {
+            Ok(0) => return,
+            Ok(n) => {
+                info!(
+                    deliveries = n,
+                    "a publish answered with an error had committed: its deliveries are due now"
+                );
+                return;
+            }
+            Err(_) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// The group's error for one of its callers (a sqlx error cannot be cloned): the same kind, so
+/// an outage still answers 503, with the cause's text.
+fn copy_for_caller(e: &store::Error) -> store::Error {
+    use std::error::Error as _;
+    let cause = || sqlx::Error::Protocol(e.source().map_or_else(String::new, |c| c.to_string()));
+    match e {
+        store::Error::NotFound => store::Error::NotFound,
+        store::Error::Conflict => store::Error::Conflict,
+        store::Error::Unavailable(_) => store::Error::Unavailable(cause()),
+        store::Error::Backend(_) => store::Error::Backend(cause()),
     }
 }
 
@@ -110,15 +148,24 @@ impl Writer {
     /// wakes the dispatcher for the rest.
     async fn write(&self, events: &[NewEvent]) -> store::Result<Vec<Published>> {
         let mut taking = self.handoff.intake();
-        let publication = match self.store.publish_many(events, &mut taking).await {
+        let written = match self.store.publish_many(events, &mut taking).await {
             // A `Conflict` means a concurrent writer (another node) stored one of the ids first
             // and nothing of this group was committed; run it again, when those ids read as
             // repeats. A fresh intake: the failed one gives its slots back as it drops.
             Err(store::Error::Conflict) => {
                 taking = self.handoff.intake();
-                self.store.publish_many(events, &mut taking).await?
+                self.store.publish_many(events, &mut taking).await
             }
-            other => other?,
+            other => other,
+        };
+        let publication = match written {
+            Ok(publication) => publication,
+            Err(e) => {
+                if let Some(until) = taking.taken_until() {
+                    tokio::spawn(release_handed_off(self.store.clone(), until));
+                }
+                return Err(e);
+            }
         };
         if publication.queued > taking.left_full() {
             self.wake.notify_one();

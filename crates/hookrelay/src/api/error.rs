@@ -38,9 +38,13 @@ pub enum ApiError {
     /// 422: a field is invalid.
     #[error("{}", .0.message)]
     Validation(Invalid),
-    /// 500: a bug or an outage; details go to the log, not the client.
+    /// 500: a bug; details go to the log, not the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// 503: the database cannot be reached now. Sending the request again is safe: an event
+    /// whose write was cut off uncertainly is stored once under its id.
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable,
 }
 
 impl ApiError {
@@ -60,6 +64,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
 
@@ -69,6 +74,11 @@ impl ApiError {
             store::Error::NotFound => Self::NotFound(what),
             store::Error::Conflict => Self::Conflict(format!("{what} already exists")),
             store::Error::Backend(e) => Self::Internal(anyhow::Error::new(e)),
+            store::Error::Unavailable(e) => {
+                // Logged here, as `Internal` is: the store does not log what it returns.
+                tracing::warn!(error = %e, "database unavailable; answering 503");
+                Self::Unavailable
+            }
         }
     }
 }
@@ -157,6 +167,18 @@ mod tests {
             (
                 StatusCode::NOT_FOUND,
                 r#"{"error":{"code":"not_found","message":"webhook not found"}}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body_of(ApiError::from_store(
+                store::Error::Unavailable(sqlx::Error::PoolTimedOut),
+                "event"
+            ))
+            .await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"error":{"code":"unavailable","message":"the service is temporarily unavailable; try again shortly"}}"#
+                    .to_owned()
             )
         );
         assert_eq!(

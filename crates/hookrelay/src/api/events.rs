@@ -274,7 +274,8 @@ fn unknown_tenant(tenant_count: usize, tenant: &TenantId, at: &str) -> ApiError 
         (status = 200, description = "This id was published before; nothing new was queued", body = PublishOut),
         (status = 409, description = "This id was published before with other content; nothing changed", body = super::error::ErrorBody),
         (status = 413, body = super::error::ErrorBody),
-        (status = 422, body = super::error::ErrorBody)))]
+        (status = 422, body = super::error::ErrorBody),
+        (status = 503, description = "The database cannot be reached: nothing is promised; send the same events again", body = super::error::ErrorBody)))]
 async fn publish(
     _: Admin,
     State(state): State<AppState>,
@@ -308,7 +309,8 @@ async fn publish(
     responses(
         (status = 200, description = "One result per event, in order", body = BatchOut),
         (status = 413, body = super::error::ErrorBody),
-        (status = 422, body = super::error::ErrorBody)))]
+        (status = 422, body = super::error::ErrorBody),
+        (status = 503, description = "The database cannot be reached: nothing is promised; send the same events again", body = super::error::ErrorBody)))]
 async fn publish_batch(
     _: Admin,
     State(state): State<AppState>,

@@ -102,6 +102,12 @@ impl Taking {
     pub fn left_full(&self) -> u64 {
         self.full
     }
+
+    /// The lease written into the deliveries it took, if it took any: the time that tells them
+    /// apart should the publish fail after all (see `Store::release_handed_off`).
+    pub fn taken_until(&self) -> Option<i64> {
+        (!self.taken.is_empty()).then_some(self.lease_until)
+    }
 }
 
 impl Intake for Taking {

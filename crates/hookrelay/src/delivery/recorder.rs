@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
-use tracing::warn;
+use tracing::{info, warn};
 
-use crate::store::{AttemptRecord, DeliveryStatus, Disabled, FailurePolicy, Store};
+use crate::store::{AttemptRecord, DeliveryStatus, Disabled, Error, FailurePolicy, Store};
 
 /// Most records written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -35,7 +35,7 @@ pub async fn run(
         let mut announced = false;
         // A failed write is retried: the deliveries stay leased meanwhile, and if the process
         // dies first, the lease expires and they are attempted again (at-least-once).
-        for _ in 0..8 {
+        for retry in 0..8 {
             match store.record_attempts(&batch, &settings.failures).await {
                 Ok(disabled) => {
                     announced = !disabled.is_empty();
@@ -52,6 +52,16 @@ pub async fn run(
                             let _ = tx.send(d);
                         }
                     }
+                    break;
+                }
+                // The attempts' ids are new, so only a failed try that committed all the same
+                // (its connection lost before the answer came) can make them exist already:
+                // the batch is written, in full (one transaction); trying on cannot help.
+                Err(Error::Conflict) if retry > 0 => {
+                    info!(
+                        records = batch.len(),
+                        "attempts recorded by an earlier try whose answer was lost"
+                    );
                     break;
                 }
                 Err(e) => {

@@ -14,6 +14,29 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+/// Makes due at once (`$1`, now) the deliveries a previous run of this node took and never
+/// finished, which would otherwise wait for their leases: pending, never attempted
+/// (`attempts = 0`), created before this run started (`$3`) and due after now but no later than
+/// a lease from now (`$2`). Run only by a node sure that no other node holds leases (the
+/// delivery lock's holder on SQLite, a PostgreSQL node as it first becomes solo), before it
+/// takes or claims anything itself.
+///
+/// Why these rows and no others. A lease written into a row is a due time pushed past now by
+/// at most a lease: on SQLite and a solo PostgreSQL node only the publish hand-off writes one
+/// (`shared/publish.rs`: a delivery the publishing node sends itself is written due at the
+/// lease's end), plus a solo node's leases written as it lets go (`postgres/solo.rs`). Such a
+/// delivery has `attempts = 0` until its attempt is recorded. A retry is written by the
+/// recorder with its attempt, so it has `attempts >= 1` and keeps its schedule; a parked
+/// delivery is due at NULL, outside the window. The only
+/// other never-attempted delivery due in the future is one a rate limit deferred (`release`):
+/// after a restart the rate limiter starts afresh anyway, and it is deferred again if need be.
+/// Leases of claims already attempted (`attempts >= 1`) are left to expire: rare, and making
+/// them due early would look like a retry ahead of its schedule. The statement runs once per
+/// start and costs nothing on the hot path; the due index finds the window.
+pub(crate) const RESUME_ABANDONED: &str = "UPDATE deliveries SET next_attempt_at = $1 \
+     WHERE status = 'pending' AND attempts = 0 AND next_attempt_at > $1 \
+     AND next_attempt_at <= $2 AND created_at < $3";
+
 /// Held leases before expired ones are swept out (they expire only when their holder lost
 /// them, as an attempt abandoned after waiting too long does).
 const SWEEP_AT: usize = 4096;

@@ -50,6 +50,11 @@ pub enum Error {
     /// A unique constraint refused the write.
     #[error("already exists")]
     Conflict,
+    /// The database cannot be reached or used right now (refused or lost connections, no
+    /// pooled connection within the acquire timeout, the server shutting down): trying again
+    /// later may work.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
     /// The database failed; a bug or an outage, never the caller's input.
     #[error("database error")]
     Backend(#[source] sqlx::Error),
@@ -59,6 +64,14 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(e),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| unavailable(&c)) => {
+                Error::Unavailable(e)
+            }
             sqlx::Error::Database(db) => match db.kind() {
                 sqlx::error::ErrorKind::UniqueViolation => Error::Conflict,
                 sqlx::error::ErrorKind::ForeignKeyViolation => Error::NotFound,
@@ -67,6 +80,14 @@ impl From<sqlx::Error> for Error {
             _ => Error::Backend(e),
         }
     }
+}
+
+/// Whether a PostgreSQL SQLSTATE says the server cannot serve now rather than that the query
+/// is wrong: a connection exception (class 08), the session ended by an administrator or a
+/// shutdown (`57P01`, `57P02`, `57P03`, as `pg_terminate_backend` and restarts do), or too many
+/// connections (`53300`). SQLite's codes are numbers and never match.
+fn unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Store results.
@@ -179,8 +200,19 @@ pub trait Store: Send + Sync + 'static {
     async fn park(&self, ids: &[DeliveryId]) -> Result<()>;
     /// Gives leased deliveries back, due at `at`, without counting an attempt.
     async fn release(&self, ids: &[DeliveryId], at: i64) -> Result<()>;
+    /// A publish failed, yet may have committed (its connection died before the answer came):
+    /// the deliveries its hand-off took would then be written leased until `lease_until`, a
+    /// time only that publish wrote, and never sent. Makes pending, never-attempted deliveries
+    /// due at exactly `lease_until` due at `now` instead; answers how many.
+    async fn release_handed_off(&self, lease_until: i64, now: i64) -> Result<u64>;
     /// When the earliest pending delivery is due, if any.
     async fn next_due_at(&self) -> Result<Option<i64>>;
+    /// This node holds the right to deliver ([`Store::lock_delivery`]) and has neither taken
+    /// nor claimed anything yet: deliveries that a previous run of it took and never finished
+    /// (written leased until up to `lease` from now, never attempted) become due now instead of
+    /// at their lease's end, where the backend is sure no other node holds them. On PostgreSQL
+    /// that is known only once the node delivers alone, so it happens then, if it starts so.
+    async fn resume_abandoned(&self, lease: std::time::Duration) -> Result<()>;
     /// This node's dispatcher has stopped: whatever it holds to claim (on PostgreSQL, the
     /// locks that let it deliver alone) goes, so another node may claim at once.
     async fn claiming_stopped(&self);
@@ -249,12 +281,23 @@ pub fn scan_window(limit: u32) -> u32 {
 }
 
 /// Connects to the database named by `url` (`sqlite:` or `postgres://`).
-pub async fn connect(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+pub async fn connect(url: &str, pool: &PoolSettings) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(
             sqlite::SqliteStore::connect(url).await?,
         ))
     } else {
-        Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?))
+        Ok(std::sync::Arc::new(
+            postgres::PgStore::connect(url, pool).await?,
+        ))
     }
+}
+
+/// The PostgreSQL connection pool's bounds (an SQLite file's pools are fixed: one writer).
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// Longest wait for a connection, connecting included; then [`Error::Unavailable`].
+    pub acquire_timeout: std::time::Duration,
 }

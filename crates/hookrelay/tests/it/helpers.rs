@@ -68,7 +68,44 @@ enum Database {
     Borrowed { url: String },
 }
 
+/// A fresh database for servers a test runs itself (as child processes): a SQLite file in a
+/// temp dir or a PostgreSQL schema, removed by [`ScratchDatabase::remove`].
+pub struct ScratchDatabase(Database);
+
+impl ScratchDatabase {
+    /// `None` (after a loud SKIPPED) when PostgreSQL is unreachable outside CI.
+    pub async fn create(backend: Backend) -> Option<ScratchDatabase> {
+        Some(ScratchDatabase(match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
+                Database::Sqlite { _dir: dir, url }
+            }
+            Backend::Postgres => fresh_postgres_schema().await?,
+        }))
+    }
+
+    pub fn url(&self) -> &str {
+        self.0.url()
+    }
+
+    /// Drops the PostgreSQL schema (the SQLite file goes with its temp dir).
+    pub async fn remove(self) {
+        self.0.remove().await;
+    }
+}
+
 impl Database {
+    async fn remove(&self) {
+        if let Database::Postgres { base, schema, .. } = self
+            && let Ok(pool) = sqlx::PgPool::connect(base).await
+        {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&pool)
+                .await;
+        }
+    }
+
     fn url(&self) -> &str {
         match self {
             Database::Sqlite { url, .. }
@@ -119,14 +156,7 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             telemetry::init(hookrelay::config::LogFormat::Text);
         }
-        let database = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
-                Database::Sqlite { _dir: dir, url }
-            }
-            Backend::Postgres => fresh_postgres_schema().await?,
-        };
+        let database = ScratchDatabase::create(backend).await?.0;
         let mut config = test_config(database.url());
         adjust(&mut config);
         let mut app = TestApp {
@@ -196,13 +226,7 @@ impl TestApp {
     /// Stops and drops the test's PostgreSQL schema.
     pub async fn teardown(mut self) {
         self.stop().await;
-        if let Database::Postgres { base, schema, .. } = &self.database
-            && let Ok(pool) = sqlx::PgPool::connect(base).await
-        {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&pool)
-                .await;
-        }
+        self.database.remove().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -334,9 +358,13 @@ where
     panic!("timed out after {within:?} waiting for: {what}");
 }
 
+/// The PostgreSQL server tests use (`HOOKRELAY_TEST_POSTGRES`, or the local default).
+pub fn postgres_base() -> String {
+    std::env::var("HOOKRELAY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned())
+}
+
 async fn fresh_postgres_schema() -> Option<Database> {
-    let base =
-        std::env::var("HOOKRELAY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    let base = postgres_base();
     let pool = match sqlx::PgPool::connect(&base).await {
         Ok(pool) => pool,
         Err(e) => {

@@ -10,7 +10,6 @@ mod solo;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
@@ -24,7 +23,7 @@ use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
 use super::statistics::Statistics;
-use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, Result};
+use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, PoolSettings, Result};
 use crate::ids::DeliveryId;
 
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
@@ -49,11 +48,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 
 impl PgStore {
     /// Connects to a `postgres://` URL.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
             .connect_with(options.clone())
             .await?;
         Ok(Self {
@@ -216,6 +215,16 @@ impl Backend for PgStore {
 
     async fn next_due(&self) -> Result<Option<i64>> {
         self.next_due_inner().await
+    }
+
+    /// Only noted here: whether another node holds leases is known when the first claim
+    /// settles this node's mode (`solo.rs`).
+    async fn resume_abandoned(&self, started: i64, lease_ms: i64) -> Result<()> {
+        self.membership
+            .lock()
+            .await
+            .resume_when_solo(started, lease_ms);
+        Ok(())
     }
 
     async fn stop_claiming(&self) {

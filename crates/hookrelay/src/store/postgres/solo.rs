@@ -58,6 +58,9 @@ pub struct Membership {
     conn: Option<PgConnection>,
     mode: Mode,
     checked: Option<Instant>,
+    /// When this run started and the lease, until the first claim: see
+    /// [`Membership::resume_when_solo`].
+    resume: Option<(i64, i64)>,
 }
 
 impl Membership {
@@ -74,7 +77,22 @@ impl Membership {
             conn: None,
             mode: Mode::Waiting,
             checked: None,
+            resume: None,
         }
+    }
+
+    /// Makes the deliveries a previous run left leased in their rows due at once
+    /// (`leases::RESUME_ABANDONED`) if this node's first claim finds it solo: holding
+    /// [`CLAIM`] exclusively and alone in [`PRESENT`], no other node claims or takes
+    /// deliveries, and a node gone from [`PRESENT`] has died (its session closed) or finished
+    /// its attempts (it lets go after them). Its own publishes took only deliveries created
+    /// since `started`, which the statement leaves alone. If the first claim finds another node
+    /// instead, nothing is resumed: this node then writes leases into old rows itself, which a
+    /// later resume could not tell from a dead run's, and the leases simply expire as before.
+    /// The one case this can cost a duplicate is the one `solo.rs` already names: a node that
+    /// lost its lock connection but still sends what it took.
+    pub fn resume_when_solo(&mut self, started: i64, lease_ms: i64) {
+        self.resume = Some((started, lease_ms));
     }
 
     /// The mode as of the last [`Membership::settle`].
@@ -116,6 +134,7 @@ impl Membership {
             if self.mode == Mode::Solo {
                 conn.ping().await?;
             }
+            self.forgo_resume_if_shared();
             return Ok(());
         }
         self.checked = Some(Instant::now());
@@ -149,7 +168,20 @@ impl Membership {
             }
             _ => {}
         }
+        if self.mode == Mode::Solo
+            && let Some((started, lease_ms)) = self.resume.take()
+        {
+            resume_abandoned(pool, started, lease_ms).await;
+        }
+        self.forgo_resume_if_shared();
         Ok(())
+    }
+
+    /// A node claiming with written leases never resumes (see [`Membership::resume_when_solo`]).
+    fn forgo_resume_if_shared(&mut self) {
+        if self.mode == Mode::Shared {
+            self.resume = None;
+        }
     }
 
     /// Lets go of the locks (after writing the leases still held, if solo): the dispatcher
@@ -176,6 +208,27 @@ impl Membership {
             "the delivery lock connection failed; claiming waits until it is back"
         );
         self.leave(pool, leases).await;
+    }
+}
+
+/// Runs `leases::RESUME_ABANDONED`. A failure only leaves those deliveries to their leases.
+async fn resume_abandoned(pool: &PgPool, started: i64, lease_ms: i64) {
+    let now = crate::clock::now_ms();
+    let resumed = sqlx::query(crate::store::leases::RESUME_ABANDONED)
+        .bind(now)
+        .bind(now.saturating_add(lease_ms))
+        .bind(started)
+        .execute(pool)
+        .await;
+    match resumed.map(|done| done.rows_affected()) {
+        Ok(0) => {}
+        Ok(n) => info!(
+            deliveries = n,
+            "a previous run left deliveries unfinished: they are due now"
+        ),
+        Err(e) => {
+            warn!(error = %e, "making unfinished deliveries due failed; their leases will expire")
+        }
     }
 }
 

@@ -299,6 +299,18 @@ pub async fn release<B: Backend>(db: &B, ids: &[DeliveryId], at: i64) -> Result<
     Ok(())
 }
 
+/// See [`crate::store::Store::release_handed_off`]. Another publish's hand-off writing the same
+/// millisecond could have its deliveries sent twice, never lost; the due index finds the rows.
+pub async fn release_handed_off<B: Backend>(db: &B, lease_until: i64, now: i64) -> Result<u64> {
+    let q = Query::new(
+        "UPDATE deliveries SET next_attempt_at = $1 \
+         WHERE status = 'pending' AND next_attempt_at = $2 AND attempts = 0",
+    )
+    .arg(now)
+    .arg(lease_until);
+    db.execute(Conn::Write, q).await
+}
+
 /// Parks deliveries claimed for a webhook that turned out to be disabled: due at no time until
 /// the webhook is enabled. One enabled again meanwhile has its deliveries due at `now` instead.
 pub async fn park<B: Backend>(db: &B, ids: &[DeliveryId], now: i64) -> Result<()> {

@@ -58,6 +58,29 @@ fn one_row(affected: u64) -> Result<()> {
     }
 }
 
+/// Writes attempt results, in one transaction when a failure clock may disable a webhook.
+async fn record<B: Backend>(
+    db: &B,
+    records: &[AttemptRecord],
+    policy: &FailurePolicy,
+) -> Result<Vec<Disabled>> {
+    let summaries = failures::summarize(records);
+    let clocks = failures::clocks(&summaries);
+    if failures::any_failing(&summaries) {
+        let mut tx = db.begin().await?;
+        db.write_attempts(Conn::Tx(&mut tx), records, &clocks)
+            .await?;
+        let now = crate::clock::now_ms();
+        let disabled = failures::disable(db, &mut tx, summaries, policy, now).await?;
+        B::commit(tx).await?;
+        Ok(disabled)
+    } else {
+        // Every attempt succeeded: nothing to disable, one write.
+        db.write_attempts(Conn::Write, records, &clocks).await?;
+        Ok(Vec::new())
+    }
+}
+
 #[async_trait]
 impl<B: Backend> Store for B {
     fn backend(&self) -> &'static str {
@@ -190,23 +213,13 @@ impl<B: Backend> Store for B {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let summaries = failures::summarize(records);
-        let clocks = failures::clocks(&summaries);
-        let disabled = if failures::any_failing(&summaries) {
-            let mut tx = self.begin().await?;
-            self.write_attempts(Conn::Tx(&mut tx), records, &clocks)
-                .await?;
-            let now = crate::clock::now_ms();
-            let disabled = failures::disable(self, &mut tx, summaries, policy, now).await?;
-            B::commit(tx).await?;
-            disabled
-        } else {
-            // Every attempt succeeded: nothing to disable, one write.
-            self.write_attempts(Conn::Write, records, &clocks).await?;
-            Vec::new()
-        };
-        self.end_leases(records.iter().map(|r| r.delivery_id.as_str()));
-        Ok(disabled)
+        let written = record(self, records, policy).await;
+        // A `Conflict` says the attempts (new ids) exist already: an earlier try committed
+        // although its answer was lost, so these deliveries are recorded all the same.
+        if matches!(written, Ok(_) | Err(Error::Conflict)) {
+            self.end_leases(records.iter().map(|r| r.delivery_id.as_str()));
+        }
+        written
     }
 
     async fn park(&self, ids: &[DeliveryId]) -> Result<()> {
@@ -217,8 +230,17 @@ impl<B: Backend> Store for B {
         log::release(self, ids, at).await
     }
 
+    async fn release_handed_off(&self, lease_until: i64, now: i64) -> Result<u64> {
+        log::release_handed_off(self, lease_until, now).await
+    }
+
     async fn next_due_at(&self) -> Result<Option<i64>> {
         self.next_due().await
+    }
+
+    async fn resume_abandoned(&self, lease: std::time::Duration) -> Result<()> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        Backend::resume_abandoned(self, crate::clock::now_ms(), lease_ms).await
     }
 
     async fn claiming_stopped(&self) {

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, Sqlite, SqlitePool, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::backend::{Backend, Conn, FailureClock};
 use super::leases::{DeliveryLock, Leases};
@@ -269,6 +269,25 @@ impl Backend for SqliteStore {
 
     async fn next_due(&self) -> Result<Option<i64>> {
         self.next_due_inner().await
+    }
+
+    /// Called under the delivery lock, before this process takes or claims anything: no
+    /// other process delivers from the file, so every lease written into a row is a dead run's.
+    async fn resume_abandoned(&self, started: i64, lease_ms: i64) -> Result<()> {
+        let resumed = sqlx::query(super::leases::RESUME_ABANDONED)
+            .bind(started)
+            .bind(started.saturating_add(lease_ms))
+            .bind(started)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        if resumed > 0 {
+            info!(
+                deliveries = resumed,
+                "a previous run left deliveries unfinished: they are due now"
+            );
+        }
+        Ok(())
     }
 
     /// The delivery lock is the app's, held until it exits.
