@@ -109,8 +109,18 @@ impl App {
             catalog: Catalog::default(),
             rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
             operations,
+            public_url: config.public_url.clone(),
         });
-        let router = api::router(state, config.max_body_bytes);
+        let dashboard = crate::dashboard::Settings {
+            session_idle: Duration::from_secs(config.dashboard_session_idle_seconds),
+            frame_ancestors: config.dashboard_frame_ancestors.clone(),
+            public_https: config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        };
+        let router = api::router(state.clone(), config.max_body_bytes)
+            .merge(crate::dashboard::router(state, dashboard));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
