@@ -99,7 +99,11 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
         .unwrap_or("localhost");
-    let scheme = if came_over_https(headers) { "https" } else { "http" };
+    let scheme = if came_over_https(headers) {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 

@@ -49,10 +49,10 @@ pub struct SignInForm(pub Fields);
 /// Refuses a request a browser marked as coming from another site.
 fn check_origin(parts: &Parts) -> Result<(), DashError> {
     const REFUSED: DashError = DashError::Forbidden("This form was sent from another site.");
-    if let Some(site) = parts.headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return Err(REFUSED);
-        }
+    if let Some(site) = parts.headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Err(REFUSED);
     }
     if let Some(origin) = parts.headers.get(ORIGIN) {
         let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());

@@ -67,13 +67,22 @@ pub fn router(app: AppState, settings: Settings) -> Router {
             "/dashboard/tenants",
             get(pages::tenants::list).post(pages::tenants::create),
         )
-        .route("/dashboard/tenants/{tid}/link", post(pages::tenants::mint_link))
+        .route(
+            "/dashboard/tenants/{tid}/link",
+            post(pages::tenants::mint_link),
+        )
         .route(
             "/dashboard/t/{tid}/webhooks",
             get(pages::webhooks::list).post(pages::webhooks::create),
         )
-        .route("/dashboard/t/{tid}/webhooks/new", get(pages::webhooks::new_form))
-        .route("/dashboard/t/{tid}/webhooks/{id}", get(pages::webhook::show))
+        .route(
+            "/dashboard/t/{tid}/webhooks/new",
+            get(pages::webhooks::new_form),
+        )
+        .route(
+            "/dashboard/t/{tid}/webhooks/{id}",
+            get(pages::webhook::show),
+        )
         .route(
             "/dashboard/t/{tid}/webhooks/{id}/active",
             post(pages::webhook::set_active),
@@ -82,7 +91,10 @@ pub fn router(app: AppState, settings: Settings) -> Router {
             "/dashboard/t/{tid}/webhooks/{id}/rotate-secret",
             post(pages::webhook::rotate_secret),
         )
-        .route("/dashboard/t/{tid}/deliveries/{id}", get(pages::delivery::show))
+        .route(
+            "/dashboard/t/{tid}/deliveries/{id}",
+            get(pages::delivery::show),
+        )
         .route(
             "/dashboard/t/{tid}/deliveries/{id}/retry",
             post(pages::delivery::retry),

@@ -107,9 +107,9 @@ pub fn cookie(state: &DashState, parts_https: bool, token: Option<&str>) -> Stri
     };
     match token {
         Some(t) => format!("{COOKIE_NAME}={t}; Path=/dashboard; HttpOnly; SameSite=Lax{secure}"),
-        None => format!(
-            "{COOKIE_NAME}=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-        ),
+        None => {
+            format!("{COOKIE_NAME}=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+        }
     }
 }
 

@@ -12,6 +12,8 @@ mod bad_input;
 mod claims;
 mod cli;
 mod connections;
+mod dashboard;
+mod dashboard_browser;
 mod deletion;
 mod delivery;
 mod disabling;

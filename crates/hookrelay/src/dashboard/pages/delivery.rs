@@ -51,7 +51,13 @@ pub async fn show(
     let custom: Vec<String> = detail
         .webhook
         .as_ref()
-        .map(|w| w.headers.as_map().keys().map(|k| k.to_ascii_lowercase()).collect())
+        .map(|w| {
+            w.headers
+                .as_map()
+                .keys()
+                .map(|k| k.to_ascii_lowercase())
+                .collect()
+        })
         .unwrap_or_default();
     let base = format!("/dashboard/t/{t}/deliveries/{}", d.id);
     let body = page(
@@ -120,7 +126,12 @@ pub async fn retry(
     Path(path): Path<DeliveryPath>,
     _form: Form,
 ) -> Result<Response, DashError> {
-    let d = api_retry(&state.app, Some(&view.tenant), DeliveryId::from_trusted(path.id)).await?;
+    let d = api_retry(
+        &state.app,
+        Some(&view.tenant),
+        DeliveryId::from_trusted(path.id),
+    )
+    .await?;
     Ok(super::see_other(&format!(
         "/dashboard/t/{}/deliveries/{}",
         view.tenant, d.id

@@ -52,7 +52,10 @@ fn signed_in(state: &DashState, headers: &HeaderMap, token: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [
-            (SET_COOKIE, cookie(state, came_over_https(headers), Some(token))),
+            (
+                SET_COOKIE,
+                cookie(state, came_over_https(headers), Some(token)),
+            ),
             (LOCATION, "/dashboard".to_owned()),
         ],
     )

@@ -96,7 +96,11 @@ pub async fn create(State(state): State<DashState>, form: Form) -> Result<Respon
     let outcome = match TenantId::parse(id) {
         Err(m) => Err(refused("id", m.to_string())),
         Ok(id) => {
-            let name = if name.is_empty() { id.to_string() } else { name.to_owned() };
+            let name = if name.is_empty() {
+                id.to_string()
+            } else {
+                name.to_owned()
+            };
             let now = now_ms();
             let tenant = Tenant {
                 id,
@@ -119,7 +123,11 @@ pub async fn create(State(state): State<DashState>, form: Form) -> Result<Respon
         Err((field, message)) => {
             let tenants = tenants(&state).await?;
             let body = render(&form.viewer, &tenants, Some((&field, &message)));
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response())
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(body.into_string()),
+            )
+                .into_response())
         }
     }
 }

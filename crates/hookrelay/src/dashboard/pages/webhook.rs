@@ -105,9 +105,7 @@ pub async fn show(
         .get_webhook(t, &WebhookId::from_trusted(path.id))
         .await?;
     let status = q.status.as_deref().and_then(DeliveryStatus::parse);
-    let cursor = q
-        .cursor
-        .filter(|c| DeliveryId::is_well_formed(c));
+    let cursor = q.cursor.filter(|c| DeliveryId::is_well_formed(c));
     let filter = DeliveryFilter {
         status,
         ..DeliveryFilter::default()
@@ -115,7 +113,15 @@ pub async fn show(
     let log = state
         .app
         .store
-        .list_deliveries(t, &w.id, &filter, &Page { limit: LOG_PAGE, cursor })
+        .list_deliveries(
+            t,
+            &w.id,
+            &filter,
+            &Page {
+                limit: LOG_PAGE,
+                cursor,
+            },
+        )
         .await?;
     let rate = success_rate(&state, t, &w).await?;
     let shown = Shown {
@@ -218,8 +224,17 @@ pub async fn set_active(
 ) -> Result<Response, DashError> {
     let active = form.fields.get("active") == Some("true");
     let id = WebhookId::from_trusted(path.id);
-    let w = update_in(&state.app, &Scope(view.tenant.clone()), id, WebhookPatch::active(active)).await?;
-    Ok(super::see_other(&format!("/dashboard/t/{}/webhooks/{}", view.tenant, w.id)))
+    let w = update_in(
+        &state.app,
+        &Scope(view.tenant.clone()),
+        id,
+        WebhookPatch::active(active),
+    )
+    .await?;
+    Ok(super::see_other(&format!(
+        "/dashboard/t/{}/webhooks/{}",
+        view.tenant, w.id
+    )))
 }
 
 /// Rotates the secret and shows the new one.

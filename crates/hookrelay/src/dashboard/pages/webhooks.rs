@@ -73,7 +73,12 @@ pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Re
         limit: SHOWN,
         cursor: None,
     };
-    let hooks = state.app.store.list_webhooks(&view.tenant, &page_q).await?.items;
+    let hooks = state
+        .app
+        .store
+        .list_webhooks(&view.tenant, &page_q)
+        .await?
+        .items;
     let mut rates = Vec::with_capacity(hooks.len());
     for w in &hooks {
         rates.push(success_rate(&state, &view.tenant, w).await?);
@@ -122,7 +127,13 @@ struct Entered {
     events: Vec<String>,
 }
 
-fn form(viewer: &Viewer, t: &TenantId, catalog: &[EventType], entered: &Entered, error: Option<&ApiError>) -> Markup {
+fn form(
+    viewer: &Viewer,
+    t: &TenantId,
+    catalog: &[EventType],
+    entered: &Entered,
+    error: Option<&ApiError>,
+) -> Markup {
     let field_error = |field: &str| -> Option<String> {
         match error {
             Some(ApiError::Validation(invalid))
@@ -134,13 +145,23 @@ fn form(viewer: &Viewer, t: &TenantId, catalog: &[EventType], entered: &Entered,
         }
     };
     let other_error = match error {
-        Some(ApiError::Validation(i)) if ["url", "description", "events"].iter().any(|f| i.field == *f || i.field.starts_with(&format!("{f}["))) => None,
+        Some(ApiError::Validation(i))
+            if ["url", "description", "events"]
+                .iter()
+                .any(|f| i.field == *f || i.field.starts_with(&format!("{f}["))) =>
+        {
+            None
+        }
         Some(e) => Some(e.to_string()),
         None => None,
     };
     let families: std::collections::BTreeSet<String> = catalog
         .iter()
-        .filter_map(|e| e.name.split_once('.').map(|(family, _)| format!("{family}.*")))
+        .filter_map(|e| {
+            e.name
+                .split_once('.')
+                .map(|(family, _)| format!("{family}.*"))
+        })
         .collect();
     page(
         "New webhook",
@@ -192,9 +213,18 @@ async fn catalog(state: &DashState) -> Result<Vec<EventType>, DashError> {
 }
 
 /// The create form.
-pub async fn new_form(view: TenantView, State(state): State<DashState>) -> Result<Response, DashError> {
+pub async fn new_form(
+    view: TenantView,
+    State(state): State<DashState>,
+) -> Result<Response, DashError> {
     let catalog = catalog(&state).await?;
-    let body = form(&view.viewer, &view.tenant, &catalog, &Entered::default(), None);
+    let body = form(
+        &view.viewer,
+        &view.tenant,
+        &catalog,
+        &Entered::default(),
+        None,
+    );
     Ok(Html(body.into_string()).into_response())
 }
 

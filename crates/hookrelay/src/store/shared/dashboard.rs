@@ -80,9 +80,10 @@ pub async fn find_session<B: Backend>(
         return Ok(None);
     };
     if now - last_seen_at >= TOUCH_EVERY_MS {
-        let touch = Query::new("UPDATE dashboard_sessions SET last_seen_at = $2 WHERE token_hash = $1")
-            .arg(hash)
-            .arg(now);
+        let touch =
+            Query::new("UPDATE dashboard_sessions SET last_seen_at = $2 WHERE token_hash = $1")
+                .arg(hash)
+                .arg(now);
         db.execute(Conn::Write, touch).await?;
     }
     Ok(Some(DashboardSession {

@@ -26,8 +26,8 @@ use super::backend::{Backend, Conn};
 use super::{
     Activity, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery, DeliveryDetail,
     DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake,
-    KeyOwner, NewDashboardSession, NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay, Result, Store, Tenant,
-    Webhook,
+    KeyOwner, NewDashboardSession, NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay,
+    Result, Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
