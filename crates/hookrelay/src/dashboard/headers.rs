@@ -1,6 +1,6 @@
 //! Security headers on every dashboard response: a strict Content-Security-Policy (scripts and
 //! styles from this origin only, no inline script, framing only by `dashboard_frame_ancestors`),
-//! no MIME sniffing, no referrer (a sign-in link's token must not leak to another site), and no
+//! no MIME sniffing, no referrer to other sites (a sign-in link's token must not leak; `no-referrer` would also make browsers send `Origin: null`, which the CSRF check refuses), and no
 //! caching of pages (they show private data); assets set their own caching.
 
 use axum::extract::{Request, State};
@@ -30,7 +30,7 @@ pub async fn secure(State(state): State<DashState>, request: Request, next: Next
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
