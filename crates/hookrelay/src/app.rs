@@ -122,9 +122,19 @@ impl App {
             catalog: Catalog::default(),
             rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
             operations,
+            public_url: config.public_url.clone(),
         });
         let router = if role.serves_api() {
-            api::router(state, config.max_body_bytes)
+            let dashboard = crate::dashboard::Settings {
+                session_idle: Duration::from_secs(config.dashboard_session_idle_seconds),
+                frame_ancestors: config.dashboard_frame_ancestors.clone(),
+                public_https: config
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+            };
+            api::router(state.clone(), config.max_body_bytes)
+                .merge(crate::dashboard::router(state, dashboard))
         } else {
             api::health_router(state)
         };

@@ -108,6 +108,13 @@ pub struct Config {
     pub retention_days: u32,
     /// What this process does: `all`, `api` or `worker` (the last two need PostgreSQL).
     pub role: Role,
+    /// The address people reach this server at (`https://hooks.example.com`), for dashboard
+    /// sign-in links and Secure cookies; unset, links use the request's own host.
+    pub public_url: Option<String>,
+    /// A dashboard session idle this many seconds is signed out.
+    pub dashboard_session_idle_seconds: u64,
+    /// The CSP `frame-ancestors` of dashboard pages: who may embed them in a frame.
+    pub dashboard_frame_ancestors: String,
 }
 
 impl Default for Config {
@@ -139,6 +146,9 @@ impl Default for Config {
             email_from: None,
             retention_days: 30,
             role: Role::All,
+            public_url: None,
+            dashboard_session_idle_seconds: 8 * 3600,
+            dashboard_frame_ancestors: "'none'".to_owned(),
         }
     }
 }
@@ -179,6 +189,9 @@ pub const KEYS: &[&str] = &[
     "email_from",
     "retention_days",
     "role",
+    "public_url",
+    "dashboard_session_idle_seconds",
+    "dashboard_frame_ancestors",
 ];
 
 fn kind(key: &str) -> Kind {
@@ -191,7 +204,9 @@ fn kind(key: &str) -> Kind {
         | "operational_webhook_secret"
         | "smtp_url"
         | "email_from"
-        | "role" => Kind::Text,
+        | "role"
+        | "public_url"
+        | "dashboard_frame_ancestors" => Kind::Text,
         "allowed_cidrs" => Kind::List,
         _ => Kind::Typed,
     }
@@ -318,6 +333,24 @@ impl Config {
             );
         }
         self.check_role()?;
+        if self.dashboard_session_idle_seconds == 0 {
+            bail!("dashboard_session_idle_seconds: must be at least 1");
+        }
+        if let Some(url) = &self.public_url
+            && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            bail!("public_url: must be an http:// or https:// URL, e.g. https://hooks.example.com");
+        }
+        // Its value goes into a header verbatim: no way to end the directive or the header.
+        if self.dashboard_frame_ancestors.trim().is_empty()
+            || self
+                .dashboard_frame_ancestors
+                .contains([';', ',', '\r', '\n'])
+        {
+            bail!(
+                "dashboard_frame_ancestors: must be CSP sources such as 'none', 'self' or https://app.example.com"
+            );
+        }
         if self.retention_days == 0 {
             bail!("retention_days: must be at least 1");
         }

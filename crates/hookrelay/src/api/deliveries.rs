@@ -118,17 +118,17 @@ impl From<Attempt> for AttemptOut {
 #[derive(Serialize, ToSchema)]
 pub struct RequestOut {
     /// The attempt it was made by (1 for the first).
-    attempt: u32,
+    pub(crate) attempt: u32,
     /// Always `POST`.
     method: &'static str,
     /// The webhook's URL.
-    url: String,
+    pub(crate) url: String,
     /// The headers hookrelay sets, by lowercase name: `content-type`, the webhook's custom
     /// headers, `webhook-id`, `webhook-timestamp` and the signature. The HTTP client adds
     /// `host`, `content-length`, `accept` and `user-agent`.
-    headers: BTreeMap<String, String>,
+    pub(crate) headers: BTreeMap<String, String>,
     /// The body, exactly as sent.
-    body: String,
+    pub(crate) body: String,
 }
 
 /// A delivery with its attempts, oldest first, and the request it made.
@@ -155,7 +155,7 @@ impl From<store::DeliveryDetail> for DeliveryDetail {
 }
 
 /// The request of the latest attempt, rendered by the sender's own code.
-fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
+pub(crate) fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
     let last = detail.attempts.last()?;
     let event = detail.event.as_ref()?;
     let webhook = detail.webhook.clone()?;
@@ -311,7 +311,18 @@ async fn retry_delivery(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), ApiError> {
-    let id = DeliveryId::from_trusted(id);
+    let delivery = retry(&state, tenant.as_ref(), DeliveryId::from_trusted(id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
+}
+
+/// Makes a delivery due now, unless its webhook is disabled (409); `tenant` None: any
+/// tenant's (the API's and the dashboard's retry).
+pub(crate) async fn retry(
+    state: &AppState,
+    tenant: Option<&crate::ids::TenantId>,
+    id: DeliveryId,
+) -> Result<Delivery, ApiError> {
+    let tenant = tenant.cloned();
     let detail = state
         .store
         .get_delivery(tenant.as_ref(), &id)
@@ -326,5 +337,5 @@ async fn retry_delivery(
         .await
         .map_err(|e| ApiError::from_store(e, "delivery"))?;
     state.wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(delivery.into())))
+    Ok(delivery)
 }

@@ -18,20 +18,21 @@ use crate::store::Store;
 
 pub mod access_log;
 pub mod auth;
-mod deliveries;
+pub(crate) mod dashboard_links;
+pub(crate) mod deliveries;
 pub mod error;
 mod event_types;
 mod events;
 pub mod extract;
 mod health;
 mod page;
-mod rotation;
+pub(crate) mod rotation;
 pub mod schemas;
 mod sends;
 mod stats;
 mod tenants;
-mod webhook_json;
-mod webhooks;
+pub(crate) mod webhook_json;
+pub(crate) mod webhooks;
 
 pub use error::ApiError;
 
@@ -59,6 +60,8 @@ pub struct StateInner {
     pub rotation_overlap: std::time::Duration,
     /// The tenant of the operator's operational webhook, when one is configured.
     pub operations: Option<crate::ids::TenantId>,
+    /// `public_url`: where people reach this server, for dashboard links.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -112,6 +115,7 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sends::router())
         .merge(stats::router())
         .merge(deliveries::router())
+        .merge(dashboard_links::router())
         .routes(routes!(openapi_json))
         .split_for_parts()
 }

@@ -94,25 +94,7 @@ async fn rotate(
     id: WebhookId,
     input: RotateIn,
 ) -> Result<Json<RotateOut>, ApiError> {
-    let mut webhook = find_webhook(state, scope, &id).await?;
-    let secret = match input.secret {
-        Some(s) => {
-            check_secret(&s, &webhook.signature)?;
-            s
-        }
-        None => new_secret(),
-    };
-    let now = now_ms();
-    let several = matches!(webhook.signature, SignatureConfig::StandardWebhooks);
-    let old = std::mem::replace(&mut webhook.secret, secret);
-    webhook.previous_secret =
-        several.then(|| (old, now + state.rotation_overlap.as_millis() as i64));
-    webhook.updated_at = now;
-    webhook.updated_at = state
-        .store
-        .update_webhook(&webhook)
-        .await
-        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    let webhook = rotate_in(state, scope, id, input.secret).await?;
     let expires = webhook
         .previous_secret
         .as_ref()
@@ -132,4 +114,34 @@ async fn rotate(
         previous_secret_expires_at: expires,
         note,
     }))
+}
+
+/// Gives a webhook of the scope a new secret (`secret`, or a generated one), keeping the old
+/// one signing for the overlap where the scheme carries several signatures.
+pub(crate) async fn rotate_in(
+    state: &AppState,
+    scope: &Scope,
+    id: WebhookId,
+    secret: Option<String>,
+) -> Result<crate::store::Webhook, ApiError> {
+    let mut webhook = find_webhook(state, scope, &id).await?;
+    let secret = match secret {
+        Some(s) => {
+            check_secret(&s, &webhook.signature)?;
+            s
+        }
+        None => new_secret(),
+    };
+    let now = now_ms();
+    let several = matches!(webhook.signature, SignatureConfig::StandardWebhooks);
+    let old = std::mem::replace(&mut webhook.secret, secret);
+    webhook.previous_secret =
+        several.then(|| (old, now + state.rotation_overlap.as_millis() as i64));
+    webhook.updated_at = now;
+    webhook.updated_at = state
+        .store
+        .update_webhook(&webhook)
+        .await
+        .map_err(|e| ApiError::from_store(e, "webhook"))?;
+    Ok(webhook)
 }

@@ -116,8 +116,28 @@ pub struct WebhookIn {
     payload_format: Option<PayloadFormat>,
 }
 
+impl WebhookIn {
+    /// What the dashboard's create form gives; every other field takes its default.
+    pub(crate) fn from_form(url: String, description: String, events: Vec<String>) -> Self {
+        Self {
+            url,
+            description: Some(description),
+            events: Some(events),
+            channels: None,
+            secret: None,
+            active: None,
+            retry_schedule: None,
+            timeout_seconds: None,
+            rate_limit_per_second: None,
+            headers: None,
+            signature: None,
+            payload_format: None,
+        }
+    }
+}
+
 /// Changes to a webhook: every field optional; absent fields keep their value.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     url: Option<String>,
@@ -138,6 +158,16 @@ pub struct WebhookPatch {
     headers: Option<BTreeMap<String, String>>,
     signature: Option<SignatureConfig>,
     payload_format: Option<PayloadFormat>,
+}
+
+impl WebhookPatch {
+    /// Enables or disables, changing nothing else.
+    pub(crate) fn active(active: bool) -> Self {
+        Self {
+            active: Some(active),
+            ..Self::default()
+        }
+    }
 }
 
 fn check_description(d: String) -> Result<String, ApiError> {

@@ -123,13 +123,23 @@ async fn create(
     scope: &Scope,
     input: WebhookIn,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    let webhook = create_in(state, scope, input).await?;
+    Ok((StatusCode::CREATED, Json(webhook.into())))
+}
+
+/// Parses and stores a new webhook of the scope (the API's and the dashboard's create).
+pub(crate) async fn create_in(
+    state: &AppState,
+    scope: &Scope,
+    input: WebhookIn,
+) -> Result<Webhook, ApiError> {
     let webhook = parse_new(input, &scope.0, state.url_policy)?;
     state
         .store
         .create_webhook(&webhook)
         .await
         .map_err(store_err)?;
-    Ok((StatusCode::CREATED, Json(webhook.into())))
+    Ok(webhook)
 }
 
 /// Reads a webhook.
@@ -191,6 +201,17 @@ async fn update(
     id: WebhookId,
     patch: WebhookPatch,
 ) -> Result<Json<WebhookOut>, ApiError> {
+    Ok(Json(update_in(state, scope, id, patch).await?.into()))
+}
+
+/// Applies a patch to a webhook of the scope; enabling wakes the worker and tells the
+/// operator (the API's and the dashboard's update).
+pub(crate) async fn update_in(
+    state: &AppState,
+    scope: &Scope,
+    id: WebhookId,
+    patch: WebhookPatch,
+) -> Result<Webhook, ApiError> {
     let mut webhook = find_webhook(state, scope, &id).await?;
     let was_active = webhook.active;
     apply_patch(&mut webhook, patch, state.url_policy)?;
@@ -210,7 +231,7 @@ async fn update(
             warn!(webhook.id = %webhook.id, error = %e, "publishing webhook.enabled failed");
         }
     }
-    Ok(Json(webhook.into()))
+    Ok(webhook)
 }
 
 /// Deletes a webhook and its delivery log.

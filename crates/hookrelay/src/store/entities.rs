@@ -235,3 +235,25 @@ pub enum KeyOwner {
     /// One tenant.
     Tenant(TenantId),
 }
+
+/// A signed-in dashboard session, as a request finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardSession {
+    /// The tenant it is scoped to; `None` for the operator.
+    pub tenant: Option<TenantId>,
+    /// The token every form of this session carries.
+    pub csrf_token: String,
+}
+
+/// A dashboard session to store.
+#[derive(Clone, Copy, Debug)]
+pub struct NewDashboardSession<'a> {
+    /// SHA-256 (hex) of the session token; the token itself is never stored.
+    pub hash: &'a str,
+    /// The tenant it is scoped to; `None` for the operator.
+    pub tenant: Option<&'a TenantId>,
+    /// The session's CSRF token.
+    pub csrf_token: &'a str,
+    /// Unix ms.
+    pub now: i64,
+}

@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use entities::{
-    Activity, Attempt, AttemptResult, Delivery, DeliveryFilter, DeliveryStatus, EventType,
-    KeyOwner, Page, Paged, Replay, Tenant, Webhook,
+    Activity, Attempt, AttemptResult, DashboardSession, Delivery, DeliveryFilter, DeliveryStatus,
+    EventType, KeyOwner, NewDashboardSession, Page, Paged, Replay, Tenant, Webhook,
 };
 pub use leases::DeliveryLock;
 pub use queue::{
@@ -271,6 +271,36 @@ pub trait Store: Send + Sync + 'static {
     /// or events, and writes in one short transaction. On PostgreSQL one node purges at a
     /// time: another's call meanwhile does nothing and answers `elsewhere`.
     async fn purge(&self, before_ms: i64, batch: u32, cursor: &mut PurgeCursor) -> Result<Purged>;
+
+    /// Stores a one-time dashboard link for `tenant` by the hash of its token (expired links
+    /// are swept first). `NotFound` if the tenant does not exist.
+    async fn create_dashboard_link(
+        &self,
+        hash: &str,
+        tenant: &TenantId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<()>;
+    /// Spends a dashboard link: deletes it and answers its tenant if it had not expired at
+    /// `now`. A second redemption finds nothing.
+    async fn redeem_dashboard_link(&self, hash: &str, now: i64) -> Result<Option<TenantId>>;
+    /// Stores a dashboard session by the hash of its token; sessions idle for `idle_ms` or
+    /// more are swept first.
+    async fn create_dashboard_session(
+        &self,
+        session: &NewDashboardSession<'_>,
+        idle_ms: i64,
+    ) -> Result<()>;
+    /// The session with this token hash, unless it has been idle for `idle_ms`; marks it seen
+    /// (at most once a minute, so reading pages rarely writes).
+    async fn find_dashboard_session(
+        &self,
+        hash: &str,
+        now: i64,
+        idle_ms: i64,
+    ) -> Result<Option<DashboardSession>>;
+    /// Ends a dashboard session (sign-out); nothing if it is gone already.
+    async fn delete_dashboard_session(&self, hash: &str) -> Result<()>;
 }
 
 /// How many of the oldest due deliveries a claim of `limit` looks at. Deliveries the chooser

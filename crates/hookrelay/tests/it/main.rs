@@ -13,6 +13,8 @@ mod claims;
 mod cli;
 mod connections;
 mod crash;
+mod dashboard;
+mod dashboard_browser;
 mod deletion;
 mod delivery;
 mod disabling;

@@ -66,6 +66,8 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
         "/v1/tenants/{tid}/webhooks/{id}/rotate-secret",
         "/v1/deliveries/{id}",
         "/v1/deliveries/{id}/retry",
+        "/v1/dashboard-link",
+        "/v1/tenants/{tid}/dashboard-link",
         "/healthz",
         "/openapi.json",
     ];

@@ -8,6 +8,7 @@
 //! an attempt is recorded only for a delivery that still exists.
 
 mod catalog;
+mod dashboard;
 mod failures;
 mod log;
 mod publish;
@@ -23,10 +24,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::{Backend, Conn};
 use super::{
-    Activity, AttemptRecord, Chooser, Claimed, Delivery, DeliveryDetail, DeliveryFilter,
-    DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake, KeyOwner,
-    NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay, Result, Store, Tenant,
-    Webhook,
+    Activity, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery, DeliveryDetail,
+    DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake,
+    KeyOwner, NewDashboardSession, NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay,
+    Result, Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
@@ -303,5 +304,40 @@ impl<B: Backend> Store for B {
 
     async fn purge(&self, before_ms: i64, batch: u32, cursor: &mut PurgeCursor) -> Result<Purged> {
         retention::purge(self, before_ms, batch, cursor).await
+    }
+
+    async fn create_dashboard_link(
+        &self,
+        hash: &str,
+        tenant: &TenantId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        dashboard::create_link(self, hash, tenant, expires_at, now).await
+    }
+
+    async fn redeem_dashboard_link(&self, hash: &str, now: i64) -> Result<Option<TenantId>> {
+        dashboard::redeem_link(self, hash, now).await
+    }
+
+    async fn create_dashboard_session(
+        &self,
+        session: &NewDashboardSession<'_>,
+        idle_ms: i64,
+    ) -> Result<()> {
+        dashboard::create_session(self, session, idle_ms).await
+    }
+
+    async fn find_dashboard_session(
+        &self,
+        hash: &str,
+        now: i64,
+        idle_ms: i64,
+    ) -> Result<Option<DashboardSession>> {
+        dashboard::find_session(self, hash, now, idle_ms).await
+    }
+
+    async fn delete_dashboard_session(&self, hash: &str) -> Result<()> {
+        dashboard::delete_session(self, hash).await
     }
 }

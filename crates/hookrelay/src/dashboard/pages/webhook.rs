@@ -1,0 +1,253 @@
+//! One webhook: its settings and status (the disabled banner with Re-enable), its 24-hour
+//! success rate, its secret (masked unless revealed; rotation shows the new one once), and its
+//! delivery log with a status filter and paging, read with the API's store calls.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::api::auth::Scope;
+use crate::api::rotation::rotate_in;
+use crate::api::webhook_json::WebhookPatch;
+use crate::api::webhooks::update_in;
+use crate::dashboard::DashState;
+use crate::dashboard::csrf::Form;
+use crate::dashboard::error::DashError;
+use crate::dashboard::layout::{csrf_field, page, time};
+use crate::dashboard::session::{TenantView, Viewer};
+use crate::ids::{DeliveryId, TenantId, WebhookId};
+use crate::store::{Delivery, DeliveryFilter, DeliveryStatus, Page, Webhook};
+
+use super::webhooks::{events_text, status_badge, success_rate};
+
+/// Deliveries a page of the log shows.
+const LOG_PAGE: u32 = 50;
+
+/// `?status=&cursor=&reveal=`
+#[derive(Deserialize, Default)]
+pub struct LogQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+    reveal: Option<String>,
+}
+
+/// `/dashboard/t/{tid}/webhooks/{id}`: the two path segments.
+#[derive(Deserialize)]
+pub struct WebhookPath {
+    #[expect(dead_code, reason = "read by TenantView from the raw path")]
+    tid: String,
+    id: String,
+}
+
+fn log_table(t: &TenantId, deliveries: &[Delivery]) -> Markup {
+    html! {
+        @if deliveries.is_empty() {
+            p.muted { "No deliveries here yet." }
+        } @else {
+            table.list #log {
+                thead { tr { th { "Status" } th { "Event type" } th.hide-narrow { "Attempts" } th { "Created" } } }
+                tbody {
+                    @for d in deliveries {
+                        tr {
+                            td { a href=(format!("/dashboard/t/{t}/deliveries/{}", d.id)) { (status_pill(d.status)) } }
+                            td { (d.event_type) @if d.test { " " span.badge { "test" } } }
+                            td.hide-narrow { (d.attempts) }
+                            td { (time(d.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A delivery status as a coloured pill.
+pub fn status_pill(s: DeliveryStatus) -> Markup {
+    let class = match s {
+        DeliveryStatus::Succeeded => "badge ok",
+        DeliveryStatus::Failed => "badge bad",
+        DeliveryStatus::Pending => "badge warn",
+    };
+    html! { span class=(class) data-status=(s.as_str()) { (s.as_str()) } }
+}
+
+fn secret_row(viewer: &Viewer, base: &str, w: &Webhook, reveal: bool) -> Markup {
+    html! {
+        div.secret-box {
+            @if reveal {
+                code #secret { (w.secret) }
+                button.secondary type="button" data-copy="secret" { "Copy" }
+                a href=(base) { "Hide" }
+            } @else {
+                code { "whsec_••••••••••••" }
+                a href=(format!("{base}?reveal=1")) { "Reveal" }
+            }
+            form.inline method="post" action=(format!("{base}/rotate-secret")) data-confirm="Rotate the signing secret? Receivers must be updated." {
+                (csrf_field(viewer))
+                button.secondary #rotate type="submit" { "Rotate" }
+            }
+        }
+    }
+}
+
+/// The webhook's page.
+pub async fn show(
+    view: TenantView,
+    State(state): State<DashState>,
+    Path(path): Path<WebhookPath>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, DashError> {
+    let t = &view.tenant;
+    let w = state
+        .app
+        .store
+        .get_webhook(t, &WebhookId::from_trusted(path.id))
+        .await?;
+    let status = q.status.as_deref().and_then(DeliveryStatus::parse);
+    let cursor = q.cursor.filter(|c| DeliveryId::is_well_formed(c));
+    let filter = DeliveryFilter {
+        status,
+        ..DeliveryFilter::default()
+    };
+    let log = state
+        .app
+        .store
+        .list_deliveries(
+            t,
+            &w.id,
+            &filter,
+            &Page {
+                limit: LOG_PAGE,
+                cursor,
+            },
+        )
+        .await?;
+    let rate = success_rate(&state, t, &w).await?;
+    let shown = Shown {
+        w: &w,
+        rate,
+        status,
+        log: &log.items,
+        next: log.next_cursor.as_deref(),
+        reveal: q.reveal.is_some(),
+    };
+    Ok(Html(render(&view.viewer, t, &shown).into_string()).into_response())
+}
+
+/// What the webhook's page shows.
+struct Shown<'a> {
+    w: &'a Webhook,
+    rate: Option<f64>,
+    /// The log's status filter.
+    status: Option<DeliveryStatus>,
+    log: &'a [Delivery],
+    /// The cursor of the log's next page.
+    next: Option<&'a str>,
+    /// Show the secret.
+    reveal: bool,
+}
+
+fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
+    let Shown {
+        w,
+        rate,
+        status,
+        log,
+        next,
+        reveal,
+    } = *shown;
+    let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
+    let filter_link = |s: Option<&str>| match s {
+        Some(s) => format!("{base}?status={s}"),
+        None => base.clone(),
+    };
+    page(
+        "Webhook",
+        viewer,
+        Some(t),
+        html! {
+            @if !w.active {
+                div.banner role="alert" #disabled-banner {
+                    p {
+                        strong { "This webhook is disabled" }
+                        " (" (w.disabled_reason.as_deref().unwrap_or("manual")) ")"
+                        @if let Some(at) = w.disabled_at { " since " (time(at)) }
+                        ". Its deliveries are held until it is enabled again."
+                    }
+                    form.inline method="post" action=(format!("{base}/active")) {
+                        (csrf_field(viewer))
+                        input type="hidden" name="active" value="true";
+                        button #enable type="submit" { "Re-enable" }
+                    }
+                }
+            }
+            h1.url { (w.url.as_str()) }
+            @if !w.description.is_empty() { p { (w.description) } }
+            dl.facts {
+                dt { "Status" } dd #status { (status_badge(w)) }
+                dt { "Events" } dd { (events_text(w)) }
+                dt { "24 h success" } dd { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
+                dt { "Timeout" } dd { (w.timeout_seconds.get()) " s" }
+                dt { "Retries after" } dd { (w.retry_schedule.delays().iter().map(|d| format!("{d} s")).collect::<Vec<_>>().join(", ")) }
+                dt { "Signing secret" } dd { (secret_row(viewer, &base, w, reveal)) }
+            }
+            @if w.active {
+                form.inline method="post" action=(format!("{base}/active")) data-confirm="Disable this webhook? Its deliveries are held until it is enabled again." {
+                    (csrf_field(viewer))
+                    input type="hidden" name="active" value="false";
+                    button.secondary #disable type="submit" { "Disable" }
+                }
+            }
+            h2 { "Deliveries" }
+            nav.filters aria-label="Filter by status" {
+                a href=(filter_link(None)) aria-current=[status.is_none().then_some("page")] { "All" }
+                @for s in [DeliveryStatus::Pending, DeliveryStatus::Succeeded, DeliveryStatus::Failed] {
+                    a href=(filter_link(Some(s.as_str()))) aria-current=[(status == Some(s)).then_some("page")] { (s.as_str()) }
+                }
+            }
+            (log_table(t, log))
+            @if let Some(next) = next {
+                @let sep = if status.is_some() { "&" } else { "?" };
+                p { a href=(format!("{}{sep}cursor={next}", filter_link(status.map(DeliveryStatus::as_str)))) { "Older deliveries →" } }
+            }
+        },
+    )
+}
+
+/// Enables or disables the webhook (the API's update, so enabling wakes held deliveries).
+pub async fn set_active(
+    view: TenantView,
+    State(state): State<DashState>,
+    Path(path): Path<WebhookPath>,
+    form: Form,
+) -> Result<Response, DashError> {
+    let active = form.fields.get("active") == Some("true");
+    let id = WebhookId::from_trusted(path.id);
+    let w = update_in(
+        &state.app,
+        &Scope(view.tenant.clone()),
+        id,
+        WebhookPatch::active(active),
+    )
+    .await?;
+    Ok(super::see_other(&format!(
+        "/dashboard/t/{}/webhooks/{}",
+        view.tenant, w.id
+    )))
+}
+
+/// Rotates the secret and shows the new one.
+pub async fn rotate_secret(
+    view: TenantView,
+    State(state): State<DashState>,
+    Path(path): Path<WebhookPath>,
+    _form: Form,
+) -> Result<Response, DashError> {
+    let id = WebhookId::from_trusted(path.id);
+    let w = rotate_in(&state.app, &Scope(view.tenant.clone()), id, None).await?;
+    Ok(super::see_other(&format!(
+        "/dashboard/t/{}/webhooks/{}?reveal=1",
+        view.tenant, w.id
+    )))
+}

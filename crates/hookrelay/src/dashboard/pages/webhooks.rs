@@ -1,0 +1,260 @@
+//! A tenant's webhooks: the list (status, events, 24-hour success rate), and creating one with
+//! events picked from the catalog. The form goes through the API's own parsing, so a refused
+//! value is shown at its field with the API's message.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+
+use crate::api::auth::Scope;
+use crate::api::webhook_json::WebhookIn;
+use crate::api::{ApiError, webhooks};
+use crate::clock::now_ms;
+use crate::dashboard::DashState;
+use crate::dashboard::csrf::Form;
+use crate::dashboard::error::DashError;
+use crate::dashboard::layout::{csrf_field, page, time};
+use crate::dashboard::session::{TenantView, Viewer};
+use crate::ids::TenantId;
+use crate::store::{EventType, Page, Webhook};
+
+/// Webhooks and catalog entries a page shows.
+const SHOWN: u32 = 250;
+/// Attempts the success rate is worked out from: the newest of the last 24 hours.
+const RATE_SAMPLE: u32 = 500;
+const DAY_MS: i64 = 24 * 3_600_000;
+
+/// Share of a webhook's attempts of the last 24 hours that succeeded, if it made any.
+pub async fn success_rate(
+    state: &DashState,
+    tenant: &TenantId,
+    webhook: &Webhook,
+) -> Result<Option<f64>, DashError> {
+    let activity = state
+        .app
+        .store
+        .webhook_activity(tenant, &webhook.id, now_ms() - DAY_MS, RATE_SAMPLE)
+        .await?;
+    let total = activity.attempts.len();
+    let ok = activity.attempts.iter().filter(|(_, _, ok)| *ok).count();
+    Ok((total > 0).then(|| ok as f64 / total as f64))
+}
+
+/// `active`, or `disabled (reason) since …`.
+pub fn status_badge(w: &Webhook) -> Markup {
+    html! {
+        @if w.active {
+            span.badge.ok { "active" }
+        } @else {
+            span.badge.bad { "disabled" }
+            " "
+            span.muted {
+                (w.disabled_reason.as_deref().unwrap_or("manual"))
+                @if let Some(at) = w.disabled_at { " since " (time(at)) }
+            }
+        }
+    }
+}
+
+/// The events a webhook takes, for people.
+pub fn events_text(w: &Webhook) -> String {
+    let patterns = w.events.patterns();
+    if patterns.is_empty() {
+        "all events".to_owned()
+    } else {
+        patterns.join(", ")
+    }
+}
+
+/// The tenant's webhooks.
+pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Response, DashError> {
+    let page_q = Page {
+        limit: SHOWN,
+        cursor: None,
+    };
+    let hooks = state
+        .app
+        .store
+        .list_webhooks(&view.tenant, &page_q)
+        .await?
+        .items;
+    let mut rates = Vec::with_capacity(hooks.len());
+    for w in &hooks {
+        rates.push(success_rate(&state, &view.tenant, w).await?);
+    }
+    let t = &view.tenant;
+    let body = page(
+        "Webhooks",
+        &view.viewer,
+        Some(t),
+        html! {
+            div.heading {
+                h1 { "Webhooks" }
+                a.button href=(format!("/dashboard/t/{t}/webhooks/new")) { "New webhook" }
+            }
+            @if hooks.is_empty() {
+                div.empty {
+                    h2 { "No webhooks yet" }
+                    p { "A webhook is a URL of yours that hookrelay sends events to, signed and retried until it answers 2xx. Create one to start receiving events." }
+                    a.button href=(format!("/dashboard/t/{t}/webhooks/new")) { "Create your first webhook" }
+                }
+            } @else {
+                table.list {
+                    thead { tr { th { "URL" } th.hide-narrow { "Events" } th { "Status" } th { "24 h success" } } }
+                    tbody {
+                        @for (w, rate) in hooks.iter().zip(&rates) {
+                            tr {
+                                td.url { a href=(format!("/dashboard/t/{t}/webhooks/{}", w.id)) { (w.url.as_str()) } }
+                                td.hide-narrow { (events_text(w)) }
+                                td { (status_badge(w)) }
+                                td { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Ok(Html(body.into_string()).into_response())
+}
+
+/// What the create form shows again after a refusal.
+#[derive(Default)]
+struct Entered {
+    url: String,
+    description: String,
+    events: Vec<String>,
+}
+
+fn form(
+    viewer: &Viewer,
+    t: &TenantId,
+    catalog: &[EventType],
+    entered: &Entered,
+    error: Option<&ApiError>,
+) -> Markup {
+    let field_error = |field: &str| -> Option<String> {
+        match error {
+            Some(ApiError::Validation(invalid))
+                if invalid.field == field || invalid.field.starts_with(&format!("{field}[")) =>
+            {
+                Some(invalid.message.clone())
+            }
+            _ => None,
+        }
+    };
+    let other_error = match error {
+        Some(ApiError::Validation(i))
+            if ["url", "description", "events"]
+                .iter()
+                .any(|f| i.field == *f || i.field.starts_with(&format!("{f}["))) =>
+        {
+            None
+        }
+        Some(e) => Some(e.to_string()),
+        None => None,
+    };
+    let families: std::collections::BTreeSet<String> = catalog
+        .iter()
+        .filter_map(|e| {
+            e.name
+                .split_once('.')
+                .map(|(family, _)| format!("{family}.*"))
+        })
+        .collect();
+    page(
+        "New webhook",
+        viewer,
+        Some(t),
+        html! {
+            h1 { "New webhook" }
+            @if let Some(e) = other_error { p.error role="alert" { (e) } }
+            form.card method="post" action=(format!("/dashboard/t/{t}/webhooks")) novalidate {
+                (csrf_field(viewer))
+                label for="url" { "Endpoint URL" }
+                input #url type="url" name="url" value=(entered.url) required aria-describedby="url-hint";
+                p.hint #url-hint { "Where events are POSTed. Must be https:// (plain http:// only in development mode)." }
+                @if let Some(m) = field_error("url") { p.field-error #url-error role="alert" { (m) } }
+                label for="description" { "Description" }
+                input #description name="description" value=(entered.description);
+                @if let Some(m) = field_error("description") { p.field-error role="alert" { (m) } }
+                fieldset {
+                    legend { "Events" }
+                    p.hint { "Pick none to receive every event." }
+                    @for family in &families {
+                        label.check {
+                            input type="checkbox" name="events" value=(family) checked[entered.events.contains(family)];
+                            code { (family) } " every " (family.trim_end_matches(".*")) " event"
+                        }
+                    }
+                    @for e in catalog {
+                        label.check {
+                            input type="checkbox" name="events" value=(e.name) checked[entered.events.contains(&e.name)];
+                            code { (e.name) }
+                            @if !e.description.is_empty() { " " span.muted { (e.description) } }
+                        }
+                    }
+                    @if catalog.is_empty() { p.muted { "The event catalog is empty: this webhook will receive every event." } }
+                    @if let Some(m) = field_error("events") { p.field-error role="alert" { (m) } }
+                }
+                button type="submit" { "Create webhook" }
+            }
+        },
+    )
+}
+
+async fn catalog(state: &DashState) -> Result<Vec<EventType>, DashError> {
+    let page = Page {
+        limit: SHOWN,
+        cursor: None,
+    };
+    Ok(state.app.store.list_event_types(&page).await?.items)
+}
+
+/// The create form.
+pub async fn new_form(
+    view: TenantView,
+    State(state): State<DashState>,
+) -> Result<Response, DashError> {
+    let catalog = catalog(&state).await?;
+    let body = form(
+        &view.viewer,
+        &view.tenant,
+        &catalog,
+        &Entered::default(),
+        None,
+    );
+    Ok(Html(body.into_string()).into_response())
+}
+
+/// Creates the webhook, or shows the form again with the refusal at its field.
+pub async fn create(
+    view: TenantView,
+    State(state): State<DashState>,
+    form_in: Form,
+) -> Result<Response, DashError> {
+    let fields = &form_in.fields;
+    let entered = Entered {
+        url: fields.get("url").unwrap_or("").trim().to_owned(),
+        description: fields.get("description").unwrap_or("").to_owned(),
+        events: fields.all("events"),
+    };
+    let input = WebhookIn::from_form(
+        entered.url.clone(),
+        entered.description.clone(),
+        entered.events.clone(),
+    );
+    match webhooks::create_in(&state.app, &Scope(view.tenant.clone()), input).await {
+        Ok(w) => Ok(super::see_other(&format!(
+            "/dashboard/t/{}/webhooks/{}",
+            view.tenant, w.id
+        ))),
+        Err(e @ ApiError::Validation(_)) => {
+            let catalog = catalog(&state).await?;
+            let body = form(&view.viewer, &view.tenant, &catalog, &entered, Some(&e));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
