@@ -13,12 +13,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::api::schemas::Catalog;
-use crate::api::{self, AppState, StateInner};
+use crate::api::{self, AppState, MetricsAccess, StateInner};
 use crate::config::Config;
 use crate::delivery::guard::AddressPolicy;
 use crate::delivery::recorder::RecorderSettings;
 use crate::delivery::{Sender, Worker, WorkerSettings};
 use crate::ids::KeyId;
+use crate::measure::{Exporter, Metrics};
 use crate::model::UrlPolicy;
 use crate::notify::email::Mailer;
 use crate::publisher::Publisher;
@@ -28,6 +29,10 @@ use crate::{keys, operations};
 /// A built, bound, not yet running hookrelay.
 pub struct App {
     listener: TcpListener,
+    /// The `metrics_listen` listener, when `/metrics` has an address of its own.
+    metrics_listener: Option<TcpListener>,
+    /// Renders `/metrics` (on `listen` through the router, or on `metrics_listen`).
+    exporter: Arc<Exporter>,
     router: axum::Router,
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
@@ -70,6 +75,9 @@ impl App {
             },
             config.per_host_connections,
         )?;
+        // The `role` label: `deliver` is the only role switch so far; a finer one (API only,
+        // delivery only) would name its roles here.
+        let metrics = Arc::new(Metrics::new(if config.deliver { "all" } else { "api" }));
         let settings = WorkerSettings {
             max_in_flight: config.max_in_flight,
             per_webhook_concurrency: config.per_webhook_concurrency,
@@ -88,8 +96,10 @@ impl App {
                 disabled: mailer
                     .clone()
                     .map(|m| crate::notify::owners::start(store.clone(), m)),
+                metrics: metrics.clone(),
             },
             retry_jitter: crate::delivery::schedule::Jitter::new(config.retry_jitter),
+            metrics: metrics.clone(),
         };
         let shutdown = CancellationToken::new();
         let worker = Worker::new(
@@ -99,9 +109,25 @@ impl App {
             settings,
             shutdown.clone(),
         );
+        let exporter = Arc::new(Exporter::new(
+            metrics.clone(),
+            store.clone(),
+            worker.host_queues(),
+            Duration::from_millis(config.metrics_refresh_ms),
+        ));
+        let metrics_access = match (config.metrics_listen, config.metrics_require_admin_key) {
+            (Some(_), _) => MetricsAccess::Elsewhere,
+            (None, true) => MetricsAccess::AdminKey,
+            (None, false) => MetricsAccess::Anyone,
+        };
         let state = AppState::new(StateInner {
             store: store.clone(),
-            publisher: Publisher::start(store.clone(), wake.clone(), worker.handoff()),
+            publisher: Publisher::start(
+                store.clone(),
+                wake.clone(),
+                worker.handoff(),
+                metrics.clone(),
+            ),
             sender: sender.clone(),
             wake: wake.clone(),
             admin_key_hash,
@@ -109,13 +135,25 @@ impl App {
             catalog: Catalog::default(),
             rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
             operations,
+            exporter: exporter.clone(),
+            metrics_access,
         });
         let router = api::router(state, config.max_body_bytes);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening on {address} (metrics_listen)"))?,
+            ),
+            None => None,
+        };
         Ok(App {
             listener,
+            metrics_listener,
+            exporter,
             router,
             store,
             wake,
@@ -133,6 +171,13 @@ impl App {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served without auth, when `metrics_listen` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The bound port.
@@ -166,6 +211,16 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         let address = self.address();
+        self.exporter.start_upkeep(shutdown.clone());
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let served = axum::serve(listener, api::metrics_router(self.exporter.clone()))
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            tokio::spawn(async move {
+                if let Err(e) = served.await {
+                    warn!(error = %e, "the metrics listener failed");
+                }
+            })
+        });
         // Retention runs where deliveries are made: on SQLite that is the one process that
         // holds the delivery lock, and an API-only node stays free of background writes.
         let (worker, retention) = if let Some(lock) = self.delivery_lock {
@@ -197,6 +252,11 @@ impl App {
             && let Err(e) = retention.await
         {
             warn!(error = %e, "retention job ended abnormally");
+        }
+        if let Some(metrics_server) = metrics_server
+            && let Err(e) = metrics_server.await
+        {
+            warn!(error = %e, "the metrics listener ended abnormally");
         }
         info!("hookrelay stopped");
         served.context("serving HTTP")

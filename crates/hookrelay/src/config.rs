@@ -50,6 +50,13 @@ pub enum LogFormat {
 pub struct Config {
     /// Address the API listens on.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, without auth, instead of on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Whether `/metrics` on `listen` needs the admin key (`metrics_listen` never does).
+    pub metrics_require_admin_key: bool,
+    /// The queue gauges are read from the database at a scrape at most this often, in
+    /// milliseconds (0: at every scrape).
+    pub metrics_refresh_ms: u64,
     /// `sqlite://path` (created if missing) or `postgres://…`.
     pub database_url: String,
     /// Development mode: plain-HTTP webhook URLs and private/loopback targets are allowed.
@@ -103,6 +110,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
+            metrics_require_admin_key: true,
+            metrics_refresh_ms: 5000,
             database_url: "sqlite://hookrelay.db".to_owned(),
             dev: false,
             admin_key: None,
@@ -140,6 +150,9 @@ enum Kind {
 /// Every key, so the environment layer knows which `HOOKRELAY_*` variables are settings.
 pub const KEYS: &[&str] = &[
     "listen",
+    "metrics_listen",
+    "metrics_require_admin_key",
+    "metrics_refresh_ms",
     "database_url",
     "dev",
     "admin_key",
@@ -167,6 +180,7 @@ pub const KEYS: &[&str] = &[
 fn kind(key: &str) -> Kind {
     match key {
         "listen"
+        | "metrics_listen"
         | "database_url"
         | "admin_key"
         | "log_format"
@@ -273,6 +287,9 @@ impl Config {
         }
         if self.disable_after_seconds == 0 {
             bail!("disable_after_seconds: must be at least 1");
+        }
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("metrics_listen: must differ from listen");
         }
         if self.retention_days == 0 {
             bail!("retention_days: must be at least 1");

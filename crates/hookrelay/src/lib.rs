@@ -11,6 +11,7 @@ pub mod config;
 pub mod delivery;
 pub mod ids;
 pub mod keys;
+pub mod measure;
 pub mod model;
 pub mod notify;
 pub mod operations;

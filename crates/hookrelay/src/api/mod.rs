@@ -33,6 +33,7 @@ mod webhook_json;
 mod webhooks;
 
 pub use error::ApiError;
+pub use health::metrics_router;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -58,6 +59,21 @@ pub struct StateInner {
     pub rotation_overlap: std::time::Duration,
     /// The tenant of the operator's operational webhook, when one is configured.
     pub operations: Option<crate::ids::TenantId>,
+    /// Renders `/metrics`.
+    pub exporter: Arc<crate::measure::Exporter>,
+    /// Who may read `/metrics` here.
+    pub metrics_access: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the API's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// The admin key's holder (`metrics_require_admin_key`, the default).
+    AdminKey,
+    /// Anyone who reaches the API.
+    Anyone,
+    /// No one: `metrics_listen` serves it on an address of its own.
+    Elsewhere,
 }
 
 impl AppState {

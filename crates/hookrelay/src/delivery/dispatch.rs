@@ -24,7 +24,8 @@ use super::target::Target;
 use super::{http1, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
-use crate::store::{Attempt, AttemptRecord, Store};
+use crate::measure::Metrics;
+use crate::store::{Attempt, AttemptRecord, DeliveryStatus, Store};
 
 /// A claimed (or handed-over) delivery with its webhook prepared for sending, shared by every
 /// delivery to it in flight.
@@ -53,6 +54,7 @@ pub(super) struct Shared {
     pub(super) shutdown: CancellationToken,
     pub(super) wake: Arc<Notify>,
     pub(super) results: mpsc::Sender<AttemptRecord>,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -180,6 +182,8 @@ async fn attempt(
             }
         }
     }
+    let metrics = &shared.metrics;
+    let in_flight = metrics.in_flight();
     let outcome = shared
         .sender
         .attempt_in(
@@ -193,8 +197,10 @@ async fn attempt(
             },
         )
         .await;
+    drop(in_flight);
     let result = &outcome.result;
     let took = Duration::from_millis(result.latency_ms.max(0) as u64);
+    metrics.attempt(outcome.class(), took);
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
@@ -210,6 +216,11 @@ async fn attempt(
         next = status.as_str(),
         "attempt finished"
     );
+    match status {
+        DeliveryStatus::Succeeded => metrics.delivery_finished(true),
+        DeliveryStatus::Failed => metrics.delivery_finished(false),
+        DeliveryStatus::Pending => {}
+    }
     let record = AttemptRecord {
         delivery_id: delivery.id.clone(),
         webhook_id: webhook.id.clone(),

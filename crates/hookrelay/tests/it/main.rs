@@ -20,6 +20,7 @@ mod guard;
 mod handoff;
 mod lifecycle;
 mod log;
+mod metrics;
 mod notify;
 mod openapi;
 mod planner;

@@ -9,6 +9,7 @@
 
 mod catalog;
 mod failures;
+mod health;
 mod log;
 mod publish;
 mod retention;
@@ -25,8 +26,8 @@ use super::backend::{Backend, Conn};
 use super::{
     Activity, AttemptRecord, Chooser, Claimed, Delivery, DeliveryDetail, DeliveryFilter,
     DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake, KeyOwner,
-    NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay, Result, Store, Tenant,
-    Webhook,
+    NewEvent, NotReady, Page, Paged, Publication, PurgeCursor, Purged, QueueDepth, Replay, Result,
+    Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
@@ -219,6 +220,14 @@ impl<B: Backend> Store for B {
 
     async fn next_due_at(&self) -> Result<Option<i64>> {
         self.next_due().await
+    }
+
+    async fn ready(&self) -> Result<(), NotReady> {
+        health::ready(self).await
+    }
+
+    async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
+        health::queue_depth(self, now).await
     }
 
     async fn claiming_stopped(&self) {
