@@ -100,7 +100,8 @@ async fn readyz_answers_503_when_the_database_has_a_migration_this_build_does_no
     run_sql(
         app,
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (99990101000000, 'from the future', TRUE, X'00', 0)",
+         SELECT 99990101000000, 'from the future', success, checksum, 0 FROM _sqlx_migrations \
+         WHERE version = (SELECT MIN(version) FROM _sqlx_migrations)",
     )
     .await;
     let (status, body) = app.call(reqwest::Method::GET, "/readyz", None, None).await;
@@ -177,13 +178,22 @@ async fn metrics_count_what_this_node_published_and_attempted_by_result(app: &mu
             ("hookrelay_attempts_total{result=\"5xx\"}", 1.0),
             ("hookrelay_attempts_total{result=\"connect\"}", 1.0),
             ("hookrelay_attempts_total{result=\"timeout\"}", 0.0),
-            ("hookrelay_deliveries_finished_total{status=\"succeeded\"}", 1.0),
+            (
+                "hookrelay_deliveries_finished_total{status=\"succeeded\"}",
+                1.0,
+            ),
             // 410 Gone fails the delivery at once and disables its webhook.
-            ("hookrelay_deliveries_finished_total{status=\"failed\"}", 1.0),
+            (
+                "hookrelay_deliveries_finished_total{status=\"failed\"}",
+                1.0,
+            ),
             ("hookrelay_webhooks_disabled_total{reason=\"gone\"}", 1.0),
             ("hookrelay_webhooks_disabled_total{reason=\"failing\"}", 0.0),
             ("hookrelay_attempt_duration_seconds_count", 4.0),
-            ("hookrelay_attempt_duration_seconds_bucket{le=\"+Inf\"}", 4.0),
+            (
+                "hookrelay_attempt_duration_seconds_bucket{le=\"+Inf\"}",
+                4.0,
+            ),
             ("hookrelay_attempts_in_flight", 0.0),
             // The 5xx and the refused connection wait an hour for their retry.
             ("hookrelay_queue_due", 0.0),
@@ -201,7 +211,10 @@ async fn metrics_count_what_this_node_published_and_attempted_by_result(app: &mu
     assert_eq!(sample(&text, &build), Some(1.0), "{text}");
     // Every attempt to a receiver on this machine takes well under 30 s.
     assert_eq!(
-        sample(&text, "hookrelay_attempt_duration_seconds_bucket{le=\"30\"}"),
+        sample(
+            &text,
+            "hookrelay_attempt_duration_seconds_bucket{le=\"30\"}"
+        ),
         Some(4.0),
         "{text}"
     );
@@ -278,10 +291,14 @@ async fn a_busy_host_shows_as_in_flight_and_backlogged_until_it_answers(app: &mu
     for _ in 0..3 {
         node.publish(json!({"type": "a.b", "data": {}})).await;
     }
-    eventually(Duration::from_secs(10), "the first request to arrive", || {
-        let arrived = receiver.arrived.clone();
-        async move { arrived.load(Ordering::SeqCst) == 1 }
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the first request to arrive",
+        || {
+            let arrived = receiver.arrived.clone();
+            async move { arrived.load(Ordering::SeqCst) == 1 }
+        },
+    )
     .await;
     // One connection to the host: one attempt is sent, one waits in the host's queue (as deep
     // as the connections for a host not yet heard from), and claims leave the third for later.
