@@ -459,6 +459,23 @@ mod tests {
     }
 
     #[test]
+    fn metrics_listen_must_differ_from_listen() {
+        let config = Config {
+            metrics_listen: Some(Config::default().listen),
+            ..Config::default()
+        };
+        let err = config.validate().expect_err("the same address").to_string();
+        assert!(err.contains("metrics_listen"), "{err}");
+        let vars = env(&[
+            ("HOOKRELAY_METRICS_LISTEN", "127.0.0.1:9090"),
+            ("HOOKRELAY_METRICS_REQUIRE_ADMIN_KEY", "false"),
+        ]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.metrics_listen, Some(([127, 0, 0, 1], 9090).into()));
+        assert!(!config.metrics_require_admin_key);
+    }
+
+    #[test]
     fn the_example_file_documents_every_key_and_parses() {
         let text = include_str!("../../../hookrelay.example.toml");
         for key in KEYS {
