@@ -13,12 +13,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::api::schemas::Catalog;
-use crate::api::{self, AppState, StateInner};
+use crate::api::{self, AppState, MetricsAccess, StateInner};
 use crate::config::{Config, Role};
 use crate::delivery::guard::AddressPolicy;
 use crate::delivery::recorder::RecorderSettings;
 use crate::delivery::{Sender, Worker, WorkerSettings};
 use crate::ids::KeyId;
+use crate::measure::{Exporter, Metrics};
 use crate::model::UrlPolicy;
 use crate::notify::email::Mailer;
 use crate::publisher::Publisher;
@@ -28,6 +29,10 @@ use crate::{keys, operations};
 /// A built, bound, not yet running hookrelay.
 pub struct App {
     listener: TcpListener,
+    /// The `metrics_listen` listener, when `/metrics` has an address of its own.
+    metrics_listener: Option<TcpListener>,
+    /// Renders `/metrics` (on `listen` through the router, or on `metrics_listen`).
+    exporter: Arc<Exporter>,
     router: axum::Router,
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
@@ -83,6 +88,7 @@ impl App {
             },
             config.per_host_connections,
         )?;
+        let metrics = Arc::new(Metrics::new(role.as_str()));
         let settings = WorkerSettings {
             max_in_flight: config.max_in_flight,
             per_webhook_concurrency: config.per_webhook_concurrency,
@@ -101,8 +107,10 @@ impl App {
                 disabled: mailer
                     .clone()
                     .map(|m| crate::notify::owners::start(store.clone(), m)),
+                metrics: metrics.clone(),
             },
             retry_jitter: crate::delivery::schedule::Jitter::new(config.retry_jitter),
+            metrics: metrics.clone(),
         };
         let shutdown = CancellationToken::new();
         let worker = Worker::new(
@@ -112,9 +120,25 @@ impl App {
             settings,
             shutdown.clone(),
         );
+        let exporter = Arc::new(Exporter::new(
+            metrics.clone(),
+            store.clone(),
+            worker.host_queues(),
+            Duration::from_millis(config.metrics_refresh_ms),
+        ));
+        let metrics_access = match (config.metrics_listen, config.metrics_require_admin_key) {
+            (Some(_), _) => MetricsAccess::Elsewhere,
+            (None, true) => MetricsAccess::AdminKey,
+            (None, false) => MetricsAccess::Anyone,
+        };
         let state = AppState::new(StateInner {
             store: store.clone(),
-            publisher: Publisher::start(store.clone(), wake.clone(), worker.handoff()),
+            publisher: Publisher::start(
+                store.clone(),
+                wake.clone(),
+                worker.handoff(),
+                metrics.clone(),
+            ),
             sender: sender.clone(),
             wake: wake.clone(),
             admin_key_hash,
@@ -123,6 +147,8 @@ impl App {
             rotation_overlap: Duration::from_secs(config.secret_rotation_overlap_seconds),
             operations,
             public_url: config.public_url.clone(),
+            exporter: exporter.clone(),
+            metrics_access,
         });
         let router = if role.serves_api() {
             let dashboard = crate::dashboard::Settings {
@@ -141,8 +167,18 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening on {address} (metrics_listen)"))?,
+            ),
+            None => None,
+        };
         Ok(App {
             listener,
+            metrics_listener,
+            exporter,
             router,
             store,
             wake,
@@ -161,6 +197,13 @@ impl App {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served without auth, when `metrics_listen` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The bound port.
@@ -194,6 +237,16 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         let address = self.address();
+        self.exporter.start_upkeep(shutdown.clone());
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let served = axum::serve(listener, api::metrics_router(self.exporter.clone()))
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            tokio::spawn(async move {
+                if let Err(e) = served.await {
+                    warn!(error = %e, "the metrics listener failed");
+                }
+            })
+        });
         let lock = self.delivery_lock;
         // Retention runs where deliveries are made, so an API node stays free of background
         // writes.
@@ -230,6 +283,11 @@ impl App {
             warn!(error = %e, "retention job ended abnormally");
         }
         drop(lock);
+        if let Some(metrics_server) = metrics_server
+            && let Err(e) = metrics_server.await
+        {
+            warn!(error = %e, "the metrics listener ended abnormally");
+        }
         info!("hookrelay stopped");
         served.context("serving HTTP")
     }

@@ -54,6 +54,13 @@ pub enum LogFormat {
 pub struct Config {
     /// Address the API listens on.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, without auth, instead of on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Whether `/metrics` on `listen` needs the admin key (`metrics_listen` never does).
+    pub metrics_require_admin_key: bool,
+    /// The queue gauges are read from the database at a scrape at most this often, in
+    /// milliseconds (0: at every scrape).
+    pub metrics_refresh_ms: u64,
     /// `sqlite://path` (created if missing) or `postgres://…`.
     pub database_url: String,
     /// PostgreSQL: most pooled connections this process opens.
@@ -121,6 +128,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
+            metrics_require_admin_key: true,
+            metrics_refresh_ms: 5000,
             database_url: "sqlite://hookrelay.db".to_owned(),
             database_max_connections: 16,
             database_acquire_timeout_seconds: 5,
@@ -164,6 +174,9 @@ enum Kind {
 /// Every key, so the environment layer knows which `HOOKRELAY_*` variables are settings.
 pub const KEYS: &[&str] = &[
     "listen",
+    "metrics_listen",
+    "metrics_require_admin_key",
+    "metrics_refresh_ms",
     "database_url",
     "database_max_connections",
     "database_acquire_timeout_seconds",
@@ -197,6 +210,7 @@ pub const KEYS: &[&str] = &[
 fn kind(key: &str) -> Kind {
     match key {
         "listen"
+        | "metrics_listen"
         | "database_url"
         | "admin_key"
         | "log_format"
@@ -350,6 +364,9 @@ impl Config {
             bail!(
                 "dashboard_frame_ancestors: must be CSP sources such as 'none', 'self' or https://app.example.com"
             );
+        }
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!("metrics_listen: must differ from listen");
         }
         if self.retention_days == 0 {
             bail!("retention_days: must be at least 1");
@@ -574,6 +591,23 @@ mod tests {
         assert!(err.contains("email_from"), "{err}");
         let vars = env(&[("HOOKRELAY_SMTP_URL", "smtp://127.0.0.1:2525"), from]);
         Config::from_layers(None, &vars, &Overrides::default()).expect("a plain relay is fine");
+    }
+
+    #[test]
+    fn metrics_listen_must_differ_from_listen() {
+        let config = Config {
+            metrics_listen: Some(Config::default().listen),
+            ..Config::default()
+        };
+        let err = config.validate().expect_err("the same address").to_string();
+        assert!(err.contains("metrics_listen"), "{err}");
+        let vars = env(&[
+            ("HOOKRELAY_METRICS_LISTEN", "127.0.0.1:9090"),
+            ("HOOKRELAY_METRICS_REQUIRE_ADMIN_KEY", "false"),
+        ]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.metrics_listen, Some(([127, 0, 0, 1], 9090).into()));
+        assert!(!config.metrics_require_admin_key);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod delivery;
 pub mod ids;
 pub mod keys;
+pub mod measure;
 pub mod model;
 pub mod notify;
 pub mod operations;

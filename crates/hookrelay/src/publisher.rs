@@ -13,6 +13,7 @@ use tracing::{info, warn};
 
 use crate::clock::now_ms;
 use crate::delivery::Handoff;
+use crate::measure::Metrics;
 use crate::store::{self, NewEvent, Published, Store};
 
 /// A group stops taking further requests once it holds this many events.
@@ -37,17 +38,24 @@ struct Writer {
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
     handoff: Handoff,
+    metrics: Arc<Metrics>,
 }
 
 impl Publisher {
     /// Starts the writer task; it ends when the last `Publisher` clone is dropped, after
     /// writing what it was given.
-    pub fn start(store: Arc<dyn Store>, wake: Arc<Notify>, handoff: Handoff) -> Self {
+    pub fn start(
+        store: Arc<dyn Store>,
+        wake: Arc<Notify>,
+        handoff: Handoff,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
         let writer = Writer {
             store,
             wake,
             handoff,
+            metrics,
         };
         tokio::spawn(write_groups(writer, rx));
         Self { jobs }
@@ -167,6 +175,12 @@ impl Writer {
                 return Err(e);
             }
         };
+        let created = publication
+            .results
+            .iter()
+            .filter(|r| matches!(r, Published::Created { .. }))
+            .count();
+        self.metrics.events_published(created);
         if publication.queued > taking.left_full() {
             self.wake.notify_one();
         }

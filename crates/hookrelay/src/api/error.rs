@@ -38,6 +38,9 @@ pub enum ApiError {
     /// 422: a field is invalid.
     #[error("{}", .0.message)]
     Validation(Invalid),
+    /// 503: this node cannot serve yet (`/readyz`): the database is gone or not migrated.
+    #[error("{0}")]
+    NotReady(String),
     /// 500: a bug; details go to the log, not the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -63,6 +66,7 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }

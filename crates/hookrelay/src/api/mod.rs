@@ -35,6 +35,7 @@ pub(crate) mod webhook_json;
 pub(crate) mod webhooks;
 
 pub use error::ApiError;
+pub use health::metrics_router;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -62,6 +63,21 @@ pub struct StateInner {
     pub operations: Option<crate::ids::TenantId>,
     /// `public_url`: where people reach this server, for dashboard links.
     pub public_url: Option<String>,
+    /// Renders `/metrics`.
+    pub exporter: Arc<crate::measure::Exporter>,
+    /// Who may read `/metrics` here.
+    pub metrics_access: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the API's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// The admin key's holder (`metrics_require_admin_key`, the default).
+    AdminKey,
+    /// Anyone who reaches the API.
+    Anyone,
+    /// No one: `metrics_listen` serves it on an address of its own.
+    Elsewhere,
 }
 
 impl AppState {

@@ -24,6 +24,7 @@ use super::target::Target;
 use super::{http1, schedule};
 use crate::clock::now_ms;
 use crate::ids::AttemptId;
+use crate::measure::Metrics;
 use crate::store::{Attempt, AttemptRecord, DeliveryStatus, Store};
 
 /// A claimed (or handed-over) delivery with its webhook prepared for sending, shared by every
@@ -53,6 +54,7 @@ pub(super) struct Shared {
     pub(super) shutdown: CancellationToken,
     pub(super) wake: Arc<Notify>,
     pub(super) results: mpsc::Sender<AttemptRecord>,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -190,6 +192,8 @@ async fn attempt(
             }
         }
     }
+    let metrics = &shared.metrics;
+    let in_flight = metrics.in_flight();
     let outcome = shared
         .sender
         .attempt_in(
@@ -203,8 +207,10 @@ async fn attempt(
             },
         )
         .await;
+    drop(in_flight);
     let result = &outcome.result;
     let took = Duration::from_millis(result.latency_ms.max(0) as u64);
+    metrics.attempt(outcome.class(), took);
     let number = delivery.attempts + 1;
     let (status, next_attempt_at) = schedule::after_attempt(
         number,
@@ -213,6 +219,11 @@ async fn attempt(
         shared.retry_jitter,
         result.started_at + result.latency_ms,
     );
+    match status {
+        DeliveryStatus::Succeeded => metrics.delivery_finished(true),
+        DeliveryStatus::Failed => metrics.delivery_finished(false),
+        DeliveryStatus::Pending => {}
+    }
     // A success is debug: an info line per delivery would cost the hot path (a disabled line
     // costs one level check). A failure is rarer and someone may look for it at info.
     if status == DeliveryStatus::Succeeded {

@@ -74,16 +74,36 @@ impl IdlePool {
     }
 }
 
+/// What kind of failure left an attempt without a (whole) response: structured, so that
+/// metrics classify attempts without reading their messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// No response within the webhook's timeout.
+    Timeout,
+    /// No connection could be made (refused, unreachable).
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// The address guard refused every address of the host.
+    RefusedAddress,
+    /// Anything else: a connection that broke mid-request, an unrenderable payload.
+    Other,
+}
+
 /// Why an attempt got no response, and whether trying again could help.
 #[derive(Debug)]
 pub struct Failure {
+    pub kind: FailureKind,
     pub reason: String,
     pub retryable: bool,
 }
 
 impl Failure {
-    fn retryable(reason: impl Into<String>) -> Self {
+    fn retryable(kind: FailureKind, reason: impl Into<String>) -> Self {
         Self {
+            kind,
             reason: reason.into(),
             retryable: true,
         }
@@ -138,7 +158,10 @@ pub async fn post(
             *slot = Some(connect(url, policy).await?);
         }
         let Some(conn) = slot.as_mut() else {
-            return Err(Failure::retryable("request failed: no connection"));
+            return Err(Failure::retryable(
+                FailureKind::Other,
+                "request failed: no connection",
+            ));
         };
         let may_resend = reused && !resent;
         // Only a request that may be sent again needs its headers kept.
@@ -215,6 +238,7 @@ fn build(
     let mut request = http::Request::post(target)
         .body(Full::new(body))
         .map_err(|e| Failure {
+            kind: FailureKind::Other,
             reason: format!("invalid request: {e}"),
             retryable: false,
         })?;
@@ -255,7 +279,7 @@ async fn connect(url: &reqwest::Url, policy: &AddressPolicy) -> Result<Conn, Fai
     let port = url.port_or_known_default().unwrap_or(80);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
-        .map_err(|e| Failure::retryable(format!("dns: {e}")))?
+        .map_err(|e| Failure::retryable(FailureKind::Dns, format!("dns: {e}")))?
         .collect();
     let allowed: Vec<SocketAddr> = addrs
         .iter()
@@ -264,6 +288,7 @@ async fn connect(url: &reqwest::Url, policy: &AddressPolicy) -> Result<Conn, Fai
         .collect();
     if allowed.is_empty() {
         return Err(Failure {
+            kind: FailureKind::RefusedAddress,
             reason: Forbidden(host.to_owned()).to_string(),
             retryable: false,
         });
@@ -283,10 +308,10 @@ async fn connect(url: &reqwest::Url, policy: &AddressPolicy) -> Result<Conn, Fai
                 });
             }
             Ok(Err(e)) => last = Some(io_failure(&e)),
-            Err(_) => last = Some(Failure::retryable("timeout")),
+            Err(_) => last = Some(Failure::retryable(FailureKind::Timeout, "timeout")),
         }
     }
-    Err(last.unwrap_or_else(|| Failure::retryable("connect: no address")))
+    Err(last.unwrap_or_else(|| Failure::retryable(FailureKind::Connect, "connect: no address")))
 }
 
 /// Reads at most `excerpt` bytes of the body (the rest is read and dropped, so the connection
@@ -328,7 +353,7 @@ async fn drive<F: Future>(
             Poll::Ready(ended) => Poll::Ready(match fut.as_mut().poll(cx) {
                 Poll::Ready(out) => Ok(out),
                 Poll::Pending => Err(match ended {
-                    Ok(()) => Failure::retryable("connection closed"),
+                    Ok(()) => Failure::retryable(FailureKind::Other, "connection closed"),
                     Err(e) => failure(&e),
                 }),
             }),
@@ -339,9 +364,13 @@ async fn drive<F: Future>(
 
 fn io_failure(e: &std::io::Error) -> Failure {
     match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => Failure::retryable("connection refused"),
-        std::io::ErrorKind::ConnectionReset => Failure::retryable("connection reset"),
-        _ => Failure::retryable(format!("connect: {e}")),
+        std::io::ErrorKind::ConnectionRefused => {
+            Failure::retryable(FailureKind::Connect, "connection refused")
+        }
+        std::io::ErrorKind::ConnectionReset => {
+            Failure::retryable(FailureKind::Other, "connection reset")
+        }
+        _ => Failure::retryable(FailureKind::Connect, format!("connect: {e}")),
     }
 }
 
@@ -361,5 +390,5 @@ fn failure(e: &hyper::Error) -> Failure {
         innermost = err.to_string();
         source = err.source();
     }
-    Failure::retryable(format!("request failed: {innermost}"))
+    Failure::retryable(FailureKind::Other, format!("request failed: {innermost}"))
 }

@@ -265,6 +265,14 @@ impl<T> Limits<T> {
             .collect()
     }
 
+    /// How many hosts have deliveries queued, and the most queued for one (for metrics; it
+    /// takes the lock, so a scrape reads it at most once per refresh).
+    pub fn backlog(&self) -> (usize, usize) {
+        let state = self.lock();
+        let longest = state.queues.values().map(VecDeque::len).max().unwrap_or(0);
+        (state.queues.len(), longest)
+    }
+
     /// How many more deliveries of `webhook` a claim may take: what is left of its limit, or
     /// none while the host it is known to deliver to has a full queue.
     pub fn room(&self, webhook: &str) -> usize {

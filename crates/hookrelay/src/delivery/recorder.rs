@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tracing::{info, warn};
 
+use crate::measure::Metrics;
 use crate::store::{AttemptRecord, DeliveryStatus, Disabled, Error, FailurePolicy, Store};
 
 /// Most records written in one transaction.
@@ -20,6 +21,8 @@ pub struct RecorderSettings {
     pub failures: FailurePolicy,
     /// Where the webhooks it disabled go, to be announced (email); none: nobody is told.
     pub disabled: Option<mpsc::UnboundedSender<Disabled>>,
+    /// Where the webhooks it disabled are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Runs until every sender of `rx` is dropped and the last batch is written.
@@ -40,6 +43,7 @@ pub async fn run(
                 Ok(disabled) => {
                     announced = !disabled.is_empty();
                     for d in disabled {
+                        settings.metrics.webhook_disabled(d.reason);
                         warn!(
                             webhook.id = %d.webhook_id,
                             tenant.id = %d.tenant_id,

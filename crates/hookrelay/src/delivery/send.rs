@@ -10,10 +10,11 @@ use hookrelay_signature::{Scheme, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
-use super::http1::{self, Answer};
+use super::http1::{self, Answer, FailureKind};
 use super::retry_after;
 use super::schedule::Verdict;
 use super::target::Target;
+use crate::measure::AttemptClass;
 use crate::payload::{self, EventView};
 use crate::store::AttemptResult;
 
@@ -34,9 +35,25 @@ pub struct Outcome {
     /// On a `429` or `503`, the wait its `Retry-After` asked for, as parsed: the schedule
     /// bounds it.
     pub retry_after: Option<Duration>,
+    /// Why no (whole) response came, if one did not.
+    pub failure: Option<FailureKind>,
 }
 
 impl Outcome {
+    /// How the attempt ended, as metrics count it.
+    pub fn class(&self) -> AttemptClass {
+        match (self.failure, self.result.status_code) {
+            (Some(FailureKind::Timeout), _) => AttemptClass::Timeout,
+            (Some(FailureKind::Connect), _) => AttemptClass::Connect,
+            (Some(FailureKind::Dns), _) => AttemptClass::Dns,
+            (Some(FailureKind::Tls), _) => AttemptClass::Tls,
+            (Some(FailureKind::RefusedAddress), _) => AttemptClass::RefusedAddress,
+            (Some(FailureKind::Other), _) => AttemptClass::Other,
+            (None, Some(status)) => AttemptClass::of_status(status),
+            (None, None) => AttemptClass::Other,
+        }
+    }
+
     /// What the attempt means for the delivery's schedule.
     pub fn verdict(&self) -> Verdict {
         if self.result.succeeded {
@@ -123,7 +140,8 @@ impl Sender {
     ) -> Outcome {
         let started_at = crate::clock::now_ms();
         let clock = Instant::now();
-        let finish = |answer: Option<Answer>, error: Option<String>, retryable| {
+        let finish = |answer: Option<Answer>, error: Option<(FailureKind, String)>, retryable| {
+            let (failure, error) = error.unzip();
             let status_code = answer.as_ref().map(|a| a.status);
             let gone = status_code == Some(410);
             let (response_body, retry_after) =
@@ -140,11 +158,14 @@ impl Sender {
                 retryable: retryable && !gone,
                 gone,
                 retry_after,
+                failure,
             }
         };
         let (url, headers, body) = match self.prepare(target, message, started_at) {
             Ok(prepared) => prepared,
-            Err(BuildError::Permanent(reason)) => return finish(None, Some(reason), false),
+            Err(BuildError::Permanent(kind, reason)) => {
+                return finish(None, Some((kind, reason)), false);
+            }
         };
         let timeout = Duration::from_secs(u64::from(target.timeout_seconds.get()));
         if url.scheme() == "http" {
@@ -154,18 +175,20 @@ impl Sender {
                 Err(_) => {
                     // Mid-request: the connection's state is unknown.
                     *slot = None;
-                    finish(None, Some(timeout_message(timeout)), true)
+                    finish(None, Some(timed_out(timeout)), true)
                 }
-                Ok(Err(failed)) => finish(None, Some(failed.reason), failed.retryable),
+                Ok(Err(failed)) => {
+                    finish(None, Some((failed.kind, failed.reason)), failed.retryable)
+                }
                 Ok(Ok(answer)) => finish(Some(answer), None, true),
             };
         }
         let request = self.client.post(url.clone()).headers(headers).body(body);
         let response = match tokio::time::timeout(timeout, request.send()).await {
-            Err(_) => return finish(None, Some(timeout_message(timeout)), true),
+            Err(_) => return finish(None, Some(timed_out(timeout)), true),
             Ok(Err(e)) => {
-                let (reason, retryable) = classify(&e);
-                return finish(None, Some(reason), retryable);
+                let (kind, reason, retryable) = classify(&e);
+                return finish(None, Some((kind, reason)), retryable);
             }
             Ok(Ok(response)) => response,
         };
@@ -174,7 +197,7 @@ impl Sender {
         let remaining = timeout.saturating_sub(clock.elapsed());
         let (body, error) = match tokio::time::timeout(remaining, read_excerpt(response)).await {
             Ok(body) => (body, None),
-            Err(_) => (None, Some(timeout_message(timeout))),
+            Err(_) => (None, Some(timed_out(timeout))),
         };
         let answer = Answer {
             status,
@@ -195,12 +218,13 @@ impl Sender {
         if let Some(ip) = literal_ip(url)
             && !self.policy.allows(ip)
         {
-            return Err(BuildError::Permanent(format!(
-                "address not allowed: {ip} is private, loopback or link-local"
-            )));
+            return Err(BuildError::Permanent(
+                FailureKind::RefusedAddress,
+                format!("address not allowed: {ip} is private, loopback or link-local"),
+            ));
         }
-        let (headers, body) =
-            Self::render_request(target, message, now_ms).map_err(BuildError::Permanent)?;
+        let (headers, body) = Self::render_request(target, message, now_ms)
+            .map_err(|reason| BuildError::Permanent(FailureKind::Other, reason))?;
         Ok((url, headers, body))
     }
 
@@ -271,11 +295,14 @@ impl Sender {
 }
 
 enum BuildError {
-    Permanent(String),
+    Permanent(FailureKind, String),
 }
 
-fn timeout_message(timeout: Duration) -> String {
-    format!("timeout: no response within {} s", timeout.as_secs())
+fn timed_out(timeout: Duration) -> (FailureKind, String) {
+    (
+        FailureKind::Timeout,
+        format!("timeout: no response within {} s", timeout.as_secs()),
+    )
 }
 
 fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
@@ -302,26 +329,29 @@ async fn read_excerpt(mut response: reqwest::Response) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// A short, stable description of a transport error, and whether retrying can help.
-fn classify(e: &reqwest::Error) -> (String, bool) {
+/// The kind and a short, stable description of a transport error, and whether retrying can
+/// help.
+fn classify(e: &reqwest::Error) -> (FailureKind, String, bool) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut text = String::new();
     while let Some(err) = source {
         if let Some(forbidden) = err.downcast_ref::<Forbidden>() {
-            return (forbidden.to_string(), false);
+            return (FailureKind::RefusedAddress, forbidden.to_string(), false);
         }
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            return (format!("tls: {tls}"), true);
+            return (FailureKind::Tls, format!("tls: {tls}"), true);
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             if let Some(tls) = rustls_error(io) {
-                return (format!("tls: {tls}"), true);
+                return (FailureKind::Tls, format!("tls: {tls}"), true);
             }
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
-                    return ("connection refused".into(), true);
+                    return (FailureKind::Connect, "connection refused".into(), true);
                 }
-                std::io::ErrorKind::ConnectionReset => return ("connection reset".into(), true),
+                std::io::ErrorKind::ConnectionReset => {
+                    return (FailureKind::Other, "connection reset".into(), true);
+                }
                 _ => {}
             }
         }
@@ -329,18 +359,22 @@ fn classify(e: &reqwest::Error) -> (String, bool) {
         text.push(' ');
         source = err.source();
     }
-    let reason = if e.is_timeout() {
-        "timeout".to_owned()
+    // reqwest does not type these; its messages are the only signal, read here once.
+    let (kind, reason) = if e.is_timeout() {
+        (FailureKind::Timeout, "timeout".to_owned())
     } else if text.contains("dns error") || text.contains("failed to lookup") {
-        format!("dns: {}", innermost(e))
+        (FailureKind::Dns, format!("dns: {}", innermost(e)))
     } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-        format!("tls: {}", innermost(e))
+        (FailureKind::Tls, format!("tls: {}", innermost(e)))
     } else if e.is_connect() {
-        format!("connect: {}", innermost(e))
+        (FailureKind::Connect, format!("connect: {}", innermost(e)))
     } else {
-        format!("request failed: {}", innermost(e))
+        (
+            FailureKind::Other,
+            format!("request failed: {}", innermost(e)),
+        )
     };
-    (reason, true)
+    (kind, reason, true)
 }
 
 /// The TLS error inside (possibly nested) `io::Error`s, whose `source()` skips their payload.

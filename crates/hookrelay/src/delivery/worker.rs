@@ -26,6 +26,7 @@ use super::send::Sender;
 use super::walk::Walk;
 use crate::clock::now_ms;
 use crate::ids::WebhookId;
+use crate::measure::{HostBacklog, HostQueues, Metrics};
 use crate::store::{self, AttemptRecord, Store};
 
 /// The dispatcher's tunables, from `Config`.
@@ -49,6 +50,8 @@ pub struct WorkerSettings {
     pub recorder: recorder::RecorderSettings,
     /// How far retry waits are spread around the schedule's steps.
     pub retry_jitter: super::schedule::Jitter,
+    /// Where attempts are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// How long the dispatcher waits before claiming again after a claim came back short while
@@ -90,12 +93,18 @@ impl Worker {
             shutdown,
             wake,
             results,
+            metrics: settings.metrics.clone(),
         });
         Self {
             shared,
             results: results_rx,
             settings,
         }
+    }
+
+    /// Where a scrape reads the backlog of the per-host queues.
+    pub fn host_queues(&self) -> Arc<dyn HostQueues> {
+        Arc::new(Backlog(self.shared.clone()))
     }
 
     /// Where publishes hand new deliveries over; inert unless the worker runs.
@@ -152,6 +161,16 @@ impl Worker {
 /// Gives back the deliveries still queued for busy hosts at shutdown, due now: never started,
 /// they would otherwise wait for their leases (on PostgreSQL; SQLite's leases end with the
 /// process) before the restarted process or another node sends them.
+/// The dispatcher's per-host queues, as a scrape reads them.
+struct Backlog(Arc<Shared>);
+
+impl HostQueues for Backlog {
+    fn backlog(&self) -> HostBacklog {
+        let (hosts, longest) = self.0.limits.backlog();
+        HostBacklog { hosts, longest }
+    }
+}
+
 async fn give_back_queued(shared: &Shared) {
     let queued: Vec<_> = shared
         .limits

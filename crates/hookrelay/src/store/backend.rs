@@ -89,6 +89,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Applies pending migrations (idempotent).
     async fn apply_migrations(&self) -> Result<()>;
 
+    /// The migrations embedded in this build, which readiness compares with those applied.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
+
     /// The right to claim deliveries from this database, held while the dispatcher runs.
     fn delivery_lock(&self) -> anyhow::Result<DeliveryLock>;
 

@@ -93,6 +93,29 @@ fn unavailable(sqlstate: &str) -> bool {
 /// Store results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why the database cannot serve this node (`/readyz`).
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    /// The readiness query failed: the database is down, unreachable or lost its tables.
+    #[error("the database cannot be queried")]
+    Unreachable(#[source] Error),
+    /// The applied migrations differ from this build's: it must be migrated, or it was
+    /// migrated by a newer hookrelay.
+    #[error("migrations are not current: {0}")]
+    Migrations(String),
+}
+
+/// The queue's size as the gauges show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Pending deliveries due now.
+    pub due: i64,
+    /// Pending deliveries due later.
+    pub scheduled: i64,
+    /// When the oldest due delivery became due (unix ms), if any is.
+    pub oldest_due: Option<i64>,
+}
+
 /// The persistence operations hookrelay needs. Methods match callers, not tables.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -213,6 +236,12 @@ pub trait Store: Send + Sync + 'static {
     /// at their lease's end, where the backend is sure no other node holds them. On PostgreSQL
     /// that is known only once the node delivers alone, so it happens then, if it starts so.
     async fn resume_abandoned(&self, lease: std::time::Duration) -> Result<()>;
+    /// Whether this node can serve: the database answers and its applied migrations are
+    /// exactly those embedded in this build. One cheap read, for `/readyz`.
+    async fn ready(&self) -> Result<(), NotReady>;
+    /// Pending deliveries due at `now`, due later, and the oldest due time; parked ones (due
+    /// at no time) are neither. For the queue gauges, read every few seconds.
+    async fn queue_depth(&self, now: i64) -> Result<QueueDepth>;
     /// This node's dispatcher has stopped: whatever it holds to claim (on PostgreSQL, the
     /// locks that let it deliver alone) goes, so another node may claim at once.
     async fn claiming_stopped(&self);

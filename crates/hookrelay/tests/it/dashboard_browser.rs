@@ -101,13 +101,25 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The text of the first element matching `css`, waiting for it to appear (a click that
+/// navigates can return before the next page is there).
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
         .text()
         .await
         .unwrap()
+}
+
+async fn wait_for_path(c: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c.current_url().await.unwrap().path() != path {
+        assert!(std::time::Instant::now() < deadline, "never reached {path}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn click(c: &Client, css: &str) {
@@ -288,13 +300,7 @@ async fn the_dashboard_works_in_a_real_browser() {
 
     // Sign out; a tenant signs in through a link and cannot open another tenant's webhook.
     click(&c, "form[action='/dashboard/logout'] button").await;
-    assert!(
-        c.current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/dashboard/login")
-    );
+    wait_for_path(&c, "/dashboard/login").await;
     app.create_tenant("acme").await;
     let (_, link) = app.post("/v1/tenants/acme/dashboard-link", json!({})).await;
     let link = link["url"].as_str().unwrap().to_owned();
@@ -314,6 +320,8 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert_eq!(text(&c, "h1").await, "Not found");
     click(&c, "a[href='/dashboard']").await;
     click(&c, "form[action='/dashboard/logout'] button").await;
+    // The sign-out's own navigation must be over, or it could land after the link's.
+    wait_for_path(&c, "/dashboard/login").await;
     c.goto(&link).await.unwrap();
     assert!(text(&c, "p.error").await.contains("expired or was used"));
 

@@ -121,6 +121,8 @@ pub struct TestApp {
     /// The running app's store, for tests that must write what the API would refuse.
     pub store: Option<std::sync::Arc<dyn hookrelay::store::Store>>,
     pub address: SocketAddr,
+    /// Where `/metrics` is served without auth, when `metrics_listen` is set.
+    pub metrics_address: Option<SocketAddr>,
     pub client: reqwest::Client,
     database: Database,
     config: Config,
@@ -128,8 +130,9 @@ pub struct TestApp {
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The config every test app starts from: dev mode, port 0, quick polls, and retries at the
-/// schedule's exact steps (no jitter), so a test can check the wait a step gives.
+/// The config every test app starts from: dev mode, port 0, quick polls, retries at the
+/// schedule's exact steps (no jitter), so a test can check the wait a step gives, and metrics
+/// gauges sampled at every scrape, so a test can poll them.
 pub fn test_config(database_url: &str) -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -140,6 +143,7 @@ pub fn test_config(database_url: &str) -> Config {
         poll_interval_ms: 250,
         shutdown_grace_seconds: 10,
         retry_jitter: 0.0,
+        metrics_refresh_ms: 0,
         ..Config::default()
     }
 }
@@ -163,6 +167,7 @@ impl TestApp {
             backend,
             store: None,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_address: None,
             client: reqwest::Client::new(),
             database,
             config,
@@ -187,6 +192,7 @@ impl TestApp {
             backend: self.backend,
             store: None,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_address: None,
             client: reqwest::Client::new(),
             database: Database::Borrowed { url },
             config,
@@ -200,6 +206,7 @@ impl TestApp {
     async fn start(&mut self) {
         let app = App::build(self.config.clone()).await.expect("app builds");
         self.address = app.address();
+        self.metrics_address = app.metrics_address();
         self.store = Some(app.store());
         self.token = app.shutdown_token();
         self.handle = Some(tokio::spawn(app.run_until_stopped()));

@@ -25,6 +25,7 @@ mod handoff;
 mod lifecycle;
 mod log;
 mod logging;
+mod metrics;
 mod notify;
 mod openapi;
 mod outage;

@@ -130,6 +130,10 @@ impl Backend for PgStore {
         Ok(tx.rollback().await?)
     }
 
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
     async fn apply_migrations(&self) -> Result<()> {
         MIGRATOR
             .run(&self.pool)

@@ -10,6 +10,7 @@
 mod catalog;
 mod dashboard;
 mod failures;
+mod health;
 mod log;
 mod publish;
 mod retention;
@@ -26,8 +27,8 @@ use super::backend::{Backend, Conn};
 use super::{
     Activity, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery, DeliveryDetail,
     DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake,
-    KeyOwner, NewDashboardSession, NewEvent, Page, Paged, Publication, PurgeCursor, Purged, Replay,
-    Result, Store, Tenant, Webhook,
+    KeyOwner, NewDashboardSession, NewEvent, NotReady, Page, Paged, Publication, PurgeCursor,
+    Purged, QueueDepth, Replay, Result, Store, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
@@ -242,6 +243,14 @@ impl<B: Backend> Store for B {
     async fn resume_abandoned(&self, lease: std::time::Duration) -> Result<()> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         Backend::resume_abandoned(self, crate::clock::now_ms(), lease_ms).await
+    }
+
+    async fn ready(&self) -> Result<(), NotReady> {
+        health::ready(self).await
+    }
+
+    async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
+        health::queue_depth(self, now).await
     }
 
     async fn claiming_stopped(&self) {

@@ -185,6 +185,10 @@ impl Backend for SqliteStore {
         Ok(tx.rollback().await?)
     }
 
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
     async fn apply_migrations(&self) -> Result<()> {
         MIGRATOR
             .run(&self.writer)
