@@ -292,3 +292,40 @@ async fn listen_verifies_v1a_deliveries_with_the_public_key() {
     listener.stop().await;
     app.teardown().await;
 }
+
+/// The OpenAPI document names the scheme and the key fields.
+#[tokio::test]
+async fn the_openapi_document_describes_v1a() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (status, doc) = app
+        .call(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    assert!(
+        schemas["SignatureConfig"].to_string().contains(V1A),
+        "{}",
+        schemas["SignatureConfig"]
+    );
+    let webhook = &schemas["WebhookOut"];
+    for field in [
+        "public_key",
+        "previous_public_key",
+        "previous_public_key_expires_at",
+    ] {
+        let description = webhook["properties"][field]["description"].as_str();
+        assert!(
+            description.is_some_and(|d| d.contains(V1A) || d.contains("previous_public_key")),
+            "{field}: {webhook}"
+        );
+    }
+    let required = webhook["required"].as_array().unwrap();
+    assert!(
+        !required.contains(&json!("secret")),
+        "secret is absent for v1a: {webhook}"
+    );
+    let rotated = &schemas["RotateOut"]["properties"];
+    assert!(rotated["public_key"].is_object(), "{rotated}");
+    assert!(rotated["previous_public_key"].is_object(), "{rotated}");
+    app.teardown().await;
+}
