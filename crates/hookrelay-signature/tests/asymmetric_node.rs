@@ -185,3 +185,61 @@ fn node_crypto_v1a_signatures_verify_with_hookrelay() {
         assert!(verify(&Scheme::StandardWebhooks, &[public], &headers, &body, &opts).is_err());
     }
 }
+
+/// The Node receiver snippet of `docs/receivers/node/receivers.js` (shown in
+/// `docs/receiving.md`) accepts what hookrelay-signature signs with `v1a`, during a rotation
+/// too, and rejects tampered, mis-keyed, stale and unsigned deliveries.
+#[test]
+fn the_node_receiver_snippet_checks_v1a_deliveries() {
+    let mut rng = Rng::from_env();
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for _ in 0..10 {
+        let m = Message::random(&mut rng);
+        let seeds: [[u8; 32]; 3] =
+            std::array::from_fn(|_| rng.bytes(32).try_into().expect("32 bytes"));
+        let [new, old, stranger] = seeds.map(|seed| key(&generate_signing_key_string(&seed)));
+        let signature = signature_header(&[new.clone(), old.clone()], &m);
+        let case = |public: &Secret, body: &[u8], signature: &str, now: i64| {
+            json!({
+                "scheme": "standard-webhooks-v1a",
+                "secret": public.public_key().expect("public key"),
+                "headers": {
+                    "webhook-id": m.id,
+                    "webhook-timestamp": m.timestamp.to_string(),
+                    "webhook-signature": signature,
+                },
+                "body_b64": STANDARD.encode(body),
+                "now": now,
+            })
+        };
+        let mut tampered = m.body.clone();
+        tampered.push(b'x');
+        for (c, accept) in [
+            (case(&new, &m.body, &signature, m.timestamp), true),
+            (case(&old, &m.body, &signature, m.timestamp + 299), true),
+            (case(&stranger, &m.body, &signature, m.timestamp), false),
+            (case(&new, &tampered, &signature, m.timestamp), false),
+            (case(&new, &m.body, &signature, m.timestamp + 301), false),
+            (case(&new, &m.body, "v1,c2lnbmF0dXJl", m.timestamp), false),
+        ] {
+            cases.push(c);
+            expected.push(accept.then(|| json!(m.id)));
+        }
+    }
+    let Some(program) = support::interpreter("node") else {
+        return;
+    };
+    let foreign = support::foreign_dir();
+    let snippets = support::repo_root().join("docs/receivers/node/receivers.js");
+    let driver = foreign.join("receivers.js");
+    let output = support::run_json(program, &[&driver, &snippets], &json!(cases));
+    let results = output.as_array().expect("a JSON list");
+    assert_eq!(results.len(), cases.len());
+    for ((result, want), case) in results.iter().zip(&expected).zip(&cases) {
+        match want {
+            Some(id) => assert_eq!(result, &json!({"ok": true, "value": id}), "{case}"),
+            None => assert_eq!(result["ok"], json!(false), "{case}: {result}"),
+        }
+    }
+}

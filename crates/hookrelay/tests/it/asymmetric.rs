@@ -329,3 +329,27 @@ async fn the_openapi_document_describes_v1a() {
     assert!(rotated["previous_public_key"].is_object(), "{rotated}");
     app.teardown().await;
 }
+
+/// The README's v1a `hookrelay verify` example prints what the README says it prints.
+#[test]
+fn the_readmes_v1a_verify_example_prints_valid() {
+    const README: &str = include_str!("../../../../README.md");
+    let start = README
+        .match_indices("printf '%s'")
+        .map(|(at, _)| at)
+        .find(|at| README[*at..].split("```").next().unwrap().contains(V1A))
+        .expect("the v1a verify example");
+    let block = README[start..].split("```").next().unwrap();
+    let (script, expected) = block.rsplit_once("# ").unwrap();
+    let script = script.replace(
+        "cargo run --release -p hookrelay --",
+        env!("CARGO_BIN_EXE_hookrelay"),
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out).trim(), expected.trim());
+}
