@@ -2,12 +2,14 @@
 //!
 //! `hookrelay-signature` turns `(scheme, secrets, message id, timestamp, body)` into the headers
 //! a delivery carries ([`sign`]) and checks such headers on the receiving side ([`verify`]).
-//! It supports [Standard Webhooks](https://www.standardwebhooks.com/) (hookrelay's default) and
-//! the plain and timestamp-keyed HMAC-SHA256 headers of other platforms (see [`Scheme`]).
+//! It supports [Standard Webhooks](https://www.standardwebhooks.com/) (hookrelay's default),
+//! with symmetric (`v1`, HMAC-SHA256, `whsec_` secrets) and asymmetric (`v1a`, Ed25519, `whsk_`
+//! private and `whpk_` public keys) signatures, and the plain and timestamp-keyed HMAC-SHA256
+//! headers of other platforms (see [`Scheme`]).
 //!
 //! The crate is pure: no I/O, no clock (callers pass the time), no randomness (callers pass the
-//! bytes to [`generate_secret_string`]). MACs are compared in constant time, and parsing never
-//! panics, whatever the headers hold.
+//! bytes to [`generate_secret_string`] and [`generate_signing_key_string`]). MACs are compared
+//! in constant time, and parsing never panics, whatever the headers hold.
 //!
 //! # Signing
 //!
@@ -28,6 +30,23 @@
 //!     // request = request.header(name, value);
 //!     # let _ = (name, value);
 //! }
+//! # Ok::<(), hookrelay_signature::SecretError>(())
+//! ```
+//!
+//! With an Ed25519 private key the same scheme signs `v1a`, and a receiver verifies with the
+//! public key alone:
+//!
+//! ```
+//! use hookrelay_signature::{Scheme, Secret, VerifyOptions, sign, verify};
+//!
+//! let scheme = Scheme::StandardWebhooks;
+//! let private = Secret::new(&scheme, "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=")?;
+//! let body = br#"{"test": 2432232314}"#;
+//! let headers = sign(&scheme, &[private], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
+//! assert!(headers.get("webhook-signature").is_some_and(|s| s.starts_with("v1a,")));
+//!
+//! let public = Secret::new(&scheme, "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")?;
+//! assert!(verify(&scheme, &[public], &headers, body, &VerifyOptions::at(1614265330)).is_ok());
 //! # Ok::<(), hookrelay_signature::SecretError>(())
 //! ```
 //!
@@ -69,6 +88,7 @@
 //! when verification fails, and deduplicates deliveries by event id. Its Rust code runs as
 //! doctests.
 
+mod ed25519;
 mod headers;
 mod mac;
 mod scheme;
@@ -76,9 +96,10 @@ mod secret;
 mod sign;
 mod verify;
 
+pub use ed25519::generate_signing_key_string;
 pub use headers::HeaderLookup;
 pub use scheme::{Encoding, Scheme, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
-pub use secret::{Secret, SecretError, generate_secret_string};
+pub use secret::{Secret, SecretError, SecretKind, generate_secret_string};
 pub use sign::{HeadersIter, SignedHeaders, sign};
 pub use verify::{DEFAULT_TOLERANCE, Verified, VerifyError, VerifyOptions, verify};
 

@@ -20,9 +20,11 @@ pub enum Encoding {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scheme {
     /// [Standard Webhooks](https://www.standardwebhooks.com/): headers `webhook-id`,
-    /// `webhook-timestamp` and `webhook-signature: v1,<base64>` (a space-separated list, any
-    /// entry may match), HMAC-SHA256 over `"<id>.<timestamp>.<body>"` with the key
-    /// `base64-decode(secret without "whsec_")`.
+    /// `webhook-timestamp` and `webhook-signature` (a space-separated list, any entry may
+    /// match) over `"<id>.<timestamp>.<body>"`: `v1,<base64>`, HMAC-SHA256 with the key
+    /// `base64-decode(secret without "whsec_")`, or, with an Ed25519 key (`whsk_…` to sign,
+    /// `whpk_…` to verify), `v1a,<base64>`, its Ed25519 signature. The key's prefix chooses,
+    /// as the specification intends.
     StandardWebhooks,
     /// HMAC-SHA256 of the raw body, keyed with the secret's UTF-8 bytes verbatim, written to
     /// `header` as `prefix` followed by the encoded MAC (e.g. `X-Webhook-Signature: sha256=<hex>`).

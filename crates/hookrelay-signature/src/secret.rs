@@ -1,4 +1,4 @@
-//! Signing secrets: parsing, generation and redacted display.
+//! Signing secrets and keys: parsing, generation and redacted display.
 
 use std::fmt;
 
@@ -8,39 +8,66 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 
 use crate::Scheme;
+use crate::ed25519;
 
 /// Prefix of Standard Webhooks secrets.
 const WHSEC_PREFIX: &str = "whsec_";
 
 /// Standard base64 that accepts missing padding and non-canonical trailing bits, as the
 /// reference Standard Webhooks libraries do.
-const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+pub(crate) const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
     GeneralPurposeConfig::new()
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true),
 );
 
-/// A signing key, ready for use with one [`Scheme`].
+/// A signing key, ready for use with one [`Scheme`]: an HMAC key, or for Standard Webhooks'
+/// asymmetric signatures (`v1a`) an Ed25519 private or public key.
 ///
 /// Its `Debug` output never shows the key.
 #[derive(Clone)]
-pub struct Secret(Box<[u8]>);
+pub struct Secret(Key);
+
+#[derive(Clone)]
+pub(crate) enum Key {
+    Mac(Box<[u8]>),
+    Ed25519(ed25519::Key),
+}
+
+/// What kind of key a [`Secret`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretKind {
+    /// An HMAC-SHA256 key (`whsec_…` for Standard Webhooks, `v1` signatures).
+    Hmac,
+    /// An Ed25519 private key (`whsk_…`): signs and verifies `v1a` signatures.
+    Ed25519Private,
+    /// An Ed25519 public key (`whpk_…`): verifies `v1a` signatures only.
+    Ed25519Public,
+}
 
 impl Secret {
     /// Parses a secret as configured for `scheme`.
     ///
-    /// For [`Scheme::StandardWebhooks`] the string is base64 (standard alphabet, padding
-    /// optional), with or without the `whsec_` prefix, and the key is the decoded bytes. For the
-    /// other schemes the key is the string's UTF-8 bytes verbatim.
+    /// For [`Scheme::StandardWebhooks`] a string starting with `whsk_` is an Ed25519 private key
+    /// and one starting with `whpk_` an Ed25519 public key (base64 of the 32-byte seed, or of
+    /// the seed and public key; base64 of the 32-byte public key), which sign or verify `v1a`
+    /// signatures; any other string is base64 (standard alphabet, padding optional), with or
+    /// without the `whsec_` prefix, and the HMAC key for `v1` signatures is the decoded bytes.
+    /// For the other schemes the key is the string's UTF-8 bytes verbatim.
     ///
     /// # Errors
     ///
     /// [`SecretError::Empty`] if the key would be empty, [`SecretError::InvalidBase64`] if a
-    /// Standard Webhooks secret is not base64.
+    /// Standard Webhooks secret is not base64, [`SecretError::InvalidKey`] if a `whsk_` or
+    /// `whpk_` key is not an Ed25519 key.
     pub fn new(scheme: &Scheme, s: &str) -> Result<Secret, SecretError> {
         let key = match scheme {
             Scheme::StandardWebhooks => {
+                if let Some(key) = ed25519::Key::parse(s) {
+                    return key.map(|key| Secret(Key::Ed25519(key)));
+                }
                 let encoded = s.strip_prefix(WHSEC_PREFIX).unwrap_or(s);
                 LENIENT_BASE64
                     .decode(encoded)
@@ -51,12 +78,46 @@ impl Secret {
         if key.is_empty() {
             return Err(SecretError::Empty);
         }
-        Ok(Secret(key.into_boxed_slice()))
+        Ok(Secret(Key::Mac(key.into_boxed_slice())))
     }
 
-    /// The raw HMAC key.
-    pub(crate) fn key(&self) -> &[u8] {
-        &self.0
+    /// What kind of key this is.
+    pub fn kind(&self) -> SecretKind {
+        match &self.0 {
+            Key::Mac(_) => SecretKind::Hmac,
+            Key::Ed25519(key) if key.is_private() => SecretKind::Ed25519Private,
+            Key::Ed25519(_) => SecretKind::Ed25519Public,
+        }
+    }
+
+    /// For an Ed25519 key, its public key as `whpk_<base64 of the 32 bytes>`: what a receiver
+    /// verifies `v1a` signatures with. `None` for an HMAC key.
+    pub fn public_key(&self) -> Option<String> {
+        match &self.0 {
+            Key::Ed25519(key) => Some(key.public_key_string()),
+            Key::Mac(_) => None,
+        }
+    }
+
+    /// The Ed25519 key, if this is one.
+    pub(crate) fn ed25519(&self) -> Option<&ed25519::Key> {
+        match &self.0 {
+            Key::Ed25519(key) => Some(key),
+            Key::Mac(_) => None,
+        }
+    }
+
+    /// The raw HMAC key, if this is one.
+    pub(crate) fn mac_key(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Key::Mac(key) => Some(key),
+            Key::Ed25519(_) => None,
+        }
+    }
+
+    #[cfg(test)]
+    fn key(&self) -> &[u8] {
+        self.mac_key().unwrap_or_default()
     }
 }
 
@@ -74,6 +135,8 @@ pub enum SecretError {
     Empty,
     /// A Standard Webhooks secret is not valid standard base64.
     InvalidBase64,
+    /// A `whsk_` or `whpk_` key is not the base64 of an Ed25519 private or public key.
+    InvalidKey,
 }
 
 impl fmt::Display for SecretError {
@@ -82,6 +145,9 @@ impl fmt::Display for SecretError {
             SecretError::Empty => "the webhook secret is empty",
             SecretError::InvalidBase64 => {
                 "the webhook secret is not valid base64 (expected \"whsec_\" followed by standard base64)"
+            }
+            SecretError::InvalidKey => {
+                "the key is not an Ed25519 key (expected \"whsk_\" followed by the base64 of a 32-byte private key, or \"whpk_\" followed by the base64 of a 32-byte public key)"
             }
         })
     }

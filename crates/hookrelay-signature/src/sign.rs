@@ -6,14 +6,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::scheme::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
-use crate::{Encoding, Scheme, Secret, mac};
+use crate::{Encoding, Scheme, Secret, ed25519, mac};
 
 /// Signs one delivery: returns the headers to send with `body`.
 ///
 /// `secrets` may hold several keys during a rotation. [`Scheme::StandardWebhooks`] emits one
-/// `v1,<base64>` per secret, space-separated, so receivers holding any one of them accept the
-/// request; the single-signature schemes sign with `secrets[0]` only. If `secrets` is empty the
-/// signature header is still present but carries no signature, which no receiver accepts.
+/// signature per secret, space-separated, so receivers holding any one of them accept the
+/// request: `v1,<base64>` (HMAC-SHA256) for a `whsec_` secret, `v1a,<base64>` (Ed25519) for a
+/// `whsk_` private key; a `whpk_` public key signs nothing. The single-signature schemes sign
+/// with `secrets[0]` only. If no secret can sign, the signature header is still present but
+/// carries no signature, which no receiver accepts.
 ///
 /// `msg_id` is used only by [`Scheme::StandardWebhooks`]; `timestamp` (unix seconds) by
 /// [`Scheme::StandardWebhooks`] and [`Scheme::TimestampedKey`].
@@ -27,14 +29,25 @@ pub fn sign(
     let inner = match scheme {
         Scheme::StandardWebhooks => {
             let timestamp = timestamp.to_string();
-            let mut signature = String::with_capacity(secrets.len() * 48);
+            let mut signature = String::with_capacity(secrets.len() * 93);
+            // Built once, and only when an Ed25519 key signs.
+            let mut message = None;
             for secret in secrets {
+                let separator = signature.len();
                 if !signature.is_empty() {
                     signature.push(' ');
                 }
-                signature.push_str("v1,");
-                let tag = mac::standard_webhooks(secret.key(), msg_id, &timestamp, body);
-                STANDARD.encode_string(tag, &mut signature);
+                if let Some(key) = secret.mac_key() {
+                    signature.push_str("v1,");
+                    let tag = mac::standard_webhooks(key, msg_id, &timestamp, body);
+                    STANDARD.encode_string(tag, &mut signature);
+                } else if let Some(key) = secret.ed25519() {
+                    let message =
+                        message.get_or_insert_with(|| ed25519::message(msg_id, &timestamp, body));
+                    if !key.push_signature(message, &mut signature) {
+                        signature.truncate(separator);
+                    }
+                }
             }
             Inner::StandardWebhooks {
                 id: msg_id.to_owned(),
@@ -48,9 +61,9 @@ pub fn sign(
             prefix,
         } => {
             let mut value = String::with_capacity(prefix.len() + 2 * mac::TAG_LEN);
-            if let Some(secret) = secrets.first() {
+            if let Some(key) = secrets.first().and_then(Secret::mac_key) {
                 value.push_str(prefix);
-                let tag = mac::body(secret.key(), body);
+                let tag = mac::body(key, body);
                 match encoding {
                     Encoding::Hex => mac::push_hex(&mut value, &tag),
                     Encoding::Base64 => STANDARD.encode_string(tag, &mut value),
@@ -65,8 +78,8 @@ pub fn sign(
             let mut value = String::with_capacity(2 * mac::TAG_LEN + 20);
             // Writing to a String cannot fail.
             let _ = write!(value, "t={timestamp}");
-            if let Some(secret) = secrets.first() {
-                let tag = mac::timestamped_key(&value[2..], secret.key(), body);
+            if let Some(key) = secrets.first().and_then(Secret::mac_key) {
+                let tag = mac::timestamped_key(&value[2..], key, body);
                 value.push_str(", v1=");
                 mac::push_hex(&mut value, &tag);
             }

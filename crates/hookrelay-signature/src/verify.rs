@@ -11,7 +11,7 @@ use subtle::{Choice, ConstantTimeEq};
 
 use crate::mac::{self, Tag};
 use crate::scheme::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
-use crate::{Encoding, HeaderLookup, Scheme, Secret};
+use crate::{Encoding, HeaderLookup, Scheme, Secret, ed25519};
 
 /// The tolerance [`VerifyOptions::at`] uses, as the Standard Webhooks libraries do.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -123,8 +123,10 @@ impl std::error::Error for VerifyError {}
 /// Checks that a request was signed with one of `secrets` under `scheme`.
 ///
 /// Any of several secrets may match (rotation), and for schemes that carry a list of
-/// signatures any `v1` entry may match; other versions are ignored. MACs are compared in
-/// constant time. Never panics, whatever the headers hold.
+/// signatures any entry may match: for Standard Webhooks, a `v1` entry (HMAC-SHA256) checked
+/// with the `whsec_` secrets, or a `v1a` entry (Ed25519) checked with the `whpk_` or `whsk_`
+/// keys; other versions are ignored. MACs are compared in constant time. Never panics,
+/// whatever the headers hold.
 ///
 /// # Errors
 ///
@@ -147,19 +149,7 @@ pub fn verify(
             let timestamp = parse_timestamp(raw_timestamp)
                 .ok_or_else(|| malformed(WEBHOOK_TIMESTAMP, "not an integer unix timestamp"))?;
             check_tolerance(timestamp, opts)?;
-            let expected = expected_tags(secrets, |key| {
-                mac::standard_webhooks(key, id, raw_timestamp, body)
-            });
-            let v1 = signature
-                .split(' ')
-                .filter_map(|entry| entry.split_once(','))
-                .filter(|(version, _)| *version == "v1")
-                .map(|(_, sig)| sig);
-            let reasons = Reasons {
-                none: "no `v1,<base64>` signature",
-                undecodable: "no v1 signature is the base64 of a 32-byte HMAC-SHA256",
-            };
-            match_any(WEBHOOK_SIGNATURE, v1, decode_base64, &expected, reasons)?;
+            standard_webhooks(secrets, id, raw_timestamp, signature, body)?;
             Ok(Verified {
                 msg_id: Some(id.to_owned()),
                 timestamp: Some(timestamp),
@@ -252,7 +242,74 @@ fn check_tolerance(timestamp: i64, opts: &VerifyOptions) -> Result<(), VerifyErr
 }
 
 fn expected_tags(secrets: &[Secret], compute: impl Fn(&[u8]) -> Tag) -> Vec<Tag> {
-    secrets.iter().map(|secret| compute(secret.key())).collect()
+    secrets
+        .iter()
+        .filter_map(Secret::mac_key)
+        .map(compute)
+        .collect()
+}
+
+/// Checks a Standard Webhooks signature list: `v1` entries against the HMAC secrets, `v1a`
+/// entries against the Ed25519 keys. Which versions are looked at depends on the keys held, so
+/// that a receiver with only `whsec_` secrets reads the header exactly as before `v1a`.
+fn standard_webhooks(
+    secrets: &[Secret],
+    id: &str,
+    raw_timestamp: &str,
+    signature: &str,
+    body: &[u8],
+) -> Result<(), VerifyError> {
+    let entries = |wanted: &'static str| {
+        signature
+            .split(' ')
+            .filter_map(|entry| entry.split_once(','))
+            .filter(move |(version, _)| *version == wanted)
+            .map(|(_, sig)| sig)
+    };
+    let keys: Vec<&ed25519::Key> = secrets.iter().filter_map(Secret::ed25519).collect();
+    let hmac = keys.len() < secrets.len() || secrets.is_empty();
+    let mut tally = Tally::default();
+    if hmac {
+        let expected = expected_tags(secrets, |key| {
+            mac::standard_webhooks(key, id, raw_timestamp, body)
+        });
+        if tally.any(entries("v1"), decode_base64, |tag| {
+            matches_tag(&expected, tag)
+        }) {
+            return Ok(());
+        }
+    }
+    if !keys.is_empty() {
+        let message = ed25519::message(id, raw_timestamp, body);
+        let decode = |s: &str| ed25519::decode_signature(s, &BASE64);
+        let verifies = |sig: &_| keys.iter().any(|key| key.verifies(&message, sig));
+        if tally.any(entries("v1a"), decode, verifies) {
+            return Ok(());
+        }
+    }
+    let reasons = match (hmac, !keys.is_empty()) {
+        (true, false) => Reasons {
+            none: "no `v1,<base64>` signature",
+            undecodable: "no v1 signature is the base64 of a 32-byte HMAC-SHA256",
+        },
+        (false, _) => Reasons {
+            none: "no `v1a,<base64>` signature",
+            undecodable: "no v1a signature is the base64 of a 64-byte Ed25519 signature",
+        },
+        (true, true) => Reasons {
+            none: "no `v1,<base64>` or `v1a,<base64>` signature",
+            undecodable: "no v1 or v1a signature decodes (base64 of a 32-byte HMAC-SHA256 or a 64-byte Ed25519 signature)",
+        },
+    };
+    Err(tally.error(WEBHOOK_SIGNATURE, reasons))
+}
+
+/// Whether `tag` is one of `expected`, compared in constant time.
+fn matches_tag(expected: &[Tag], tag: &Tag) -> bool {
+    let matched = expected
+        .iter()
+        .fold(Choice::from(0), |acc, want| acc | want.ct_eq(tag));
+    bool::from(matched)
 }
 
 fn decode_hex(s: &str) -> Option<Tag> {
@@ -284,23 +341,48 @@ fn match_any<'a>(
     expected: &[Tag],
     reasons: Reasons,
 ) -> Result<(), VerifyError> {
-    let (mut seen, mut decoded) = (false, false);
-    for candidate in candidates {
-        seen = true;
-        let Some(tag) = decode(candidate) else {
-            continue;
-        };
-        decoded = true;
-        let matched = expected
-            .iter()
-            .fold(Choice::from(0), |acc, want| acc | want.ct_eq(&tag));
-        if bool::from(matched) {
-            return Ok(());
+    let mut tally = Tally::default();
+    if tally.any(candidates, decode, |tag| matches_tag(expected, tag)) {
+        return Ok(());
+    }
+    Err(tally.error(header, reasons))
+}
+
+/// What a search through the candidate signatures met, to say why none matched.
+#[derive(Default)]
+struct Tally {
+    /// There was at least one candidate.
+    seen: bool,
+    /// At least one candidate decoded.
+    decoded: bool,
+}
+
+impl Tally {
+    /// Whether any candidate decodes to a signature that `matches`.
+    fn any<'a, T>(
+        &mut self,
+        candidates: impl Iterator<Item = &'a str>,
+        decode: impl Fn(&str) -> Option<T>,
+        matches: impl Fn(&T) -> bool,
+    ) -> bool {
+        for candidate in candidates {
+            self.seen = true;
+            let Some(signature) = decode(candidate) else {
+                continue;
+            };
+            self.decoded = true;
+            if matches(&signature) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn error(&self, header: &str, reasons: Reasons) -> VerifyError {
+        match (self.seen, self.decoded) {
+            (false, _) => malformed(header, reasons.none),
+            (true, false) => malformed(header, reasons.undecodable),
+            (true, true) => VerifyError::NoMatchingSignature,
         }
     }
-    Err(match (seen, decoded) {
-        (false, _) => malformed(header, reasons.none),
-        (true, false) => malformed(header, reasons.undecodable),
-        (true, true) => VerifyError::NoMatchingSignature,
-    })
 }

@@ -49,6 +49,30 @@ function verifyStandardWebhooks(secret, headers, body, now) {
 }
 // --8<-- [end:standard-webhooks]
 
+// --8<-- [start:standard-webhooks-v1a]
+// publicKey is the webhook's "public_key", "whpk_..."; headers is req.headers.
+function verifyStandardWebhooksV1a(publicKey, headers, body, now) {
+  const msgId = headers["webhook-id"];
+  const timestamp = headers["webhook-timestamp"];
+  const signatures = headers["webhook-signature"];
+  if (!msgId || !timestamp || !signatures) {
+    throw new Error("missing webhook-id, webhook-timestamp or webhook-signature");
+  }
+  checkTimestamp(timestamp, now);
+  // The raw 32-byte key is the "x" of a JSON Web Key.
+  const x = Buffer.from(publicKey.replace(/^whpk_/, ""), "base64").toString("base64url");
+  const key = crypto.createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+  const signed = Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`), body]);
+  for (const entry of signatures.split(" ")) {
+    const [version, signature] = entry.split(",");
+    if (version === "v1a" && crypto.verify(null, signed, key, Buffer.from(signature, "base64"))) {
+      return msgId; // the event id: use it to deduplicate
+    }
+  }
+  throw new Error("no matching signature");
+}
+// --8<-- [end:standard-webhooks-v1a]
+
 // --8<-- [start:hmac-sha256]
 // header is the signature header's value, e.g. req.headers["x-mavio-signature"].
 function verifyHmacSha256(secret, header, body, prefix = "", encoding = "hex") {
@@ -79,4 +103,9 @@ function verifyTimestampedKey(secret, header, body, now) {
 }
 // --8<-- [end:timestamped-key]
 
-module.exports = { verifyStandardWebhooks, verifyHmacSha256, verifyTimestampedKey };
+module.exports = {
+  verifyStandardWebhooks,
+  verifyStandardWebhooksV1a,
+  verifyHmacSha256,
+  verifyTimestampedKey,
+};

@@ -13,6 +13,9 @@ function run(c) {
   if (c.scheme === "standard-webhooks") {
     return receivers.verifyStandardWebhooks(c.secret, c.headers, body, c.now);
   }
+  if (c.scheme === "standard-webhooks-v1a") {
+    return receivers.verifyStandardWebhooksV1a(c.secret, c.headers, body, c.now);
+  }
   const header = c.headers[c.header_name.toLowerCase()];
   if (c.scheme === "hmac-sha256") {
     return receivers.verifyHmacSha256(c.secret, header, body, c.prefix, c.encoding);

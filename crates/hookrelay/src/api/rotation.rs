@@ -12,12 +12,11 @@ use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::{ApiPath, OptionalJson};
-use super::webhook_json::{check_secret, new_secret, scheme_name};
+use super::webhook_json::{check_secret, new_secret, public_key, scheme_name};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::WebhookId;
-use crate::model::SignatureConfig;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,7 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RotateIn {
-    /// The new secret; generated when absent.
+    /// The new secret; generated when absent. With `standard-webhooks-v1a`, an Ed25519 private
+    /// key (`whsk_…`); omit it to have a key pair generated.
     secret: Option<String>,
 }
 
@@ -38,8 +38,17 @@ pub struct RotateIn {
 pub struct RotateOut {
     /// The webhook.
     webhook_id: String,
-    /// The new secret, which signs every delivery from now on.
-    secret: String,
+    /// The new secret, which signs every delivery from now on. Absent with
+    /// `standard-webhooks-v1a`, whose private key is never shown: see `public_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// `standard-webhooks-v1a` only: the new key's public key (`whpk_…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    /// `standard-webhooks-v1a` only: the replaced key's public key, which signs too until
+    /// `previous_secret_expires_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_public_key: Option<String>,
     /// Until when the old secret signs too (RFC 3339); null when the scheme carries one
     /// signature and switched at once.
     previous_secret_expires_at: Option<String>,
@@ -99,18 +108,27 @@ async fn rotate(
         .previous_secret
         .as_ref()
         .map(|(_, until)| rfc3339(*until));
+    let asymmetric = webhook.signature.is_asymmetric();
+    let what = if asymmetric { "key" } else { "secret" };
     let note = match &expires {
         Some(until) => format!(
-            "deliveries carry signatures for both the new and the old secret until {until}; update receivers before then"
+            "deliveries carry signatures for both the new and the old {what} until {until}; update receivers before then"
         ),
         None => format!(
             "the {} scheme carries a single signature: deliveries are signed with the new secret from now on",
             scheme_name(&webhook.signature)
         ),
     };
+    let previous_public_key = webhook
+        .previous_secret
+        .as_ref()
+        .filter(|_| asymmetric)
+        .and_then(|(old, _)| public_key(old));
     Ok(Json(RotateOut {
         webhook_id: webhook.id.to_string(),
-        secret: webhook.secret,
+        public_key: asymmetric.then(|| public_key(&webhook.secret)).flatten(),
+        secret: (!asymmetric).then_some(webhook.secret),
+        previous_public_key,
         previous_secret_expires_at: expires,
         note,
     }))
@@ -130,10 +148,10 @@ pub(crate) async fn rotate_in(
             check_secret(&s, &webhook.signature)?;
             s
         }
-        None => new_secret(),
+        None => new_secret(&webhook.signature),
     };
     let now = now_ms();
-    let several = matches!(webhook.signature, SignatureConfig::StandardWebhooks);
+    let several = webhook.signature.carries_several_signatures();
     let old = std::mem::replace(&mut webhook.secret, secret);
     webhook.previous_secret =
         several.then(|| (old, now + state.rotation_overlap.as_millis() as i64));

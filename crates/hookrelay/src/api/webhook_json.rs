@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use hookrelay_signature::{Secret, generate_secret_string};
+use hookrelay_signature::{
+    Scheme, Secret, SecretKind, generate_secret_string, generate_signing_key_string,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,8 +33,21 @@ pub struct WebhookOut {
     events: Vec<String>,
     /// Only events carrying one of these channels; empty means all.
     channels: Vec<String>,
-    /// The signing secret.
-    secret: String,
+    /// The signing secret, shared with the receiver. Absent with `standard-webhooks-v1a`,
+    /// whose private key hookrelay keeps to itself: receivers verify with `public_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// `standard-webhooks-v1a` only: the Ed25519 public key (`whpk_` + the base64 of its 32
+    /// bytes) that verifies every delivery's `v1a,` signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    /// `standard-webhooks-v1a` only, after a rotation: the replaced key's public key, which
+    /// still signs every delivery beside the new one until `previous_public_key_expires_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_public_key: Option<String>,
+    /// When `previous_public_key` stops signing (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_public_key_expires_at: Option<String>,
     /// Whether deliveries are made.
     active: bool,
     /// Why it was disabled, if it was: `failing` (every attempt failed for
@@ -63,13 +78,27 @@ pub struct WebhookOut {
 
 impl From<Webhook> for WebhookOut {
     fn from(w: Webhook) -> Self {
+        let (secret, public_key, previous) = if w.signature.is_asymmetric() {
+            let previous = w
+                .previous_secret
+                .as_ref()
+                .filter(|(_, until)| *until > now_ms())
+                .and_then(|(old, until)| Some((public_key(old)?, rfc3339(*until))));
+            (None, public_key(&w.secret), previous)
+        } else {
+            (Some(w.secret), None, None)
+        };
+        let (previous_public_key, previous_public_key_expires_at) = previous.unzip();
         Self {
             id: w.id.to_string(),
             url: w.url.as_str().to_owned(),
             description: w.description,
             events: w.events.patterns().to_vec(),
             channels: w.channels.iter().map(|c| c.as_str().to_owned()).collect(),
-            secret: w.secret,
+            secret,
+            public_key,
+            previous_public_key,
+            previous_public_key_expires_at,
             active: w.active,
             disabled_reason: w.disabled_reason,
             disabled_at: w.disabled_at.map(rfc3339),
@@ -86,6 +115,13 @@ impl From<Webhook> for WebhookOut {
     }
 }
 
+/// The `whpk_` public key of a stored `whsk_` private key.
+pub(crate) fn public_key(private_key: &str) -> Option<String> {
+    Secret::new(&Scheme::StandardWebhooks, private_key)
+        .ok()
+        .and_then(|key| key.public_key())
+}
+
 /// A new webhook: only `url` is required.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -98,7 +134,8 @@ pub struct WebhookIn {
     events: Option<Vec<String>>,
     /// Channels (default: none, i.e. all events).
     channels: Option<Vec<String>>,
-    /// Signing secret; generated when absent.
+    /// Signing secret; generated when absent. With `standard-webhooks-v1a`, an Ed25519 private
+    /// key (`whsk_` + base64), which is never shown again: a key pair is generated when absent.
     secret: Option<String>,
     /// Default true.
     active: Option<bool>,
@@ -110,7 +147,8 @@ pub struct WebhookIn {
     rate_limit_per_second: Option<i64>,
     /// Extra headers.
     headers: Option<BTreeMap<String, String>>,
-    /// Default `{"scheme": "standard-webhooks"}`.
+    /// Default `{"scheme": "standard-webhooks"}`; `{"scheme": "standard-webhooks-v1a"}` signs
+    /// with an Ed25519 key pair instead of a shared secret.
     signature: Option<SignatureConfig>,
     /// Default `envelope`.
     payload_format: Option<PayloadFormat>,
@@ -199,8 +237,8 @@ pub(super) fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<
             "must be at most 512 characters",
         ));
     }
-    Secret::new(&signature.scheme(), secret)
-        .map(|_| ())
+    let kind = Secret::new(&signature.scheme(), secret)
+        .map(|key| key.kind())
         .map_err(|e| {
             ApiError::invalid(
                 "secret",
@@ -209,19 +247,45 @@ pub(super) fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<
                     scheme_name(signature)
                 ),
             )
-        })
+        })?;
+    // The crate reads whsec_ and whsk_ under one scheme; a webhook holds the kind its own
+    // scheme names, so that a private key is never shown as a `secret`, nor a shared secret
+    // taken for a key pair.
+    match (signature.is_asymmetric(), kind) {
+        (true, SecretKind::Ed25519Private) | (false, SecretKind::Hmac) => Ok(()),
+        (true, _) => Err(ApiError::invalid(
+            "secret",
+            "the standard-webhooks-v1a scheme takes an Ed25519 private key: \"whsk_\" followed by \
+             the base64 of its 32 bytes (or omit it to have a key pair generated)",
+        )),
+        (false, _) => Err(ApiError::invalid(
+            "secret",
+            format!(
+                "the {} scheme takes a shared secret, not an Ed25519 key; for Ed25519 use the \
+                 standard-webhooks-v1a scheme",
+                scheme_name(signature)
+            ),
+        )),
+    }
 }
 
 pub(super) fn scheme_name(signature: &SignatureConfig) -> &'static str {
     match signature {
         SignatureConfig::StandardWebhooks => "standard-webhooks",
+        SignatureConfig::StandardWebhooksV1a => "standard-webhooks-v1a",
         SignatureConfig::HmacSha256 { .. } => "hmac-sha256",
         SignatureConfig::TimestampedKey { .. } => "timestamped-key",
     }
 }
 
-/// A new random secret: `whsec_` + base64 of 24 random bytes.
-pub fn new_secret() -> String {
+/// A new random secret for `signature`: `whsec_` + base64 of 24 random bytes, or for
+/// `standard-webhooks-v1a` an Ed25519 private key, `whsk_` + base64 of a random 32-byte seed.
+pub fn new_secret(signature: &SignatureConfig) -> String {
+    if signature.is_asymmetric() {
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        return generate_signing_key_string(&seed);
+    }
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     generate_secret_string(&bytes)
@@ -240,7 +304,7 @@ pub(super) fn parse_new(
             check_secret(&s, &signature)?;
             s
         }
-        None => new_secret(),
+        None => new_secret(&signature),
     };
     let now = now_ms();
     Ok(Webhook {
@@ -291,6 +355,12 @@ pub(super) fn apply_patch(
     }
     if let Some(signature) = p.signature {
         signature.validate()?;
+        // Between a shared secret and a key pair the old secret means nothing to the new
+        // scheme: a new one is made, unless the patch brings its own.
+        if signature.is_asymmetric() != w.signature.is_asymmetric() && p.secret.is_none() {
+            w.secret = new_secret(&signature);
+            w.previous_secret = None;
+        }
         w.signature = signature;
     }
     if let Some(secret) = p.secret {

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use hookrelay_signature::{Encoding, Scheme, Secret, VerifyError, VerifyOptions, verify};
+use hookrelay_signature::{
+    Encoding, Scheme, Secret, SecretKind, VerifyError, VerifyOptions, verify,
+};
 
 /// The exit code for a usage error, as clap uses it.
 const USAGE_ERROR: u8 = 2;
@@ -23,6 +25,9 @@ pub enum SchemeName {
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` (whsec_ secrets).
     #[value(name = "standard-webhooks")]
     StandardWebhooks,
+    /// The same headers with `v1a,<base64>` Ed25519 signatures (whpk_ public keys).
+    #[value(name = "standard-webhooks-v1a")]
+    StandardWebhooksV1a,
     /// HMAC-SHA256 of the raw body in one header, optionally prefixed.
     #[value(name = "hmac-sha256")]
     HmacSha256,
@@ -36,6 +41,7 @@ impl SchemeName {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::StandardWebhooks => "standard-webhooks",
+            Self::StandardWebhooksV1a => "standard-webhooks-v1a",
             Self::HmacSha256 => "hmac-sha256",
             Self::TimestampedKey => "timestamped-key",
         }
@@ -56,7 +62,8 @@ pub enum EncodingName {
 /// request header.
 #[derive(Debug, Args)]
 pub struct SchemeArgs {
-    /// Signing secret; repeat it during a rotation (any one may match).
+    /// Signing secret (standard-webhooks: whsec_…, or a whpk_… public key for v1a signatures);
+    /// repeat it during a rotation (any one may match).
     #[arg(long = "secret", value_name = "SECRET")]
     pub secrets: Vec<String>,
     /// Signature scheme, as in a webhook's `signature.scheme`.
@@ -100,7 +107,7 @@ impl SchemeArgs {
             ));
         }
         Ok(match self.scheme {
-            SchemeName::StandardWebhooks => {
+            SchemeName::StandardWebhooks | SchemeName::StandardWebhooksV1a => {
                 if header.is_some() {
                     return Err(format!(
                         "{header_flag} applies only to --scheme hmac-sha256 or timestamped-key \
@@ -123,13 +130,25 @@ impl SchemeArgs {
         })
     }
 
-    /// The `--secret`s parsed for `scheme`.
+    /// The `--secret`s parsed for `scheme`. Under `standard-webhooks` the key's prefix chooses
+    /// `v1` (whsec_) or `v1a` (whpk_, whsk_); `standard-webhooks-v1a` insists on an Ed25519 key.
     pub fn secrets(&self, scheme: &Scheme) -> Result<Vec<Secret>, String> {
         self.secrets
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                Secret::new(scheme, s).map_err(|e| format!("--secret (number {}): {e}", i + 1))
+                let secret = Secret::new(scheme, s)
+                    .map_err(|e| format!("--secret (number {}): {e}", i + 1))?;
+                if self.scheme == SchemeName::StandardWebhooksV1a
+                    && secret.kind() == SecretKind::Hmac
+                {
+                    return Err(format!(
+                        "--secret (number {}): standard-webhooks-v1a verifies with the webhook's \
+                         public key, \"whpk_\" followed by base64",
+                        i + 1
+                    ));
+                }
+                Ok(secret)
             })
             .collect()
     }

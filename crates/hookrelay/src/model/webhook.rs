@@ -187,6 +187,11 @@ pub enum SignatureConfig {
     /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
     #[default]
     StandardWebhooks,
+    /// Standard Webhooks' asymmetric signatures: the same headers with
+    /// `webhook-signature: v1a,<base64>`, an Ed25519 signature by a `whsk_` private key that
+    /// hookrelay keeps; receivers verify with the webhook's `public_key` (`whpk_…`).
+    #[serde(rename = "standard-webhooks-v1a")]
+    StandardWebhooksV1a,
     /// HMAC-SHA256 of the raw body, keyed with the secret's bytes, in one header.
     HmacSha256 {
         /// Header name, e.g. `X-Mavio-Signature`.
@@ -211,7 +216,7 @@ impl SignatureConfig {
     /// Checks header names and prefix.
     pub fn validate(&self) -> Result<(), Invalid> {
         let header = match self {
-            Self::StandardWebhooks => return Ok(()),
+            Self::StandardWebhooks | Self::StandardWebhooksV1a => return Ok(()),
             Self::HmacSha256 { header, prefix, .. } => {
                 if prefix.len() > 64 || http::HeaderValue::from_str(prefix).is_err() {
                     return Err(Invalid::new(
@@ -233,10 +238,23 @@ impl SignatureConfig {
         Ok(())
     }
 
-    /// The signing crate's scheme.
+    /// Whether deliveries are signed with an Ed25519 key pair (`v1a`) rather than a shared
+    /// secret: the webhook's secret is then a private key, never shown.
+    pub fn is_asymmetric(&self) -> bool {
+        matches!(self, Self::StandardWebhooksV1a)
+    }
+
+    /// Whether deliveries carry a list of signatures, so that a rotated-out key can keep
+    /// signing beside the new one for a while.
+    pub fn carries_several_signatures(&self) -> bool {
+        matches!(self, Self::StandardWebhooks | Self::StandardWebhooksV1a)
+    }
+
+    /// The signing crate's scheme. Both Standard Webhooks variants are the crate's one
+    /// `StandardWebhooks` scheme, where the key (`whsec_` or `whsk_`) chooses `v1` or `v1a`.
     pub fn scheme(&self) -> Scheme {
         match self {
-            Self::StandardWebhooks => Scheme::StandardWebhooks,
+            Self::StandardWebhooks | Self::StandardWebhooksV1a => Scheme::StandardWebhooks,
             Self::HmacSha256 {
                 header,
                 encoding,

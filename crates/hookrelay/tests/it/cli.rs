@@ -24,18 +24,18 @@ const VECTOR_BODY: &str = r#"{"test": 2432232314}"#;
 const VECTOR_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
 /// A `hookrelay listen` child process and the lines it prints.
-struct Listener {
+pub(crate) struct Listener {
     child: Child,
     lines: mpsc::UnboundedReceiver<String>,
     /// The first line it printed.
-    start: String,
+    pub(crate) start: String,
     /// `http://127.0.0.1:PORT`, read from the start line.
     base_url: String,
 }
 
 impl Listener {
     /// Starts `hookrelay listen --port 0 <args>` and reads its start line.
-    async fn spawn(args: &[&str]) -> Listener {
+    pub(crate) async fn spawn(args: &[&str]) -> Listener {
         let mut child = Command::new(BIN)
             .args(["listen", "--port", "0"])
             .args(args)
@@ -73,12 +73,12 @@ impl Listener {
         listener
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
     /// The next printed line, waited for at most `WAIT`.
-    async fn next_line(&mut self) -> String {
+    pub(crate) async fn next_line(&mut self) -> String {
         tokio::time::timeout(WAIT, self.lines.recv())
             .await
             .expect("hookrelay listen printed a line in time")
@@ -92,7 +92,7 @@ impl Listener {
     }
 
     /// Sends SIGTERM and checks that it exits 0 in time.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -345,15 +345,15 @@ fn run_bounded(command: &mut Command, stdin: &[u8]) -> Output {
 }
 
 /// `hookrelay verify <args>` with `body` on stdin.
-fn verify<S: AsRef<OsStr>>(args: &[S], body: &str) -> Output {
+pub(crate) fn verify<S: AsRef<OsStr>>(args: &[S], body: &str) -> Output {
     run_bounded(Command::new(BIN).arg("verify").args(args), body.as_bytes())
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

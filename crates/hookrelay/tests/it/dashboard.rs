@@ -12,6 +12,7 @@ use crate::helpers::{ADMIN_KEY, TestApp};
 backend_tests!(
     a_minted_link_signs_a_tenant_in_once_and_only_to_its_own_pages,
     the_operator_signs_in_with_the_admin_key_and_forms_need_the_session_token,
+    a_key_pair_webhook_shows_its_public_key_and_never_its_private_key,
 );
 
 fn client() -> reqwest::Client {
@@ -216,4 +217,40 @@ async fn the_operator_signs_in_with_the_admin_key_and_forms_need_the_session_tok
         page(app, &cookie, "/dashboard/t/nobody/webhooks").await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn a_key_pair_webhook_shows_its_public_key_and_never_its_private_key(app: &mut TestApp) {
+    let private = hookrelay_signature::generate_signing_key_string(&[7; 32]);
+    let (status, webhook) = app
+        .post(
+            "/v1/webhooks",
+            json!({
+                "url": "http://127.0.0.1:9/h",
+                "signature": {"scheme": "standard-webhooks-v1a"},
+                "secret": private,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    let public = webhook["public_key"].as_str().unwrap();
+    let resp = client()
+        .post(app.url("/dashboard/login"))
+        .form(&[("admin_key", ADMIN_KEY)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&resp);
+    let base = format!(
+        "/dashboard/t/default/webhooks/{}",
+        webhook["id"].as_str().unwrap()
+    );
+    for path in [base.clone(), format!("{base}?reveal=1")] {
+        let (status, html) = page(app, &cookie, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains(public), "{path}: {html}");
+        assert!(
+            !html.contains(&private) && !html.contains("whsk_"),
+            "{path}: {html}"
+        );
+    }
 }

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod asymmetric;
 mod auth;
 mod bad_input;
 mod claims;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::api::auth::Scope;
 use crate::api::rotation::rotate_in;
-use crate::api::webhook_json::WebhookPatch;
+use crate::api::webhook_json::{WebhookPatch, public_key};
 use crate::api::webhooks::update_in;
 use crate::dashboard::DashState;
 use crate::dashboard::csrf::Form;
@@ -73,9 +73,19 @@ pub fn status_pill(s: DeliveryStatus) -> Markup {
 }
 
 fn secret_row(viewer: &Viewer, base: &str, w: &Webhook, reveal: bool) -> Markup {
+    // A key pair's private half is never shown, revealed or not: receivers verify with the
+    // public key, which is no secret.
+    let public = w
+        .signature
+        .is_asymmetric()
+        .then(|| public_key(&w.secret))
+        .flatten();
     html! {
         div.secret-box {
-            @if reveal {
+            @if let Some(public) = public {
+                code #secret { (public) }
+                button.secondary type="button" data-copy="secret" { "Copy" }
+            } @else if reveal {
                 code #secret { (w.secret) }
                 button.secondary type="button" data-copy="secret" { "Copy" }
                 a href=(base) { "Hide" }
@@ -190,7 +200,8 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
                 dt { "24 h success" } dd { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
                 dt { "Timeout" } dd { (w.timeout_seconds.get()) " s" }
                 dt { "Retries after" } dd { (w.retry_schedule.delays().iter().map(|d| format!("{d} s")).collect::<Vec<_>>().join(", ")) }
-                dt { "Signing secret" } dd { (secret_row(viewer, &base, w, reveal)) }
+                dt { @if w.signature.is_asymmetric() { "Public key" } @else { "Signing secret" } }
+                dd { (secret_row(viewer, &base, w, reveal)) }
             }
             @if w.active {
                 form.inline method="post" action=(format!("{base}/active")) data-confirm="Disable this webhook? Its deliveries are held until it is enabled again." {
