@@ -38,7 +38,11 @@ pub enum ApiError {
     /// 422: a field is invalid.
     #[error("{}", .0.message)]
     Validation(Invalid),
-    /// 500: a bug or an outage; details go to the log, not the client.
+    /// 503: the database does not answer (no connection within the pool's timeout, or the
+    /// connection failed); the request changed nothing and may be retried.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(#[source] sqlx::Error),
+    /// 500: a bug; details go to the log, not the client.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -59,6 +63,7 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -68,9 +73,19 @@ impl ApiError {
         match e {
             store::Error::NotFound => Self::NotFound(what),
             store::Error::Conflict => Self::Conflict(format!("{what} already exists")),
+            store::Error::Backend(e) if is_outage(&e) => Self::Unavailable(e),
             store::Error::Backend(e) => Self::Internal(anyhow::Error::new(e)),
         }
     }
+}
+
+/// Whether a database error means the database is out of reach rather than a bug: a 503 the
+/// client may retry, not a 500.
+fn is_outage(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
 }
 
 impl From<Invalid> for ApiError {
@@ -116,8 +131,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
-        if let Self::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
+        match &self {
+            Self::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed")
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "request failed: the database is unavailable");
+            }
+            _ => {}
         }
         (
             status,

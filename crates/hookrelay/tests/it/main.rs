@@ -12,6 +12,7 @@ mod bad_input;
 mod claims;
 mod cli;
 mod connections;
+mod contract;
 mod deletion;
 mod delivery;
 mod disabling;
