@@ -57,178 +57,204 @@ fn generated(prefix: &str) -> String {
     format!("^{prefix}[0-7][0-9A-HJKMNP-TV-Z]{{25}}$")
 }
 
-/// The operations a create links to: (from operation, its success status, link name, to
-/// operation, the to-operation's parameters as runtime expressions).
-const LINKS: &[(&str, &str, &str, &[(&str, &str)])] = &[
-    (
+/// A link from a create's answer to an operation that uses what it created.
+struct Link {
+    /// The creating operation.
+    from: &'static str,
+    /// Its success status.
+    status: &'static str,
+    /// The target operation's id in CamelCase.
+    name: &'static str,
+    /// The target's parameters, as runtime expressions.
+    parameters: &'static [(&'static str, &'static str)],
+}
+
+/// Shorthand for a [`Link`] in the table below.
+const fn link(
+    from: &'static str,
+    status: &'static str,
+    name: &'static str,
+    parameters: &'static [(&'static str, &'static str)],
+) -> Link {
+    Link {
+        from,
+        status,
+        name,
+        parameters,
+    }
+}
+
+/// The operations each create links to.
+const LINKS: &[Link] = &[
+    link(
         "create_tenant",
         "201",
         "GetTenant",
         &[("tid", "$response.body#/id")],
     ),
-    (
+    link(
         "create_tenant",
         "201",
         "UpdateTenant",
         &[("tid", "$response.body#/id")],
     ),
-    (
+    link(
         "create_tenant",
         "201",
         "DeleteTenant",
         &[("tid", "$response.body#/id")],
     ),
-    (
+    link(
         "create_tenant",
         "201",
         "CreateKey",
         &[("tid", "$response.body#/id")],
     ),
-    (
+    link(
         "create_tenant",
         "201",
         "ListTenantWebhooks",
         &[("tid", "$response.body#/id")],
     ),
-    (
+    link(
         "create_tenant",
         "201",
         "CreateTenantWebhook",
         &[("tid", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "GetWebhook",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "UpdateWebhook",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "DeleteWebhook",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "ListDeliveries",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "WebhookStats",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "TestWebhook",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "Replay",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_webhook",
         "201",
         "RotateSecret",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "GetTenantWebhook",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "UpdateTenantWebhook",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "DeleteTenantWebhook",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "ListTenantDeliveries",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "TenantWebhookStats",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "TestTenantWebhook",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "ReplayTenant",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_tenant_webhook",
         "201",
         "RotateTenantSecret",
         TENANT_WEBHOOK,
     ),
-    (
+    link(
         "create_event_type",
         "201",
         "GetEventType",
         &[("name", "$response.body#/name")],
     ),
-    (
+    link(
         "create_event_type",
         "201",
         "UpdateEventType",
         &[("name", "$response.body#/name")],
     ),
-    (
+    link(
         "create_event_type",
         "201",
         "DeleteEventType",
         &[("name", "$response.body#/name")],
     ),
-    (
+    link(
         "publish",
         "202",
         "GetEvent",
         &[("id", "$response.body#/id")],
     ),
-    (
+    link(
         "test_webhook",
         "200",
         "GetDelivery",
         &[("id", "$response.body#/delivery_id")],
     ),
-    (
+    link(
         "test_webhook",
         "200",
         "RetryDelivery",
         &[("id", "$response.body#/delivery_id")],
     ),
-    (
+    link(
         "test_tenant_webhook",
         "200",
         "GetDelivery",
@@ -535,7 +561,13 @@ fn add_links(doc: &mut Value) {
         }
     }
     let find = |id: &str| by_id.iter().find(|(op, _, _)| op == id).cloned();
-    for (from, status, name, parameters) in LINKS {
+    for Link {
+        from,
+        status,
+        name,
+        parameters,
+    } in LINKS
+    {
         let (Some((_, path, method)), Some(_)) = (find(from), find(&operation_id_of(name))) else {
             panic!("link {from} → {name}: an operation is missing");
         };

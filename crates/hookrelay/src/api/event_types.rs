@@ -65,6 +65,12 @@ impl From<EventType> for EventTypeOut {
 /// A new catalog entry.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "order.paid",
+    "description": "An order was paid in full.",
+    "example": {"order_id": 1042, "amount_cents": 1999},
+    "schema": {"type": "object", "required": ["order_id"]}
+}))]
 pub struct EventTypeIn {
     /// Dot-separated name.
     name: String,

@@ -54,6 +54,7 @@ impl From<Tenant> for TenantOut {
 /// A new tenant.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "acme", "name": "Acme Corp", "contact_email": "ops@acme.example"}))]
 pub struct TenantIn {
     /// 1 to 64 letters, digits, `_` or `-`.
     id: String,

@@ -90,6 +90,13 @@ impl From<Webhook> for WebhookOut {
 /// A new webhook: only `url` is required.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://hooks.acme.example/in",
+    "description": "Orders to the billing service",
+    "events": ["order.*"],
+    "retry_schedule": [30, 120, 600],
+    "timeout_seconds": 10
+}))]
 pub struct WebhookIn {
     /// `https://…` (plain `http://` only in development mode).
     url: String,
