@@ -24,7 +24,8 @@ pub struct Health {
 
 /// Whether the server and its database are up.
 #[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
-    responses((status = 200, body = Health), (status = 500, description = "The database does not answer")))]
+    responses((status = 200, body = Health),
+        (status = 503, description = "The database does not answer", body = super::error::ErrorBody)))]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state
         .store

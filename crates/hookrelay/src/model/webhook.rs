@@ -21,7 +21,7 @@ pub enum UrlPolicy {
 }
 
 /// Whether `s` is `http(s)://host[:port][/path]` with an ASCII host name (its last label
-/// starting with a letter) or an IPv4 address, a port of at most 4 digits and a path of visible
+/// starting with a letter) or an IPv4 address, a port up to 65535 and a path of visible
 /// ASCII: the document's `url` pattern, checked before the URL parser (which would also take
 /// credentials, other hosts, and text it percent-encodes).
 fn has_plain_shape(s: &str) -> bool {
@@ -40,7 +40,16 @@ fn has_plain_shape(s: &str) -> bool {
         None => (authority, None),
     };
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if port.is_some_and(|p| p.is_empty() || p.len() > 4 || !digits(p)) {
+    // Up to four digits as written (`0080` is 80), or five without a leading zero up to 65535.
+    let port_ok = |p: &str| {
+        !p.is_empty()
+            && digits(p)
+            && (p.len() <= 4
+                || (p.len() == 5
+                    && !p.starts_with('0')
+                    && p.parse::<u32>().is_ok_and(|n| n <= 65_535)))
+    };
+    if port.is_some_and(|p| !port_ok(p)) {
         return false;
     }
     let label = |l: &str| {
@@ -449,6 +458,7 @@ mod tests {
             "http://a",
             "https://hooks.acme.example/in?k=1",
             "http://127.0.0.1:3000/x",
+            "http://127.0.0.1:65535/x",
             "http://localhost:9/h",
             "https://x-1.y2.z/a%20b",
         ] {
@@ -465,6 +475,8 @@ mod tests {
             "http://a.9/",
             "http://[::1]/",
             "http://a:99999/",
+            "http://a:65536/",
+            "http://a:08080/",
             "http://a?x",
             "http://u@a/",
             "https://x.example/\u{202e}",

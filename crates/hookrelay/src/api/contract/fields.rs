@@ -23,7 +23,7 @@ pub const NAME_TEXT: &str = "^[^\\u0000]*[^\\u0000\\t\\n\\r ][^\\u0000]*$";
 pub const EMAIL: &str = "^[^\\u0000-\\u0020\\u007f]*@[^\\u0000-\\u0020\\u007f]*$";
 /// An absolute http(s) URL: a host name or IPv4 address, a port, a path of visible ASCII
 /// (`WebhookUrl::parse`; production also wants https and a public address).
-pub const URL: &str = "^https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:[0-9]{1,4})?(/[!-~]*)?$";
+pub const URL: &str = "^https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[!-~]*)?$";
 /// An HTTP header name (RFC 9110 token).
 pub const HEADER_NAME: &str = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 /// An HTTP header value: visible ASCII, spaces and tabs.
