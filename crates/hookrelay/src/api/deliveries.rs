@@ -218,7 +218,7 @@ pub struct LogQuery {
     until: Option<String>,
     /// Items per page (default 50).
     #[param(minimum = 1, maximum = 250)]
-    limit: Option<u32>,
+    limit: Option<i64>,
     /// `next_cursor` of the previous page; empty or absent for the first page.
     #[param(pattern = "^(dlv_[0-7][0-9A-HJKMNP-TV-Z]{25})?$", max_length = 30)]
     cursor: Option<String>,

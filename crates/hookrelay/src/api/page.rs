@@ -16,7 +16,7 @@ use crate::store::{Page, Paged};
 #[derive(Debug)]
 pub struct PageQuery {
     /// Items per page, 1 to 250 (default 50).
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// `next_cursor` of the previous page; empty means the first page.
     pub cursor: Option<String>,
 }
@@ -25,10 +25,11 @@ impl PageQuery {
     /// The store's page request; `is_cursor` says whether a text has the shape of the list's
     /// `next_cursor` (an id of its kind).
     pub fn page(&self, is_cursor: fn(&str) -> bool) -> Result<Page, ApiError> {
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=250).contains(&limit) {
-            return Err(ApiError::invalid("limit", "must be from 1 to 250"));
-        }
+        // Read as an i64 so that `-1` or `0` gets this message, not "must be a whole number".
+        let limit = match self.limit.unwrap_or(50) {
+            n @ 1..=250 => n as u32,
+            _ => return Err(ApiError::invalid("limit", "must be from 1 to 250")),
+        };
         let cursor = self.cursor.clone().filter(|c| !c.is_empty());
         if let Some(c) = &cursor
             && !is_cursor(c)
@@ -53,7 +54,7 @@ macro_rules! page_query {
         pub struct $name {
             /// Items per page (default 50).
             #[param(minimum = 1, maximum = 250)]
-            limit: Option<u32>,
+            limit: Option<i64>,
             /// `next_cursor` of the previous page; empty or absent for the first page.
             #[param(pattern = $pattern, max_length = $max_length)]
             cursor: Option<String>,

@@ -4,6 +4,16 @@
 
 /// `message` (one serde error, position already removed) in the API's words.
 pub fn humanize(message: &str) -> String {
+    // What `str::parse` says of a query value that is not an integer.
+    if matches!(
+        message,
+        "invalid digit found in string"
+            | "cannot parse integer from empty string"
+            | "number too large to fit in target type"
+            | "number too small to fit in target type"
+    ) {
+        return "must be a whole number".to_owned();
+    }
     if let Some(rest) = message.strip_prefix("invalid type: ")
         && let Some((found, expected)) = rest.split_once(", expected ")
     {
@@ -113,6 +123,10 @@ mod tests {
             "`nope` is not a known field; the fields are `url` or `secret`"
         );
         assert_eq!(humanize("missing field `url`"), "is required");
+        assert_eq!(
+            humanize("invalid digit found in string"),
+            "must be a whole number"
+        );
         assert_eq!(
             humanize("invalid value: integer `-1`, expected u32"),
             "must be a whole number, not the number -1"
