@@ -5,12 +5,15 @@
 #   - PyPI `standardwebhooks` into crates/hookrelay-signature/tests/foreign/.python
 #   - npm `standardwebhooks` into crates/hookrelay-signature/tests/foreign/node/node_modules
 #     (versions pinned by package.json and package-lock.json there)
+#   - PyPI `schemathesis`, the fuzzer of the API contract test (crates/hookrelay/tests/it/
+#     contract.rs), into a virtualenv at crates/hookrelay/tests/fuzz/.venv
 # Idempotent and quiet: does nothing when the pinned versions are already there. Needs python3
-# with pip, and node with npm.
+# with pip and venv, and node with npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON_VERSION=1.1.0
+SCHEMATHESIS_VERSION=4.32.5
 foreign=crates/hookrelay-signature/tests/foreign
 
 installed_python=$(cat "$foreign"/.python/standardwebhooks-*.dist-info/METADATA 2>/dev/null \
@@ -28,4 +31,16 @@ installed_node=$(node -p 'try { require("./'"$foreign"'/node/node_modules/standa
 if [ "$installed_node" != "$wanted_node" ]; then
   command -v npm >/dev/null || { echo "$0: npm is not installed" >&2; exit 1; }
   npm ci --prefix "$foreign/node" --silent --no-audit --no-fund >/dev/null
+fi
+
+# schemathesis brings many dependencies (hypothesis, requests, …): a virtualenv of its own keeps
+# them apart from the system's Python and from the standardwebhooks install above.
+fuzz=crates/hookrelay/tests/fuzz/.venv
+installed_st=$("$fuzz/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null || true)
+if [ "$installed_st" != "$SCHEMATHESIS_VERSION" ]; then
+  rm -rf "$fuzz"
+  python3 -m venv "$fuzz" \
+    || { echo "$0: python3 cannot make a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+  PIP_ROOT_USER_ACTION=ignore "$fuzz/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "schemathesis==$SCHEMATHESIS_VERSION"
 fi

@@ -85,6 +85,7 @@ impl App {
             AddressPolicy {
                 allow_all: config.dev,
                 allowed: config.allowed_cidrs.clone(),
+                allowed_only: config.deliver_only_to_allowed_cidrs,
             },
             config.per_host_connections,
         )?;

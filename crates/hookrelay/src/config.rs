@@ -76,6 +76,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// CIDRs that outbound deliveries may reach even in production (e.g. an internal network).
     pub allowed_cidrs: Vec<IpNet>,
+    /// Deliveries may reach only `allowed_cidrs` (and no name is looked up but `localhost`),
+    /// whatever `dev` says: for a server that must not reach the internet, such as one a
+    /// fuzzer drives.
+    pub deliver_only_to_allowed_cidrs: bool,
     /// Deliveries in flight at once, across all webhooks.
     pub max_in_flight: usize,
     /// Deliveries in flight at once to any one webhook.
@@ -138,6 +142,7 @@ impl Default for Config {
             admin_key: None,
             max_body_bytes: 1024 * 1024,
             allowed_cidrs: Vec::new(),
+            deliver_only_to_allowed_cidrs: false,
             max_in_flight: 1024,
             per_webhook_concurrency: 32,
             per_host_connections: 64,
@@ -184,6 +189,7 @@ pub const KEYS: &[&str] = &[
     "admin_key",
     "max_body_bytes",
     "allowed_cidrs",
+    "deliver_only_to_allowed_cidrs",
     "max_in_flight",
     "per_webhook_concurrency",
     "per_host_connections",

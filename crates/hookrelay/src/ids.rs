@@ -15,6 +15,12 @@ fn next_ulid() -> ulid::Ulid {
     generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
 }
 
+/// Whether `u` is a ULID as `Ulid::to_string` writes it (the parser also takes lower case).
+fn is_canonical_ulid(u: &str) -> bool {
+    const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    u.len() == 26 && u.as_bytes()[0] <= b'7' && u.bytes().all(|b| CROCKFORD.contains(&b))
+}
+
 /// Defines a prefixed, generated identifier type (svix's `create_id_type!`).
 macro_rules! generated_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
@@ -40,9 +46,10 @@ macro_rules! generated_id {
 
             /// Whether `s` has the shape of an id of this kind (the prefix and a ULID), as a list's
             /// `next_cursor` does.
+            /// Exactly as generated: 26 upper-case Crockford base32 digits, the first at most `7`
+            /// (128 bits), so the document can state the shape as a pattern.
             pub fn is_well_formed(s: &str) -> bool {
-                s.strip_prefix($prefix)
-                    .is_some_and(|u| u.len() == 26 && ulid::Ulid::from_string(u).is_ok())
+                s.strip_prefix($prefix).is_some_and(is_canonical_ulid)
             }
 
             /// Wraps an id read from storage or from a request path; unknown ids simply match nothing.

@@ -183,21 +183,44 @@ pub(crate) fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
     })
 }
 
+/// A delivery's state, as filters name it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(
+    dead_code,
+    reason = "documents the accepted values; parsed by DeliveryStatus::parse"
+)]
+pub enum StatusName {
+    /// Not finished: due, in flight, or waiting to be retried.
+    Pending,
+    /// An attempt got a 2xx.
+    Succeeded,
+    /// Every attempt failed.
+    Failed,
+}
+
 /// Filters of the delivery log.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
-    /// `pending`, `succeeded` or `failed`.
+    /// Only deliveries in this state.
+    #[param(value_type = Option<StatusName>, inline)]
     status: Option<String>,
     /// Only this event type.
+    #[param(pattern = "^[^\\u0000]*$")]
     event_type: Option<String>,
     /// Only deliveries created at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// Only deliveries created before this RFC 3339 time.
+    #[param(format = DateTime)]
     until: Option<String>,
-    /// Items per page, 1 to 250.
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 250)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page; empty or absent for the first page.
+    #[param(pattern = "^(dlv_[0-7][0-9A-HJKMNP-TV-Z]{25})?$", max_length = 30)]
     cursor: Option<String>,
 }
 
@@ -218,13 +241,9 @@ impl LogQuery {
                 )
             }),
         };
+        // A window that ends before it starts is empty, not an error: the list is.
         let since = time(&self.since, "since")?;
         let until = time(&self.until, "until")?;
-        if let (Some(since), Some(until)) = (since, until)
-            && until <= since
-        {
-            return Err(ApiError::invalid("until", "must be after since"));
-        }
         let page = PageQuery {
             limit: self.limit,
             cursor: self.cursor.clone(),

@@ -157,6 +157,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unreachable_database_is_a_503_and_a_failing_query_a_500() {
+        let (status, body) = body_of(ApiError::from_store(
+            store::Error::from(sqlx::Error::PoolTimedOut),
+            "x",
+        ))
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains(r#""code":"unavailable""#), "{body}");
+        let (status, _) = body_of(ApiError::from_store(
+            store::Error::Backend(sqlx::Error::RowNotFound),
+            "x",
+        ))
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
     async fn error_bodies_have_the_documented_shape() {
         assert_eq!(
             body_of(ApiError::invalid("url", "must use https")).await,

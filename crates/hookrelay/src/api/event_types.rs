@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::auth::{Admin, Caller};
 use super::extract::double_option;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::page::{ListResponse, PageQuery};
+use super::page::{EventTypePage, ListResponse};
 use super::schemas::{check, compile};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
@@ -65,6 +65,12 @@ impl From<EventType> for EventTypeOut {
 /// A new catalog entry.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "order.paid",
+    "description": "An order was paid in full.",
+    "example": {"order_id": 1042, "amount_cents": 1999},
+    "schema": {"type": "object", "required": ["order_id"]}
+}))]
 pub struct EventTypeIn {
     /// Dot-separated name.
     name: String,
@@ -101,7 +107,7 @@ fn checked(
     schema: Option<&Value>,
 ) -> Result<(Option<String>, Option<String>), ApiError> {
     crate::model::check_text(description, "description")?;
-    if description.len() > 1000 {
+    if description.chars().count() > 1000 {
         return Err(ApiError::invalid(
             "description",
             "must be at most 1000 characters",
@@ -122,16 +128,16 @@ fn store_err(e: crate::store::Error) -> ApiError {
 }
 
 /// Lists the catalog.
-#[utoipa::path(get, path = "/v1/event-types", tag = "event-types", params(PageQuery),
+#[utoipa::path(get, path = "/v1/event-types", tag = "event-types", params(EventTypePage),
     responses((status = 200, body = ListResponse<EventTypeOut>)))]
 async fn list_event_types(
     _: Caller,
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<EventTypePage>,
 ) -> Result<Json<ListResponse<EventTypeOut>>, ApiError> {
     let paged = state
         .store
-        .list_event_types(&q.page(|c| EventTypeName::parse(c, "cursor").is_ok())?)
+        .list_event_types(&q.page()?)
         .await
         .map_err(store_err)?;
     Ok(Json(ListResponse::from_paged(paged, EventTypeOut::from)))

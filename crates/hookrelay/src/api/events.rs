@@ -39,6 +39,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// An event to publish.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "id": "order-1042-paid",
+    "type": "order.paid",
+    "data": {"order_id": 1042, "amount_cents": 1999},
+    "channels": ["orders"]
+}))]
 pub struct PublishIn {
     /// Idempotency key: publishing the same id again creates nothing. Generated when absent.
     id: Option<String>,
@@ -70,6 +76,10 @@ pub struct PublishOut {
 /// Events to publish together.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"events": [
+    {"id": "order-1043-paid", "type": "order.paid", "data": {"order_id": 1043}},
+    {"id": "order-1044-paid", "type": "order.paid", "data": {"order_id": 1044}}
+]}))]
 pub struct BatchIn {
     /// 1 to 1,000 events, each as `POST /v1/events` takes it.
     events: Vec<PublishIn>,

@@ -30,7 +30,7 @@ where
     }
 }
 
-/// A JSON body that may be left out entirely (an empty body is `None`).
+/// A JSON body that may be left out entirely (an empty body, or `null`, is `None`).
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<S, T> FromRequest<S> for OptionalJson<T>
@@ -42,7 +42,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(None));
         }
         parse_json(&bytes).map(|v| OptionalJson(Some(v)))
@@ -70,9 +70,15 @@ pub struct BodyLimit(pub usize);
 
 /// Parses JSON, naming the failing field in a 422 (or a 400 when it is not JSON at all).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(ApiError::BadRequest(
             "a JSON request body is required".into(),
+        ));
+    };
+    // Every body is an object; serde would also fill a struct from an array (`[null, null]`).
+    if *first != b'{' {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -96,7 +102,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 // length 0, expected struct PublishIn with 6 elements".
                 return ApiError::BadRequest("the request body must be a JSON object".into());
             }
-            ApiError::invalid(field, bound_quotes(&strip_position(&message)))
+            ApiError::invalid(
+                field,
+                bound_quotes(&super::wording::humanize(&strip_position(&message))),
+            )
         }
     })?;
     de.end().map_err(|e| {
@@ -191,11 +200,14 @@ where
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
             .map_err(|e| {
-                let field = e.path().to_string();
-                ApiError::invalid(
-                    if field == "." { String::new() } else { field },
-                    bound_quotes(&e.into_inner().to_string()),
-                )
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                let field = if path == "." {
+                    missing_field(&message)
+                } else {
+                    path
+                };
+                ApiError::invalid(field, bound_quotes(&super::wording::humanize(&message)))
             })
     }
 }

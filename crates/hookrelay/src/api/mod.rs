@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::{Extension, Json, Router};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
 use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -18,6 +20,7 @@ use crate::store::Store;
 
 pub mod access_log;
 pub mod auth;
+mod contract;
 pub(crate) mod dashboard_links;
 pub(crate) mod deliveries;
 pub mod error;
@@ -33,6 +36,8 @@ mod stats;
 mod tenants;
 pub(crate) mod webhook_json;
 pub(crate) mod webhooks;
+mod whole;
+mod wording;
 
 pub use error::ApiError;
 pub use health::metrics_router;
@@ -119,9 +124,10 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The documented routes and their OpenAPI document.
-pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The documented routes and their OpenAPI document, completed into the exact contract
+/// ([`contract`]).
+pub fn documented() -> (Router<AppState>, serde_json::Value) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(tenants::router())
         .merge(event_types::router())
@@ -133,13 +139,18 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deliveries::router())
         .merge(dashboard_links::router())
         .routes(routes!(openapi_json))
-        .split_for_parts()
+        .split_for_parts();
+    (router, contract::complete(&doc))
 }
+
+/// The document as served, serialized once.
+#[derive(Clone)]
+struct DocumentJson(bytes::Bytes);
 
 /// The whole API, ready to serve.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (router, doc) = documented();
-    let doc = Arc::new(doc);
+    let doc = DocumentJson(serde_json::to_vec(&doc).unwrap_or_default().into());
     router
         .layer(Extension(doc))
         .fallback(not_found)
@@ -165,10 +176,8 @@ pub fn health_router(state: AppState) -> Router {
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
     responses((status = 200, description = "The OpenAPI document", body = Object)))]
-async fn openapi_json(
-    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
-) -> Json<utoipa::openapi::OpenApi> {
-    Json((*doc).clone())
+async fn openapi_json(Extension(doc): Extension<DocumentJson>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], doc.0)
 }
 
 async fn not_found() -> ApiError {

@@ -58,7 +58,7 @@ pub struct RotateOut {
 
 /// Replaces a webhook's signing secret.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
-    request_body(content = RotateIn, description = "Optional: the new secret"),
+    request_body(content = Option<RotateIn>, description = "Optional: the new secret"),
     params(("id" = String, Path, description = "Webhook id")),
     responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)))]
@@ -79,7 +79,7 @@ async fn rotate_secret(
 
 /// Replaces a tenant's webhook's signing secret (admin).
 #[utoipa::path(post, path = "/v1/tenants/{tid}/webhooks/{id}/rotate-secret", tag = "webhooks",
-    request_body(content = RotateIn, description = "Optional: the new secret"),
+    request_body(content = Option<RotateIn>, description = "Optional: the new secret"),
     params(("tid" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Webhook id")),
     responses((status = 200, body = RotateOut), (status = 404, body = super::error::ErrorBody)))]
 async fn rotate_tenant_secret(

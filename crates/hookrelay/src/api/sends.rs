@@ -159,7 +159,8 @@ pub struct ReplayIn {
     since: String,
     /// Deliveries created before this RFC 3339 time (default now).
     until: Option<String>,
-    /// Only deliveries in this state: `pending`, `succeeded` or `failed`.
+    /// Only deliveries in this state.
+    #[schema(value_type = Option<super::deliveries::StatusName>, inline)]
     status: Option<String>,
 }
 
@@ -201,9 +202,7 @@ async fn replay(
         Some(u) => time(u, "until")?,
         None => now + 1,
     };
-    if until <= since {
-        return Err(ApiError::invalid("until", "must be after since"));
-    }
+    // A window that ends before it starts is empty: nothing is queued again.
     let status =
         match &input.status {
             None => None,

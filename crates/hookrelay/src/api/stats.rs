@@ -36,8 +36,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `?window=`
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// How far back: `<n>h` or `<n>d`, at most 30 days (default `24h`).
+    /// How far back: `<n>h` (1 to 720) or `<n>d` (1 to 30), without leading zeros (default
+    /// `24h`).
+    #[param(
+        pattern = "^(([1-9]|[1-9][0-9]|[1-6][0-9]{2}|7[01][0-9]|720)h|([1-9]|[12][0-9]|30)d)$"
+    )]
     window: Option<String>,
 }
 
@@ -118,6 +123,10 @@ fn parse_window(window: &str) -> Result<i64, ApiError> {
         return Err(bad());
     };
     let (number, unit) = window.split_at(at);
+    // Digits only, without a leading zero or sign: exactly what the document's pattern says.
+    if number.starts_with('0') || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let n: i64 = number.parse().map_err(|_| bad())?;
     let ms = match unit {
         "h" => n * HOUR_MS,
@@ -266,7 +275,9 @@ mod tests {
     fn windows_are_hours_or_days_up_to_thirty_days() {
         assert_eq!(parse_window("24h").ok(), Some(24 * HOUR_MS));
         assert_eq!(parse_window("7d").ok(), Some(7 * 24 * HOUR_MS));
-        for bad in ["", "h", "0h", "31d", "5m", "-1h", "x1h", "5ä", "ä"] {
+        for bad in [
+            "", "h", "0h", "31d", "5m", "-1h", "+1h", "01h", "721h", "x1h", "5ä", "ä",
+        ] {
             assert!(parse_window(bad).is_err(), "{bad}");
         }
     }

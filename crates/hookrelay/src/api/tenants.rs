@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::auth::Admin;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::page::{ListResponse, PageQuery};
+use super::page::{ListResponse, TenantPage};
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::{KeyId, TenantId};
@@ -54,6 +54,7 @@ impl From<Tenant> for TenantOut {
 /// A new tenant.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "acme", "name": "Acme Corp", "contact_email": "ops@acme.example"}))]
 pub struct TenantIn {
     /// 1 to 64 letters, digits, `_` or `-`.
     id: String,
@@ -75,41 +76,47 @@ pub struct TenantPatch {
     contact_email: Option<Option<String>>,
 }
 
+/// At most 200 characters with something besides spaces, tabs and line breaks (which are
+/// trimmed); exactly the document's `NAME_TEXT` pattern and `maxLength`.
 fn check_name(name: &str) -> Result<String, ApiError> {
     crate::model::check_text(name, "name")?;
-    let name = name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+    let trimmed = name.trim_matches([' ', '\t', '\n', '\r']);
+    if trimmed.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "must be 1 to 200 characters, not only spaces",
+        ));
     }
-    Ok(name.to_owned())
+    Ok(trimmed.to_owned())
 }
 
 fn check_email(email: Option<String>) -> Result<Option<String>, ApiError> {
     if let Some(e) = &email {
         crate::model::check_text(e, "contact_email")?;
     }
+    let bad = |e: &str| {
+        e.chars().count() > 254 || !e.contains('@') || e.chars().any(|c| c <= ' ' || c == '\x7f')
+    };
     match email {
-        Some(e) if e.len() > 254 || !e.contains('@') || e.contains(char::is_whitespace) => {
-            Err(ApiError::invalid(
-                "contact_email",
-                "must be an email address such as ops@example.com",
-            ))
-        }
+        Some(e) if bad(&e) => Err(ApiError::invalid(
+            "contact_email",
+            "must be an email address such as ops@example.com",
+        )),
         other => Ok(other),
     }
 }
 
 /// Lists tenants.
-#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(PageQuery),
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(TenantPage),
     responses((status = 200, body = ListResponse<TenantOut>)))]
 async fn list_tenants(
     _: Admin,
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<TenantPage>,
 ) -> Result<Json<ListResponse<TenantOut>>, ApiError> {
     let paged = state
         .store
-        .list_tenants(&q.page(|c| TenantId::parse(c).is_ok())?)
+        .list_tenants(&q.page()?)
         .await
         .map_err(|e| ApiError::from_store(e, "tenant"))?;
     Ok(Json(ListResponse::from_paged(paged, TenantOut::from)))

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiError;
+use super::whole::Whole;
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::{TenantId, WebhookId};
 use crate::model::{
@@ -125,6 +126,13 @@ pub(crate) fn public_key(private_key: &str) -> Option<String> {
 /// A new webhook: only `url` is required.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://hooks.acme.example/in",
+    "description": "Orders to the billing service",
+    "events": ["order.*"],
+    "retry_schedule": [30, 120, 600],
+    "timeout_seconds": 10
+}))]
 pub struct WebhookIn {
     /// `https://…` (plain `http://` only in development mode).
     url: String,
@@ -140,11 +148,14 @@ pub struct WebhookIn {
     /// Default true.
     active: Option<bool>,
     /// Default `[30, 120, 600, 3600, 21600]`.
-    retry_schedule: Option<Vec<i64>>,
+    #[schema(value_type = Option<Vec<i64>>)]
+    retry_schedule: Option<Vec<Whole>>,
     /// Default 10.
-    timeout_seconds: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    timeout_seconds: Option<Whole>,
     /// Default none.
-    rate_limit_per_second: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    rate_limit_per_second: Option<Whole>,
     /// Extra headers.
     headers: Option<BTreeMap<String, String>>,
     /// Default `{"scheme": "standard-webhooks"}`; `{"scheme": "standard-webhooks-v1a"}` signs
@@ -187,12 +198,14 @@ pub struct WebhookPatch {
     /// `false` holds its deliveries (still `pending`); `true` again sends them and clears
     /// `disabled_reason` and the failure clock.
     active: Option<bool>,
-    retry_schedule: Option<Vec<i64>>,
-    timeout_seconds: Option<i64>,
+    #[schema(value_type = Option<Vec<i64>>)]
+    retry_schedule: Option<Vec<Whole>>,
+    #[schema(value_type = Option<i64>)]
+    timeout_seconds: Option<Whole>,
     /// null removes the limit.
     #[serde(default, deserialize_with = "super::extract::double_option")]
     #[schema(value_type = Option<i64>)]
-    rate_limit_per_second: Option<Option<i64>>,
+    rate_limit_per_second: Option<Option<Whole>>,
     headers: Option<BTreeMap<String, String>>,
     signature: Option<SignatureConfig>,
     payload_format: Option<PayloadFormat>,
@@ -210,7 +223,7 @@ impl WebhookPatch {
 
 fn check_description(d: String) -> Result<String, ApiError> {
     crate::model::check_text(&d, "description")?;
-    if d.len() > 1000 {
+    if d.chars().count() > 1000 {
         return Err(ApiError::invalid(
             "description",
             "must be at most 1000 characters",
@@ -219,8 +232,8 @@ fn check_description(d: String) -> Result<String, ApiError> {
     Ok(d)
 }
 
-fn check_rate_limit(n: Option<i64>) -> Result<Option<u32>, ApiError> {
-    match n {
+fn check_rate_limit(n: Option<Whole>) -> Result<Option<u32>, ApiError> {
+    match n.map(|n| n.0) {
         None => Ok(None),
         Some(n @ 1..=100_000) => Ok(Some(n as u32)),
         Some(_) => Err(ApiError::invalid(
@@ -231,7 +244,7 @@ fn check_rate_limit(n: Option<i64>) -> Result<Option<u32>, ApiError> {
 }
 
 pub(super) fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<(), ApiError> {
-    if secret.len() > 512 {
+    if secret.chars().count() > 512 {
         return Err(ApiError::invalid(
             "secret",
             "must be at most 512 characters",
@@ -291,6 +304,10 @@ pub fn new_secret(signature: &SignatureConfig) -> String {
     generate_secret_string(&bytes)
 }
 
+fn wholes(numbers: &[Whole]) -> Vec<i64> {
+    numbers.iter().map(|n| n.0).collect()
+}
+
 pub(super) fn parse_new(
     input: WebhookIn,
     tenant: &TenantId,
@@ -321,12 +338,14 @@ pub(super) fn parse_new(
         disabled_at: None,
         failing_since: None,
         retry_schedule: match input.retry_schedule {
-            Some(s) => RetrySchedule::parse(&s)?,
+            Some(s) => RetrySchedule::parse(&wholes(&s))?,
             None => RetrySchedule::default(),
         },
         timeout_seconds: input
             .timeout_seconds
-            .map_or(Ok(TimeoutSeconds::default()), TimeoutSeconds::parse)?,
+            .map_or(Ok(TimeoutSeconds::default()), |t| {
+                TimeoutSeconds::parse(t.0)
+            })?,
         rate_limit_per_second: check_rate_limit(input.rate_limit_per_second)?,
         headers: CustomHeaders::parse(input.headers.unwrap_or_default())?,
         signature,
@@ -382,10 +401,10 @@ pub(super) fn apply_patch(
         };
     }
     if let Some(s) = p.retry_schedule {
-        w.retry_schedule = RetrySchedule::parse(&s)?;
+        w.retry_schedule = RetrySchedule::parse(&wholes(&s))?;
     }
     if let Some(t) = p.timeout_seconds {
-        w.timeout_seconds = TimeoutSeconds::parse(t)?;
+        w.timeout_seconds = TimeoutSeconds::parse(t.0)?;
     }
     if let Some(r) = p.rate_limit_per_second {
         w.rate_limit_per_second = check_rate_limit(r)?;

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::page::{ListResponse, PageQuery};
+use super::page::{ListResponse, WebhookPage};
 use super::webhook_json::{WebhookIn, WebhookOut, WebhookPatch, apply_patch, parse_new};
 use super::{ApiError, AppState};
 use crate::ids::WebhookId;
@@ -60,24 +60,24 @@ pub(super) fn ensure_enabled(webhook: &Webhook) -> Result<(), ApiError> {
 }
 
 /// Lists the tenant's webhooks.
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageQuery),
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(WebhookPage),
     responses((status = 200, body = ListResponse<WebhookOut>)))]
 async fn list_webhooks(
     CallerTenant(scope): CallerTenant,
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<WebhookPage>,
 ) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
     list(&state, &scope, &q).await
 }
 
 /// Lists a tenant's webhooks (admin).
 #[utoipa::path(get, path = "/v1/tenants/{tid}/webhooks", tag = "webhooks",
-    params(("tid" = String, Path, description = "Tenant id"), PageQuery),
+    params(("tid" = String, Path, description = "Tenant id"), WebhookPage),
     responses((status = 200, body = ListResponse<WebhookOut>)))]
 async fn list_tenant_webhooks(
     PathTenant(scope): PathTenant,
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<WebhookPage>,
 ) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
     list(&state, &scope, &q).await
 }
@@ -85,11 +85,11 @@ async fn list_tenant_webhooks(
 async fn list(
     state: &AppState,
     scope: &Scope,
-    q: &PageQuery,
+    q: &WebhookPage,
 ) -> Result<Json<ListResponse<WebhookOut>>, ApiError> {
     let paged = state
         .store
-        .list_webhooks(&scope.0, &q.page(WebhookId::is_well_formed)?)
+        .list_webhooks(&scope.0, &q.page()?)
         .await
         .map_err(store_err)?;
     Ok(Json(ListResponse::from_paged(paged, WebhookOut::from)))

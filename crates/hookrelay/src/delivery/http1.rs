@@ -277,15 +277,10 @@ async fn connect(url: &reqwest::Url, policy: &AddressPolicy) -> Result<Conn, Fai
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     let port = url.port_or_known_default().unwrap_or(80);
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+    let allowed: Vec<SocketAddr> = policy
+        .lookup(host, port)
         .await
-        .map_err(|e| Failure::retryable(FailureKind::Dns, format!("dns: {e}")))?
-        .collect();
-    let allowed: Vec<SocketAddr> = addrs
-        .iter()
-        .copied()
-        .filter(|a| policy.allows(a.ip()))
-        .collect();
+        .map_err(|e| Failure::retryable(FailureKind::Dns, format!("dns: {e}")))?;
     if allowed.is_empty() {
         return Err(Failure {
             kind: FailureKind::RefusedAddress,

@@ -58,6 +58,8 @@ impl EventFilter {
                 continue;
             }
             let name = p.strip_suffix(".*").unwrap_or(p);
+            // At most 128 characters with the `.*`, as the document states.
+            let name = if p.len() > 128 { "" } else { name };
             EventTypeName::parse(name, &field).map_err(|_| {
                 Invalid::new(
                     field,

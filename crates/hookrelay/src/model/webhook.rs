@@ -20,6 +20,60 @@ pub enum UrlPolicy {
     Development,
 }
 
+/// Whether `s` is `http(s)://host[:port][/path]` with an ASCII host name (its last label
+/// starting with a letter) or an IPv4 address, a port up to 65535 and a path of visible
+/// ASCII: the document's `url` pattern, checked before the URL parser (which would also take
+/// credentials, other hosts, and text it percent-encodes).
+fn has_plain_shape(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if !path.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    // Up to four digits as written (`0080` is 80), or five without a leading zero up to 65535.
+    let port_ok = |p: &str| {
+        !p.is_empty()
+            && digits(p)
+            && (p.len() <= 4
+                || (p.len() == 5
+                    && !p.starts_with('0')
+                    && p.parse::<u32>().is_ok_and(|n| n <= 65_535)))
+    };
+    if port.is_some_and(|p| !port_ok(p)) {
+        return false;
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let octet = |o: &str| {
+        !o.is_empty()
+            && o.len() <= 3
+            && digits(o)
+            && (o == "0" || !o.starts_with('0'))
+            && o.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let ipv4 = labels.len() == 4 && labels.iter().all(|o| octet(o));
+    let name = labels.iter().all(|l| label(l))
+        && labels
+            .last()
+            .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
+    ipv4 || name
+}
+
 /// A webhook's target URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookUrl(url::Url);
@@ -29,8 +83,14 @@ impl WebhookUrl {
     /// at connect time; this early check only gives a clear answer for literal addresses.
     pub fn parse(s: &str, policy: UrlPolicy) -> Result<Self, Invalid> {
         let bad = |msg: &str| Err(Invalid::new("url", msg));
-        if s.len() > 2048 {
+        if s.chars().count() > 2048 {
             return bad("must be at most 2048 characters");
+        }
+        if !has_plain_shape(s) {
+            return bad(
+                "must be an absolute http(s) URL such as https://example.com/webhooks: a host name \
+                 or IPv4 address, an optional port, then a path of visible ASCII characters",
+            );
         }
         let Ok(url) = url::Url::parse(s) else {
             return bad("must be an absolute URL such as https://example.com/webhooks");
@@ -218,7 +278,10 @@ impl SignatureConfig {
         let header = match self {
             Self::StandardWebhooks | Self::StandardWebhooksV1a => return Ok(()),
             Self::HmacSha256 { header, prefix, .. } => {
-                if prefix.len() > 64 || http::HeaderValue::from_str(prefix).is_err() {
+                if prefix.len() > 64
+                    || !prefix.is_ascii()
+                    || http::HeaderValue::from_str(prefix).is_err()
+                {
                     return Err(Invalid::new(
                         "signature.prefix",
                         "must be at most 64 printable ASCII characters",
@@ -355,7 +418,11 @@ impl CustomHeaders {
                     format!("{name} is set by hookrelay itself"),
                 ));
             }
-            if value.len() > 4096 || http::HeaderValue::from_str(value).is_err() {
+            // `HeaderValue` also takes bytes past ASCII (obs-text); the API promises ASCII.
+            if value.len() > 4096
+                || !value.is_ascii()
+                || http::HeaderValue::from_str(value).is_err()
+            {
                 return Err(Invalid::new(
                     field,
                     "must be at most 4096 visible ASCII characters",
@@ -400,6 +467,41 @@ mod tests {
             assert_eq!(err.field, "url", "{bad}");
         }
         assert!(WebhookUrl::parse("http://127.0.0.1:3000/x", UrlPolicy::Development).is_ok());
+    }
+
+    #[test]
+    fn urls_have_the_documented_shape() {
+        let dev = UrlPolicy::Development;
+        for good in [
+            "http://a",
+            "https://hooks.acme.example/in?k=1",
+            "http://127.0.0.1:3000/x",
+            "http://127.0.0.1:65535/x",
+            "http://localhost:9/h",
+            "https://x-1.y2.z/a%20b",
+        ] {
+            assert!(WebhookUrl::parse(good, dev).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "HTTP://a",
+            "http://a*",
+            "http://1.2.3",
+            "http://256.1.1.1/",
+            "http://01.1.1.1/",
+            "http://-a.b/",
+            "http://a.9/",
+            "http://[::1]/",
+            "http://a:99999/",
+            "http://a:65536/",
+            "http://a:08080/",
+            "http://a?x",
+            "http://u@a/",
+            "https://x.example/\u{202e}",
+            "http://a/b c",
+        ] {
+            assert!(WebhookUrl::parse(bad, dev).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -262,17 +262,18 @@ async fn the_delivery_log_takes_until_as_well_as_since(app: &mut TestApp) {
         types(format!("until={after}")).await,
         ["second.kind", "first.kind"]
     );
+    // A window that ends before it starts is empty, not an error.
     for query in [
         format!("since={at}&until={before}"),
         format!("since={at}&until={at}"),
-        "until=tomorrow".to_owned(),
     ] {
-        let (status, err) = app
-            .get(&format!("/v1/webhooks/{id}/deliveries?{query}"))
-            .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
-        assert_eq!(err["error"]["field"], "until", "{query}");
+        assert!(types(query).await.is_empty());
     }
+    let (status, err) = app
+        .get(&format!("/v1/webhooks/{id}/deliveries?until=tomorrow"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["field"], "until", "{err}");
 }
 
 async fn stats_over_two_days_come_in_daily_buckets(app: &mut TestApp) {

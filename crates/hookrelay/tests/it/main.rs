@@ -13,6 +13,7 @@ mod bad_input;
 mod claims;
 mod cli;
 mod connections;
+mod contract;
 mod crash;
 mod dashboard;
 mod dashboard_browser;

@@ -129,3 +129,65 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_exist
     assert!(properties("EventOut").contains(&"deliveries".to_owned()));
     app.stop().await;
 }
+
+/// What tests/it/contract.rs fuzzes, stated plainly: where parameters go, which errors each
+/// operation declares, and the links between operations.
+#[tokio::test]
+async fn the_document_declares_query_parameters_error_statuses_and_links() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (_, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let place = if path.contains(&format!("{{{name}}}")) {
+                    "path"
+                } else {
+                    "query"
+                };
+                assert_eq!(p["in"], place, "{method} {path}: {name}");
+                if place == "query" {
+                    assert!(responses.contains_key("422"), "{method} {path}");
+                } else {
+                    assert!(
+                        p["schema"]["pattern"].is_string(),
+                        "{method} {path}: {name}"
+                    );
+                    assert!(responses.contains_key("404"), "{method} {path}");
+                }
+            }
+            if path == "/openapi.json" || path == "/healthz" {
+                continue;
+            }
+            let public = path == "/readyz";
+            assert_eq!(responses.contains_key("401"), !public, "{method} {path}");
+            assert!(responses.contains_key("503"), "{method} {path}");
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path}: {status}"
+                    );
+                }
+            }
+        }
+    }
+    let created = &doc["paths"]["/v1/webhooks"]["post"]["responses"]["201"]["links"];
+    assert_eq!(created["GetWebhook"]["operationId"], "get_webhook");
+    assert_eq!(
+        created["GetWebhook"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["WebhookIn"]["additionalProperties"], false);
+    assert_eq!(schemas["BatchIn"]["properties"]["events"]["minItems"], 1);
+    assert!(schemas["PublishIn"]["example"].is_object());
+    app.stop().await;
+}

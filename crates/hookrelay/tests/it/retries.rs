@@ -165,6 +165,7 @@ async fn attempt_once(app: &TestApp, id: &str) -> Outcome {
     let policy = AddressPolicy {
         allow_all: true,
         allowed: Vec::new(),
+        allowed_only: false,
     };
     let message = Message {
         id: "evt_outcome",
