@@ -110,9 +110,11 @@ class Client:
 
     # Deliveries -----------------------------------------------------------------------------
 
-    def list_deliveries(self, webhook_id: str, *, limit: Optional[int] = None, **filters: Any) -> Iterator[models.DeliveryOut]:
+    def list_deliveries(
+        self, webhook_id: str, *, tenant: Optional[str] = None, limit: Optional[int] = None, **filters: Any
+    ) -> Iterator[models.DeliveryOut]:
         """The webhook's delivery log, newest first; ``filters`` are the API's query parameters."""
-        return self._paginate(f"/v1/webhooks/{_seg(webhook_id)}/deliveries", limit, filters)
+        return self._paginate(f"{_webhooks(tenant)}/{_seg(webhook_id)}/deliveries", limit, filters)
 
     def get_delivery(self, id: str) -> models.DeliveryDetail:
         return self._http.request("GET", f"/v1/deliveries/{_seg(id)}", retry=True)
