@@ -97,15 +97,16 @@ class Live(unittest.TestCase):
 
     def test_publishing_again_under_the_same_id_delivers_once(self):
         hook = self.client.create_webhook({"url": self.receiver.url + "/once"}, tenant=self.tenant)
-        first = self.client.publish("order.paid", {"n": 1}, id="order-1-paid", tenant=self.tenant)
-        again = self.client.publish("order.paid", {"n": 1}, id="order-1-paid", tenant=self.tenant)
+        event_id = f"order-1-paid-{self.tenant}"
+        first = self.client.publish("order.paid", {"n": 1}, id=event_id, tenant=self.tenant)
+        again = self.client.publish("order.paid", {"n": 1}, id=event_id, tenant=self.tenant)
         self.assertEqual(first["id"], again["id"])
         _, headers, body = self.receiver.take(1)[0]
         got = verify.standard_webhooks(hook["secret"], headers, body)
-        self.assertEqual(got.msg_id, "order-1-paid")
-        self.assertEqual(self.client.get_event("order-1-paid")["id"], "order-1-paid")
+        self.assertEqual(got.msg_id, event_id)
+        self.assertEqual(self.client.get_event(event_id)["id"], event_id)
         deliveries = list(self.client.list_deliveries(hook["id"], tenant=self.tenant))
-        self.assertEqual([d["event_id"] for d in deliveries], ["order-1-paid"])
+        self.assertEqual([d["event_id"] for d in deliveries], [event_id])
 
     def test_lists_follow_next_cursor_across_pages(self):
         created = [
