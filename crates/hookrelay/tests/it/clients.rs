@@ -33,7 +33,10 @@ fn the_committed_openapi_document_is_this_builds() {
 #[test]
 fn the_generated_python_client_code_is_current() {
     let root = repo_root();
-    if !root.join("clients/python/.venv/bin/datamodel-codegen").exists() {
+    if !root
+        .join("clients/python/.venv/bin/datamodel-codegen")
+        .exists()
+    {
         assert!(
             !in_ci(),
             "the Python generator is not installed: run scripts/install-test-deps.sh"
@@ -82,7 +85,10 @@ async fn the_python_client_passes_its_tests_against_a_real_server() {
     .unwrap()
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python3 -m unittest failed:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "python3 -m unittest failed:\n{stderr}"
+    );
     // Every test ran: none was skipped for want of the server.
     assert!(!stderr.contains("skipped 'HOOKRELAY_TEST_URL"), "{stderr}");
     app.teardown().await;
