@@ -7,6 +7,8 @@
 #     (versions pinned by package.json and package-lock.json there)
 #   - PyPI `schemathesis`, the fuzzer of the API contract test (crates/hookrelay/tests/it/
 #     contract.rs), into a virtualenv at crates/hookrelay/tests/fuzz/.venv
+#   - PyPI `datamodel-code-generator`, the Python client's generator (scripts/generate-clients.sh),
+#     into a virtualenv at clients/python/.venv
 # Idempotent and quiet: does nothing when the pinned versions are already there. Needs python3
 # with pip and venv, and node with npm.
 set -euo pipefail
@@ -43,4 +45,17 @@ if [ "$installed_st" != "$SCHEMATHESIS_VERSION" ]; then
     || { echo "$0: python3 cannot make a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
   PIP_ROOT_USER_ACTION=ignore "$fuzz/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# The Python client's generator (scripts/generate-clients.sh; its drift test is in
+# crates/hookrelay/tests/it/clients.rs), in a virtualenv of its own at clients/python/.venv.
+DATAMODEL_CODEGEN_VERSION=0.89.0
+codegen=clients/python/.venv
+installed_dcg=$("$codegen/bin/python" -c 'import importlib.metadata as m; print(m.version("datamodel-code-generator"))' 2>/dev/null || true)
+if [ "$installed_dcg" != "$DATAMODEL_CODEGEN_VERSION" ]; then
+  rm -rf "$codegen"
+  python3 -m venv "$codegen" \
+    || { echo "$0: python3 cannot make a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+  PIP_ROOT_USER_ACTION=ignore "$codegen/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "datamodel-code-generator==$DATAMODEL_CODEGEN_VERSION"
 fi

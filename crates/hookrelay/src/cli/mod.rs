@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `listen`, `verify`. Each subcommand lives in its own
+//! The command line: `serve`, `migrate`, `listen`, `verify`, `openapi`. Each subcommand lives in its own
 //! file.
 
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use crate::config::{Config, Overrides};
 
 mod listen;
 mod migrate;
+pub mod openapi;
 mod serve;
 mod verify;
 
@@ -31,6 +32,8 @@ enum Command {
     Listen(listen::ListenArgs),
     /// Check one captured delivery's signature (exit 0 valid, 1 invalid, 2 usage error).
     Verify(verify::VerifyArgs),
+    /// Print the OpenAPI document (as served at /openapi.json) and exit.
+    Openapi,
 }
 
 /// Flags shared by the commands that read the configuration.
@@ -101,6 +104,13 @@ pub fn run(cli: Cli) -> ExitCode {
         // `block_on` itself; `verify` is synchronous and has its own exit codes.
         Command::Listen(args) => listen::run(args),
         Command::Verify(args) => verify::run(&args),
+        Command::Openapi => match openapi::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
