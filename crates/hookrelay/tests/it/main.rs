@@ -28,6 +28,7 @@ mod lifecycle;
 mod log;
 mod logging;
 mod metrics;
+mod nodes;
 mod notify;
 mod openapi;
 mod outage;
