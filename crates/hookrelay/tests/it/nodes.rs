@@ -4,6 +4,10 @@
 //! leased once its leases end), a third worker started under the same load makes attempts too,
 //! and a receiver counting arrivals by event id sees every accepted event, twice at most for
 //! what the dead worker had in flight.
+//!
+//! The test takes about a minute, most of it waiting out the dead worker's leases: written into
+//! their rows, they are anonymous, so nothing can end them before `lease_seconds`, and that
+//! setting cannot go below 35 s (a lease must outlast the longest attempt timeout).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -176,14 +180,12 @@ async fn metric(node: &Api, name: &str) -> f64 {
 }
 
 /// The events of the deliveries still pending.
-async fn pending(database: &str) -> HashSet<String> {
-    let pool = sqlx::PgPool::connect(database).await.unwrap();
+async fn pending(db: &sqlx::PgPool) -> HashSet<String> {
     let ids: Vec<String> =
         sqlx::query_scalar("SELECT event_id FROM deliveries WHERE status = 'pending'")
-            .fetch_all(&pool)
+            .fetch_all(db)
             .await
             .unwrap();
-    pool.close().await;
     ids.into_iter().collect()
 }
 
@@ -205,6 +207,12 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
             json!({"url": receiver.url("/h")}),
         )
         .await;
+    // One connection, opened once: the test polls the queue often.
+    let db = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
     let (doomed, doomed_address) = start_node(url, "worker");
     let (survivor, survivor_address) = start_node(url, "worker");
     let (doomed_api, survivor_api) = (Api::new(&doomed_address), Api::new(&survivor_address));
@@ -226,7 +234,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
     // What the dead worker sent but never recorded is pending yet arrived; only that may arrive
     // twice. (The survivor's own attempts in flight are in this set too: a bound, not a count.)
     let arrived = arrivals(&receiver);
-    let pending_at_kill = pending(url).await;
+    let pending_at_kill = pending(&db).await;
     let in_flight: HashSet<String> = (pending_at_kill.iter())
         .filter(|id| arrived.contains_key(*id))
         .cloned()
@@ -238,7 +246,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
     eventually(
         TAKEOVER_BOUND,
         "every delivery pending at the kill is finished",
-        || async { pending(url).await.is_disjoint(&pending_at_kill) },
+        || async { pending(&db).await.is_disjoint(&pending_at_kill) },
     )
     .await;
     let takeover = killed_at.elapsed();
@@ -257,7 +265,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
     let accepted = load.finish().await;
     wait_for_all(&receiver, &accepted, BOUND).await;
     eventually(BOUND, "no delivery is left pending", || async {
-        pending(url).await.is_empty()
+        pending(&db).await.is_empty()
     })
     .await;
 
@@ -294,6 +302,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
         "only accepted events arrive"
     );
 
+    db.close().await;
     newcomer.terminate();
     survivor.terminate();
     api_node.terminate();
