@@ -29,6 +29,7 @@ mod lifecycle;
 mod log;
 mod logging;
 mod metrics;
+mod nodes;
 mod notify;
 mod openapi;
 mod outage;
