@@ -106,3 +106,44 @@ async fn the_typescript_types_are_generated_from_the_served_document() {
     assert_success(&run(tsc).await, "tsc -p clients/typescript");
     app.teardown().await;
 }
+
+/// `npm install ./clients/typescript` works offline, from an empty npm cache: the package has
+/// no runtime dependency and needs no build step. The installed package then imports.
+#[tokio::test]
+async fn the_typescript_client_installs_offline_from_the_repository() {
+    let scratch = tempfile::tempdir().unwrap();
+    let project = scratch.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("package.json"),
+        r#"{"name":"consumer","private":true}"#,
+    )
+    .unwrap();
+    let mut install = Command::new("npm");
+    install
+        .args(["install", "--offline", "--no-audit", "--no-fund"])
+        .arg(client_dir())
+        .env("npm_config_cache", scratch.path().join("cache"))
+        .current_dir(&project);
+    assert_success(
+        &run(install).await,
+        "npm install --offline ./clients/typescript",
+    );
+    let mut import = Command::new("node");
+    import
+        .args([
+            "--input-type=module",
+            "-e",
+            "import { Hookrelay, verify } from 'hookrelay'; \
+             import { verifyStandardWebhooks } from 'hookrelay/verify'; \
+             new Hookrelay({ baseUrl: 'http://127.0.0.1:1' }); \
+             console.log(typeof verify, typeof verifyStandardWebhooks);",
+        ])
+        .current_dir(&project);
+    let output = run(import).await;
+    assert_success(&output, "importing the installed client");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "function function"
+    );
+}
