@@ -184,3 +184,12 @@ test("the scheme-specific helpers reject malformed headers and stale timestamps"
   );
   assert.throws(() => verify({ scheme: "rot13" }, "s", {}, ""), TypeError);
 });
+
+test("garbage signature entries are no match, not a crash", () => {
+  const headers = { "webhook-id": "m", "webhook-timestamp": "100", "webhook-signature": "v1a,abc v1a,%%% v1,zz v1a v1," };
+  rejects("no_matching_signature", () => verify("standard-webhooks-v1a", v1a.key, headers, "x", { now: 100 }));
+  rejects("no_matching_signature", () => verify("standard-webhooks", vectors[0].secret, headers, "x", { now: 100 }));
+  rejects("no_matching_signature", () =>
+    verifyTimestampedKey("s", { "mave-signature": "t=100, v1=zz, v1=" }, "x", { header: "Mave-Signature", now: 100 }),
+  );
+});
