@@ -5,6 +5,8 @@
 #   - PyPI `standardwebhooks` into crates/hookrelay-signature/tests/foreign/.python
 #   - npm `standardwebhooks` into crates/hookrelay-signature/tests/foreign/node/node_modules
 #     (versions pinned by package.json and package-lock.json there)
+#   - npm `openapi-typescript` and `typescript` into clients/typescript/node_modules, for the
+#     TypeScript client's drift test (crates/hookrelay/tests/it/clients_typescript.rs)
 #   - PyPI `schemathesis`, the fuzzer of the API contract test (crates/hookrelay/tests/it/
 #     contract.rs), into a virtualenv at crates/hookrelay/tests/fuzz/.venv
 #   - PyPI `datamodel-code-generator`, the Python client's generator (scripts/generate-clients.sh),
@@ -33,6 +35,15 @@ installed_node=$(node -p 'try { require("./'"$foreign"'/node/node_modules/standa
 if [ "$installed_node" != "$wanted_node" ]; then
   command -v npm >/dev/null || { echo "$0: npm is not installed" >&2; exit 1; }
   npm ci --prefix "$foreign/node" --silent --no-audit --no-fund >/dev/null
+fi
+
+# The TypeScript client's generator (pinned by its package.json and package-lock.json).
+client=clients/typescript
+wanted_generator=$(node -p 'require("./'"$client"'/package-lock.json").packages["node_modules/openapi-typescript"].version')
+installed_generator=$(node -p 'try { require("./'"$client"'/node_modules/openapi-typescript/package.json").version } catch { "" }')
+if [ "$installed_generator" != "$wanted_generator" ]; then
+  command -v npm >/dev/null || { echo "$0: npm is not installed" >&2; exit 1; }
+  npm ci --prefix "$client" --silent --no-audit --no-fund >/dev/null
 fi
 
 # schemathesis brings many dependencies (hypothesis, requests, …): a virtualenv of its own keeps

@@ -13,6 +13,7 @@ mod bad_input;
 mod claims;
 mod cli;
 mod clients;
+mod clients_typescript;
 mod connections;
 mod contract;
 mod crash;
