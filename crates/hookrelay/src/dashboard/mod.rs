@@ -84,6 +84,10 @@ pub fn router(app: AppState, settings: Settings) -> Router {
             get(pages::webhook::show),
         )
         .route(
+            "/dashboard/t/{tid}/webhooks/{id}/edit",
+            get(pages::webhook_edit::show).post(pages::webhook_edit::save),
+        )
+        .route(
             "/dashboard/t/{tid}/webhooks/{id}/active",
             post(pages::webhook::set_active),
         )

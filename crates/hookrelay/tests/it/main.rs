@@ -17,6 +17,7 @@ mod contract;
 mod crash;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_edit;
 mod deletion;
 mod delivery;
 mod disabling;

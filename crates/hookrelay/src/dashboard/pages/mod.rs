@@ -8,9 +8,11 @@ use super::error::DashError;
 use super::session::Viewer;
 
 pub mod delivery;
+mod event_picker;
 pub mod login;
 pub mod tenants;
 pub mod webhook;
+pub mod webhook_edit;
 pub mod webhooks;
 
 /// `/dashboard`: the operator's tenants, or the tenant's webhooks.

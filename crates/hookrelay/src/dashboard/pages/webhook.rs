@@ -37,7 +37,8 @@ pub struct LogQuery {
 pub struct WebhookPath {
     #[expect(dead_code, reason = "read by TenantView from the raw path")]
     tid: String,
-    id: String,
+    /// The webhook's id.
+    pub id: String,
 }
 
 fn log_table(t: &TenantId, deliveries: &[Delivery]) -> Markup {
@@ -192,7 +193,10 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
                     }
                 }
             }
-            h1.url { (w.url.as_str()) }
+            div.heading {
+                h1.url { (w.url.as_str()) }
+                a.button.secondary #edit href=(format!("{base}/edit")) { "Edit" }
+            }
             @if !w.description.is_empty() { p { (w.description) } }
             dl.facts {
                 dt { "Status" } dd #status { (status_badge(w)) }
