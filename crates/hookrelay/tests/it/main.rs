@@ -18,6 +18,7 @@ mod crash;
 mod dashboard;
 mod dashboard_browser;
 mod dashboard_edit;
+mod dashboard_test_send;
 mod deletion;
 mod delivery;
 mod disabling;

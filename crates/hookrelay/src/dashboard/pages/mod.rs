@@ -11,6 +11,7 @@ pub mod delivery;
 mod event_picker;
 pub mod login;
 pub mod tenants;
+pub mod test_send;
 pub mod webhook;
 pub mod webhook_edit;
 pub mod webhooks;

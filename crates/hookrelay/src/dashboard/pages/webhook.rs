@@ -19,17 +19,22 @@ use crate::dashboard::session::{TenantView, Viewer};
 use crate::ids::{DeliveryId, TenantId, WebhookId};
 use crate::store::{Delivery, DeliveryFilter, DeliveryStatus, Page, Webhook};
 
-use super::webhooks::{events_text, status_badge, success_rate};
+use super::test_send::{self, TestPanel};
+use super::webhooks::{catalog, events_text, status_badge, success_rate};
 
 /// Deliveries a page of the log shows.
 const LOG_PAGE: u32 = 50;
 
-/// `?status=&cursor=&reveal=`
+/// `?status=&cursor=&reveal=&test_type=&test=`
 #[derive(Deserialize, Default)]
 pub struct LogQuery {
     status: Option<String>,
     cursor: Option<String>,
     reveal: Option<String>,
+    /// The test panel's event type.
+    test_type: Option<String>,
+    /// The test delivery just sent.
+    test: Option<String>,
 }
 
 /// `/dashboard/t/{tid}/webhooks/{id}`: the two path segments.
@@ -107,14 +112,28 @@ pub async fn show(
     view: TenantView,
     State(state): State<DashState>,
     Path(path): Path<WebhookPath>,
-    Query(q): Query<LogQuery>,
+    Query(mut q): Query<LogQuery>,
 ) -> Result<Response, DashError> {
+    let panel = TestPanel {
+        event_type: q.test_type.take(),
+        sent: q.test.take(),
+        ..TestPanel::default()
+    };
+    let id = WebhookId::from_trusted(path.id);
+    let body = render_page(&state, &view, id, q, panel).await?;
+    Ok(Html(body.into_string()).into_response())
+}
+
+/// The webhook's page, with its test panel as given.
+pub async fn render_page(
+    state: &DashState,
+    view: &TenantView,
+    id: WebhookId,
+    q: LogQuery,
+    panel: TestPanel,
+) -> Result<Markup, DashError> {
     let t = &view.tenant;
-    let w = state
-        .app
-        .store
-        .get_webhook(t, &WebhookId::from_trusted(path.id))
-        .await?;
+    let w = state.app.store.get_webhook(t, &id).await?;
     let status = q.status.as_deref().and_then(DeliveryStatus::parse);
     let cursor = q.cursor.filter(|c| DeliveryId::is_well_formed(c));
     let filter = DeliveryFilter {
@@ -134,7 +153,11 @@ pub async fn show(
             },
         )
         .await?;
-    let rate = success_rate(&state, t, &w).await?;
+    let rate = success_rate(state, t, &w).await?;
+    let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
+    let catalog = catalog(state).await?;
+    let sent = test_send::sent(state, view, &w.id, &panel).await?;
+    let test = test_send::panel(&view.viewer, &base, &catalog, &panel, sent.as_ref());
     let shown = Shown {
         w: &w,
         rate,
@@ -142,8 +165,9 @@ pub async fn show(
         log: &log.items,
         next: log.next_cursor.as_deref(),
         reveal: q.reveal.is_some(),
+        test,
     };
-    Ok(Html(render(&view.viewer, t, &shown).into_string()).into_response())
+    Ok(render(&view.viewer, t, &shown))
 }
 
 /// What the webhook's page shows.
@@ -157,6 +181,8 @@ struct Shown<'a> {
     next: Option<&'a str>,
     /// Show the secret.
     reveal: bool,
+    /// The test panel.
+    test: Markup,
 }
 
 fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
@@ -167,6 +193,7 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
         log,
         next,
         reveal,
+        ref test,
     } = *shown;
     let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
     let filter_link = |s: Option<&str>| match s {
@@ -214,6 +241,7 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
                     button.secondary #disable type="submit" { "Disable" }
                 }
             }
+            (test)
             h2 { "Deliveries" }
             nav.filters aria-label="Filter by status" {
                 a href=(filter_link(None)) aria-current=[status.is_none().then_some("page")] { "All" }
