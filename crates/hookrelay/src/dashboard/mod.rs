@@ -92,6 +92,10 @@ pub fn router(app: AppState, settings: Settings) -> Router {
             post(pages::test_send::send),
         )
         .route(
+            "/dashboard/t/{tid}/webhooks/{id}/replay",
+            post(pages::log::replay),
+        )
+        .route(
             "/dashboard/t/{tid}/webhooks/{id}/active",
             post(pages::webhook::set_active),
         )

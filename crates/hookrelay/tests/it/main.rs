@@ -16,6 +16,7 @@ mod connections;
 mod contract;
 mod crash;
 mod dashboard;
+mod dashboard_activity;
 mod dashboard_browser;
 mod dashboard_edit;
 mod dashboard_test_send;

@@ -7,8 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::DashError;
 use super::session::Viewer;
 
+mod chart;
 pub mod delivery;
 mod event_picker;
+pub mod log;
 pub mod login;
 pub mod tenants;
 pub mod test_send;
