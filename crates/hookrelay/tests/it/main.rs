@@ -19,6 +19,7 @@ mod dashboard;
 mod dashboard_activity;
 mod dashboard_browser;
 mod dashboard_edit;
+mod dashboard_operator;
 mod dashboard_test_send;
 mod deletion;
 mod delivery;

@@ -7,11 +7,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::DashError;
 use super::session::Viewer;
 
+pub mod catalog;
 mod chart;
 pub mod delivery;
 mod event_picker;
 pub mod log;
 pub mod login;
+pub mod system;
 pub mod tenants;
 pub mod test_send;
 pub mod webhook;
