@@ -152,6 +152,12 @@ async fn create_event_type(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<EventTypeIn>,
 ) -> Result<(StatusCode, Json<EventTypeOut>), ApiError> {
+    let event_type = create_in(&state, input).await?;
+    Ok((StatusCode::CREATED, Json(event_type.into())))
+}
+
+/// Adds an event type to the catalog (the API's and the dashboard's).
+pub(crate) async fn create_in(state: &AppState, input: EventTypeIn) -> Result<EventType, ApiError> {
     let name = EventTypeName::parse(&input.name, "name")?;
     let (example, schema) = checked(
         &input.description,
@@ -173,7 +179,7 @@ async fn create_event_type(
         .await
         .map_err(store_err)?;
     state.catalog.invalidate(&event_type.name);
-    Ok((StatusCode::CREATED, Json(event_type.into())))
+    Ok(event_type)
 }
 
 /// Reads an event type.
@@ -200,8 +206,17 @@ async fn update_event_type(
     ApiPath(name): ApiPath<String>,
     ApiJson(patch): ApiJson<EventTypePatch>,
 ) -> Result<Json<EventTypeOut>, ApiError> {
+    Ok(Json(update_in(&state, &name, patch).await?.into()))
+}
+
+/// Changes an event type (the API's and the dashboard's).
+pub(crate) async fn update_in(
+    state: &AppState,
+    name: &str,
+    patch: EventTypePatch,
+) -> Result<EventType, ApiError> {
     let store = &state.store;
-    let mut t = store.get_event_type(&name).await.map_err(store_err)?;
+    let mut t = store.get_event_type(name).await.map_err(store_err)?;
     let parse = |s: &Option<String>| {
         s.as_deref()
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
@@ -215,7 +230,7 @@ async fn update_event_type(
     t.updated_at = now_ms().max(t.updated_at + 1);
     store.update_event_type(&t).await.map_err(store_err)?;
     state.catalog.invalidate(&t.name);
-    Ok(Json(t.into()))
+    Ok(t)
 }
 
 /// Removes an event type from the catalog. Published events of the type are kept.

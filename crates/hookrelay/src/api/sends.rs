@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{CallerTenant, PathTenant};
+use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::{ApiJson, ApiPath};
 use super::webhooks::{ensure_enabled, find_webhook};
 use super::{ApiError, AppState};
@@ -45,7 +45,7 @@ pub struct TestOut {
     /// The id the test was sent with (in `webhook-id`).
     event_id: String,
     /// The delivery it is logged as (`"test": true` in the log).
-    delivery_id: String,
+    pub(crate) delivery_id: String,
     /// A 2xx within the timeout.
     succeeded: bool,
     /// The response status, if one arrived.
@@ -70,12 +70,36 @@ async fn test_webhook(
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<TestIn>,
 ) -> Result<Json<TestOut>, ApiError> {
-    let event_type = EventTypeName::parse(&input.event_type, "event_type")?;
-    let webhook = find_webhook(&state, &scope, &WebhookId::from_trusted(id)).await?;
-    let data = match state.store.get_event_type(event_type.as_str()).await {
-        Ok(t) => t.example.unwrap_or_else(|| "{}".to_owned()),
-        Err(store::Error::NotFound) => "{}".to_owned(),
-        Err(e) => return Err(ApiError::from_store(e, "event type")),
+    let id = WebhookId::from_trusted(id);
+    Ok(Json(
+        test_send_in(&state, &scope, &id, &input.event_type, None).await?,
+    ))
+}
+
+/// Sends one test event to a webhook of the scope and logs it (the API's and the dashboard's
+/// test send). `data` replaces the catalog's example when given (the dashboard's editable
+/// payload); it must be JSON.
+pub(crate) async fn test_send_in(
+    state: &AppState,
+    scope: &Scope,
+    id: &WebhookId,
+    event_type: &str,
+    data: Option<String>,
+) -> Result<TestOut, ApiError> {
+    let event_type = EventTypeName::parse(event_type, "event_type")?;
+    if let Some(d) = &data
+        && serde_json::from_str::<serde::de::IgnoredAny>(d).is_err()
+    {
+        return Err(ApiError::invalid("data", "must be JSON"));
+    }
+    let webhook = find_webhook(state, scope, id).await?;
+    let data = match data {
+        Some(d) => d,
+        None => match state.store.get_event_type(event_type.as_str()).await {
+            Ok(t) => t.example.unwrap_or_else(|| "{}".to_owned()),
+            Err(store::Error::NotFound) => "{}".to_owned(),
+            Err(e) => return Err(ApiError::from_store(e, "event type")),
+        },
     };
     let event = NewEvent {
         id: EventId::generate(),
@@ -126,7 +150,7 @@ async fn test_webhook(
         .await
         .map_err(|e| ApiError::from_store(e, "webhook"))?;
     let result = attempt.attempt.result;
-    Ok(Json(TestOut {
+    Ok(TestOut {
         event_id: event.id.to_string(),
         delivery_id: attempt.delivery_id.to_string(),
         succeeded: result.succeeded,
@@ -134,7 +158,7 @@ async fn test_webhook(
         latency_ms: result.latency_ms,
         response_body: result.response_body,
         error: result.error,
-    }))
+    })
 }
 
 /// Sends one test event to a tenant's webhook now (admin).
@@ -164,11 +188,22 @@ pub struct ReplayIn {
     status: Option<String>,
 }
 
+impl ReplayIn {
+    /// The failed deliveries created since `since` (the dashboard's "replay failed since…").
+    pub(crate) fn failed_since(since: String) -> Self {
+        Self {
+            since,
+            until: None,
+            status: Some("failed".to_owned()),
+        }
+    }
+}
+
 /// How many deliveries were queued again.
 #[derive(Serialize, ToSchema)]
 pub struct ReplayOut {
     /// Deliveries now pending and due.
-    requeued: u64,
+    pub(crate) requeued: u64,
     /// The window used (RFC 3339).
     since: String,
     /// The window used (RFC 3339).
@@ -188,6 +223,18 @@ async fn replay(
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    let id = WebhookId::from_trusted(id);
+    let out = replay_in(&state, &scope, id, input).await?;
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+/// Queues a webhook's past deliveries again (the API's and the dashboard's replay).
+pub(crate) async fn replay_in(
+    state: &AppState,
+    scope: &Scope,
+    webhook: WebhookId,
+    input: ReplayIn,
+) -> Result<ReplayOut, ApiError> {
     let time = |s: &str, field: &str| {
         parse_rfc3339(s).ok_or_else(|| {
             ApiError::invalid(
@@ -210,8 +257,7 @@ async fn replay(
                 ApiError::invalid("status", "must be pending, succeeded or failed")
             })?),
         };
-    let webhook = WebhookId::from_trusted(id);
-    ensure_enabled(&find_webhook(&state, &scope, &webhook).await?)?;
+    ensure_enabled(&find_webhook(state, scope, &webhook).await?)?;
     let requeued = state
         .store
         .replay(
@@ -229,14 +275,11 @@ async fn replay(
     if requeued > 0 {
         state.wake.notify_one();
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ReplayOut {
-            requeued,
-            since: rfc3339(since),
-            until: rfc3339(until),
-        }),
-    ))
+    Ok(ReplayOut {
+        requeued,
+        since: rfc3339(since),
+        until: rfc3339(until),
+    })
 }
 
 /// Queues a tenant's webhook's past deliveries again (admin).

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{CallerTenant, PathTenant};
+use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::{ApiPath, ApiQuery};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
@@ -66,9 +66,9 @@ pub struct AttemptCounts {
 /// Attempt latency percentiles, in milliseconds.
 #[derive(Serialize, ToSchema)]
 pub struct Latency {
-    p50: i64,
-    p90: i64,
-    p99: i64,
+    pub(crate) p50: i64,
+    pub(crate) p90: i64,
+    pub(crate) p99: i64,
     max: i64,
 }
 
@@ -76,10 +76,10 @@ pub struct Latency {
 #[derive(Serialize, ToSchema)]
 pub struct HourBucket {
     /// The hour's start (RFC 3339).
-    hour: String,
+    pub(crate) hour: String,
     attempts: u64,
-    succeeded: u64,
-    failed: u64,
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
 }
 
 /// One UTC day of attempts.
@@ -103,12 +103,12 @@ pub struct StatsOut {
     deliveries: DeliveryCounts,
     attempts: AttemptCounts,
     /// Succeeded attempts / attempts; null without attempts.
-    success_rate: Option<f64>,
+    pub(crate) success_rate: Option<f64>,
     /// Null without attempts.
-    latency_ms: Option<Latency>,
+    pub(crate) latency_ms: Option<Latency>,
     /// Hours with attempts, oldest first; present for windows up to 2 days.
     #[serde(skip_serializing_if = "Option::is_none")]
-    hourly: Option<Vec<HourBucket>>,
+    pub(crate) hourly: Option<Vec<HourBucket>>,
     /// Days with attempts, oldest first; present for windows over 2 days.
     #[serde(skip_serializing_if = "Option::is_none")]
     daily: Option<Vec<DayBucket>>,
@@ -237,20 +237,30 @@ async fn webhook_stats(
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<StatsOut>, ApiError> {
     let text = q.window.unwrap_or_else(|| "24h".to_owned());
+    let webhook = WebhookId::from_trusted(id);
+    Ok(Json(stats_in(&state, &scope, &webhook, text).await?))
+}
+
+/// A webhook's statistics over `window` (`24h`, `7d`…): the API's and the dashboard's.
+pub(crate) async fn stats_in(
+    state: &AppState,
+    scope: &Scope,
+    webhook: &WebhookId,
+    text: String,
+) -> Result<StatsOut, ApiError> {
     let ms = parse_window(&text)?;
     let window = Window {
         text,
         since: now_ms() - ms,
         ms,
     };
-    let webhook = WebhookId::from_trusted(id);
-    find_webhook(&state, &scope, &webhook).await?;
+    find_webhook(state, scope, webhook).await?;
     let activity = state
         .store
-        .webhook_activity(&scope.0, &webhook, window.since, SAMPLE)
+        .webhook_activity(&scope.0, webhook, window.since, SAMPLE)
         .await
         .map_err(|e| ApiError::from_store(e, "webhook"))?;
-    Ok(Json(summarize(webhook.to_string(), window, activity)))
+    Ok(summarize(webhook.to_string(), window, activity))
 }
 
 /// A tenant's webhook's delivery statistics over a window (admin).

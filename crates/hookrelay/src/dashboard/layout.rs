@@ -24,7 +24,9 @@ pub fn page(title: &str, viewer: &Viewer, tenant: Option<&TenantId>, main: Marku
                     a.brand href="/dashboard" { "hookrelay" }
                     nav {
                         @if viewer.is_operator() {
+                            a href="/dashboard/system" { "System" }
                             a href="/dashboard/tenants" { "Tenants" }
+                            a href="/dashboard/event-types" { "Event types" }
                         }
                         @if let Some(t) = tenant {
                             a href=(format!("/dashboard/t/{t}/webhooks")) { "Webhooks" }

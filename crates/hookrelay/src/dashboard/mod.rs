@@ -67,6 +67,15 @@ pub fn router(app: AppState, settings: Settings) -> Router {
             "/dashboard/tenants",
             get(pages::tenants::list).post(pages::tenants::create),
         )
+        .route("/dashboard/system", get(pages::system::show))
+        .route(
+            "/dashboard/event-types",
+            get(pages::catalog::list).post(pages::catalog::create),
+        )
+        .route(
+            "/dashboard/event-types/{name}",
+            get(pages::catalog::show).post(pages::catalog::save),
+        )
         .route(
             "/dashboard/tenants/{tid}/link",
             post(pages::tenants::mint_link),
@@ -82,6 +91,18 @@ pub fn router(app: AppState, settings: Settings) -> Router {
         .route(
             "/dashboard/t/{tid}/webhooks/{id}",
             get(pages::webhook::show),
+        )
+        .route(
+            "/dashboard/t/{tid}/webhooks/{id}/edit",
+            get(pages::webhook_edit::show).post(pages::webhook_edit::save),
+        )
+        .route(
+            "/dashboard/t/{tid}/webhooks/{id}/test",
+            post(pages::test_send::send),
+        )
+        .route(
+            "/dashboard/t/{tid}/webhooks/{id}/replay",
+            post(pages::log::replay),
         )
         .route(
             "/dashboard/t/{tid}/webhooks/{id}/active",

@@ -105,6 +105,17 @@ pub enum NotReady {
     Migrations(String),
 }
 
+/// What the operator's "system at a glance" shows beyond the queue's depth.
+#[derive(Clone, Debug, Default)]
+pub struct SystemOverview {
+    /// Deliveries created since the time asked, by status.
+    pub recent: Vec<(DeliveryStatus, u64)>,
+    /// Active webhooks whose attempts have all failed for a while, longest failing first.
+    pub failing: Vec<Webhook>,
+    /// Disabled webhooks, most recently disabled first.
+    pub disabled: Vec<Webhook>,
+}
+
 /// The queue's size as the gauges show it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueueDepth {
@@ -242,6 +253,9 @@ pub trait Store: Send + Sync + 'static {
     /// Pending deliveries due at `now`, due later, and the oldest due time; parked ones (due
     /// at no time) are neither. For the queue gauges, read every few seconds.
     async fn queue_depth(&self, now: i64) -> Result<QueueDepth>;
+    /// Deliveries created since `since` by status, and up to `limit` failing and disabled
+    /// webhooks of every tenant (the operator's dashboard).
+    async fn system_overview(&self, since: i64, limit: u32) -> Result<SystemOverview>;
     /// This node's dispatcher has stopped: whatever it holds to claim (on PostgreSQL, the
     /// locks that let it deliver alone) goes, so another node may claim at once.
     async fn claiming_stopped(&self);

@@ -15,7 +15,7 @@ backend_tests!(
     a_key_pair_webhook_shows_its_public_key_and_never_its_private_key,
 );
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -23,7 +23,7 @@ fn client() -> reqwest::Client {
 }
 
 /// The session cookie a sign-in answer sets, as a `Cookie` header value.
-fn session_cookie(resp: &reqwest::Response) -> String {
+pub(crate) fn session_cookie(resp: &reqwest::Response) -> String {
     let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(
         set.contains("HttpOnly") && set.contains("SameSite=Lax"),
@@ -33,7 +33,7 @@ fn session_cookie(resp: &reqwest::Response) -> String {
 }
 
 /// The CSRF token of a page's forms.
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let at = html
         .find("name=\"_csrf\" value=\"")
         .expect("a form with a CSRF token");
@@ -41,7 +41,7 @@ fn csrf(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let resp = client()
         .get(app.url(path))
         .header(COOKIE, cookie)
@@ -49,6 +49,53 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
         .await
         .unwrap();
     (resp.status(), resp.text().await.unwrap())
+}
+
+/// A session of tenant `tid`, opened through a link the operator minted.
+pub(crate) async fn tenant_session(app: &TestApp, tid: &str) -> String {
+    let (status, link) = app
+        .post(&format!("/v1/tenants/{tid}/dashboard-link"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let resp = client()
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    session_cookie(&resp)
+}
+
+/// The operator's session.
+pub(crate) async fn operator_session(app: &TestApp) -> String {
+    let resp = client()
+        .post(app.url("/dashboard/login"))
+        .form(&[("admin_key", ADMIN_KEY)])
+        .send()
+        .await
+        .unwrap();
+    session_cookie(&resp)
+}
+
+/// Posts a form with the session's cookie; answers the status, `Location` and body.
+pub(crate) async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let resp = client()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (resp.status(), location, resp.text().await.unwrap())
 }
 
 async fn a_minted_link_signs_a_tenant_in_once_and_only_to_its_own_pages(app: &mut TestApp) {

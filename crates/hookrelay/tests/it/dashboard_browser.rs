@@ -277,12 +277,24 @@ async fn the_dashboard_works_in_a_real_browser() {
     let alert = c.get_alert_text().await.unwrap_err();
     assert!(alert.to_string().contains("no such alert"), "{alert}");
     shoot(&c, "delivery-hostile").await;
+    // The test panel: its result, hostile too, shown as text on the webhook page.
+    c.goto(webhook_page.as_str()).await.unwrap();
+    click(&c, "#send-test").await;
+    assert!(text(&c, "#test-result").await.contains("HTTP 200"));
+    assert_eq!(text(&c, "#test-result pre.response").await, HOSTILE);
+    let alert = c.get_alert_text().await.unwrap_err();
+    assert!(alert.to_string().contains("no such alert"), "{alert}");
+    shoot(&c, "webhook-tested").await;
     c.set_window_size(375, 800).await.unwrap();
     no_horizontal_scroll(&c, "the delivery page").await;
     c.goto(webhook_page.as_str()).await.unwrap();
     no_horizontal_scroll(&c, "the webhook page").await;
     shoot(&c, "webhook-phone").await;
+    c.goto(&app.url("/dashboard/system")).await.unwrap();
+    no_horizontal_scroll(&c, "the system page").await;
+    shoot(&c, "system-phone").await;
     c.set_window_size(1280, 900).await.unwrap();
+    c.goto(webhook_page.as_str()).await.unwrap();
 
     // Disable and re-enable; rotate the secret.
     click_confirmed(&c, "#disable").await;

@@ -7,10 +7,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::DashError;
 use super::session::Viewer;
 
+pub mod catalog;
+mod chart;
 pub mod delivery;
+mod event_picker;
+pub mod log;
 pub mod login;
+pub mod system;
 pub mod tenants;
+pub mod test_send;
 pub mod webhook;
+pub mod webhook_edit;
 pub mod webhooks;
 
 /// `/dashboard`: the operator's tenants, or the tenant's webhooks.

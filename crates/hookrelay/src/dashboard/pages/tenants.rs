@@ -19,7 +19,7 @@ use crate::store::{Page, Tenant};
 /// Tenants shown on the page; more than this is a job for the API.
 const SHOWN: u32 = 250;
 
-fn operator(viewer: &Viewer) -> Result<(), DashError> {
+pub(super) fn operator(viewer: &Viewer) -> Result<(), DashError> {
     if viewer.is_operator() {
         Ok(())
     } else {

@@ -7,29 +7,60 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::api::ApiError;
 use crate::api::auth::Scope;
 use crate::api::rotation::rotate_in;
+use crate::api::stats::stats_in;
 use crate::api::webhook_json::{WebhookPatch, public_key};
 use crate::api::webhooks::update_in;
+use crate::clock::now_ms;
 use crate::dashboard::DashState;
 use crate::dashboard::csrf::Form;
 use crate::dashboard::error::DashError;
 use crate::dashboard::layout::{csrf_field, page, time};
 use crate::dashboard::session::{TenantView, Viewer};
 use crate::ids::{DeliveryId, TenantId, WebhookId};
-use crate::store::{Delivery, DeliveryFilter, DeliveryStatus, Page, Webhook};
+use crate::store::{DeliveryStatus, Page, Webhook};
 
-use super::webhooks::{events_text, status_badge, success_rate};
+use super::chart;
+use super::log::{self, LogFilter, LogView};
+use super::test_send::{self, TestPanel};
+use super::webhooks::{catalog, events_text, status_badge};
 
 /// Deliveries a page of the log shows.
 const LOG_PAGE: u32 = 50;
 
-/// `?status=&cursor=&reveal=`
+/// `?status=&event_type=&period=&cursor=&reveal=&test_type=&test=&replayed=`
 #[derive(Deserialize, Default)]
 pub struct LogQuery {
     status: Option<String>,
+    event_type: Option<String>,
+    period: Option<String>,
     cursor: Option<String>,
     reveal: Option<String>,
+    /// The test panel's event type.
+    test_type: Option<String>,
+    /// The test delivery just sent.
+    test: Option<String>,
+    /// Deliveries a replay just queued again.
+    replayed: Option<u64>,
+    /// A refused replay's `since`, as typed.
+    #[serde(skip)]
+    replay_since: Option<String>,
+    /// Why the replay was refused.
+    #[serde(skip)]
+    replay_error: Option<ApiError>,
+}
+
+impl LogQuery {
+    /// The page after a refused replay.
+    pub fn replay_refused(since: String, error: ApiError) -> Self {
+        Self {
+            replay_since: Some(since),
+            replay_error: Some(error),
+            ..Self::default()
+        }
+    }
 }
 
 /// `/dashboard/t/{tid}/webhooks/{id}`: the two path segments.
@@ -37,29 +68,8 @@ pub struct LogQuery {
 pub struct WebhookPath {
     #[expect(dead_code, reason = "read by TenantView from the raw path")]
     tid: String,
-    id: String,
-}
-
-fn log_table(t: &TenantId, deliveries: &[Delivery]) -> Markup {
-    html! {
-        @if deliveries.is_empty() {
-            p.muted { "No deliveries here yet." }
-        } @else {
-            table.list #log {
-                thead { tr { th { "Status" } th { "Event type" } th.hide-narrow { "Attempts" } th { "Created" } } }
-                tbody {
-                    @for d in deliveries {
-                        tr {
-                            td { a href=(format!("/dashboard/t/{t}/deliveries/{}", d.id)) { (status_pill(d.status)) } }
-                            td { (d.event_type) @if d.test { " " span.badge { "test" } } }
-                            td.hide-narrow { (d.attempts) }
-                            td { (time(d.created_at)) }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    /// The webhook's id.
+    pub id: String,
 }
 
 /// A delivery status as a coloured pill.
@@ -106,72 +116,94 @@ pub async fn show(
     view: TenantView,
     State(state): State<DashState>,
     Path(path): Path<WebhookPath>,
-    Query(q): Query<LogQuery>,
+    Query(mut q): Query<LogQuery>,
 ) -> Result<Response, DashError> {
+    let panel = TestPanel {
+        event_type: q.test_type.take(),
+        sent: q.test.take(),
+        ..TestPanel::default()
+    };
+    let id = WebhookId::from_trusted(path.id);
+    let body = render_page(&state, &view, id, q, panel).await?;
+    Ok(Html(body.into_string()).into_response())
+}
+
+/// The webhook's page, with its test panel as given.
+pub async fn render_page(
+    state: &DashState,
+    view: &TenantView,
+    id: WebhookId,
+    q: LogQuery,
+    panel: TestPanel,
+) -> Result<Markup, DashError> {
     let t = &view.tenant;
-    let w = state
-        .app
-        .store
-        .get_webhook(t, &WebhookId::from_trusted(path.id))
-        .await?;
-    let status = q.status.as_deref().and_then(DeliveryStatus::parse);
+    let w = state.app.store.get_webhook(t, &id).await?;
+    let now = now_ms();
+    let filter = LogFilter::read(
+        q.status.as_deref(),
+        q.event_type.as_deref(),
+        q.period.as_deref(),
+    );
     let cursor = q.cursor.filter(|c| DeliveryId::is_well_formed(c));
-    let filter = DeliveryFilter {
-        status,
-        ..DeliveryFilter::default()
+    let page_q = Page {
+        limit: LOG_PAGE,
+        cursor,
     };
     let log = state
         .app
         .store
-        .list_deliveries(
-            t,
-            &w.id,
-            &filter,
-            &Page {
-                limit: LOG_PAGE,
-                cursor,
-            },
-        )
+        .list_deliveries(t, &w.id, &filter.store(now), &page_q)
         .await?;
-    let rate = success_rate(&state, t, &w).await?;
+    let stats = stats_in(&state.app, &Scope(t.clone()), &w.id, "24h".to_owned()).await?;
+    let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
+    let catalog = catalog(state).await?;
+    let sent = test_send::sent(state, view, &w.id, &panel).await?;
+    let test = test_send::panel(&view.viewer, &base, &catalog, &panel, sent.as_ref());
+    let log_view = LogView {
+        filter: &filter,
+        deliveries: &log.items,
+        next: log.next_cursor.as_deref(),
+        catalog: &catalog,
+        replayed: q.replayed,
+        replay_error: q.replay_error.as_ref(),
+        replay_since: q.replay_since.as_deref(),
+        now,
+    };
     let shown = Shown {
         w: &w,
-        rate,
-        status,
-        log: &log.items,
-        next: log.next_cursor.as_deref(),
+        rate: stats.success_rate,
         reveal: q.reveal.is_some(),
+        activity: chart::activity(&stats, now),
+        test,
+        log: log::section(&view.viewer, t, &base, &log_view),
     };
-    Ok(Html(render(&view.viewer, t, &shown).into_string()).into_response())
+    Ok(render(&view.viewer, t, &shown))
 }
 
 /// What the webhook's page shows.
 struct Shown<'a> {
     w: &'a Webhook,
     rate: Option<f64>,
-    /// The log's status filter.
-    status: Option<DeliveryStatus>,
-    log: &'a [Delivery],
-    /// The cursor of the log's next page.
-    next: Option<&'a str>,
     /// Show the secret.
     reveal: bool,
+    /// The chart and latency.
+    activity: Markup,
+    /// The test panel.
+    test: Markup,
+    /// The delivery log.
+    log: Markup,
 }
 
 fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
     let Shown {
         w,
         rate,
-        status,
-        log,
-        next,
         reveal,
+        ref activity,
+        ref test,
+        ref log,
     } = *shown;
     let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
-    let filter_link = |s: Option<&str>| match s {
-        Some(s) => format!("{base}?status={s}"),
-        None => base.clone(),
-    };
     page(
         "Webhook",
         viewer,
@@ -192,7 +224,10 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
                     }
                 }
             }
-            h1.url { (w.url.as_str()) }
+            div.heading {
+                h1.url { (w.url.as_str()) }
+                a.button.secondary #edit href=(format!("{base}/edit")) { "Edit" }
+            }
             @if !w.description.is_empty() { p { (w.description) } }
             dl.facts {
                 dt { "Status" } dd #status { (status_badge(w)) }
@@ -210,18 +245,9 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
                     button.secondary #disable type="submit" { "Disable" }
                 }
             }
-            h2 { "Deliveries" }
-            nav.filters aria-label="Filter by status" {
-                a href=(filter_link(None)) aria-current=[status.is_none().then_some("page")] { "All" }
-                @for s in [DeliveryStatus::Pending, DeliveryStatus::Succeeded, DeliveryStatus::Failed] {
-                    a href=(filter_link(Some(s.as_str()))) aria-current=[(status == Some(s)).then_some("page")] { (s.as_str()) }
-                }
-            }
-            (log_table(t, log))
-            @if let Some(next) = next {
-                @let sep = if status.is_some() { "&" } else { "?" };
-                p { a href=(format!("{}{sep}cursor={next}", filter_link(status.map(DeliveryStatus::as_str)))) { "Older deliveries →" } }
-            }
+            (activity)
+            (test)
+            (log)
         },
     )
 }

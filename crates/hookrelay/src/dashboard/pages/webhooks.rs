@@ -19,6 +19,8 @@ use crate::dashboard::session::{TenantView, Viewer};
 use crate::ids::TenantId;
 use crate::store::{EventType, Page, Webhook};
 
+use super::event_picker::{event_picker, field_error, other_error};
+
 /// Webhooks and catalog entries a page shows.
 const SHOWN: u32 = 250;
 /// Attempts the success rate is worked out from: the newest of the last 24 hours.
@@ -134,35 +136,8 @@ fn form(
     entered: &Entered,
     error: Option<&ApiError>,
 ) -> Markup {
-    let field_error = |field: &str| -> Option<String> {
-        match error {
-            Some(ApiError::Validation(invalid))
-                if invalid.field == field || invalid.field.starts_with(&format!("{field}[")) =>
-            {
-                Some(invalid.message.clone())
-            }
-            _ => None,
-        }
-    };
-    let other_error = match error {
-        Some(ApiError::Validation(i))
-            if ["url", "description", "events"]
-                .iter()
-                .any(|f| i.field == *f || i.field.starts_with(&format!("{f}["))) =>
-        {
-            None
-        }
-        Some(e) => Some(e.to_string()),
-        None => None,
-    };
-    let families: std::collections::BTreeSet<String> = catalog
-        .iter()
-        .filter_map(|e| {
-            e.name
-                .split_once('.')
-                .map(|(family, _)| format!("{family}.*"))
-        })
-        .collect();
+    let field_error = |field: &str| field_error(error, field);
+    let other_error = other_error(error, &["url", "description", "events"]);
     page(
         "New webhook",
         viewer,
@@ -179,32 +154,14 @@ fn form(
                 label for="description" { "Description" }
                 input #description name="description" value=(entered.description);
                 @if let Some(m) = field_error("description") { p.field-error role="alert" { (m) } }
-                fieldset {
-                    legend { "Events" }
-                    p.hint { "Pick none to receive every event." }
-                    @for family in &families {
-                        label.check {
-                            input type="checkbox" name="events" value=(family) checked[entered.events.contains(family)];
-                            code { (family) } " every " (family.trim_end_matches(".*")) " event"
-                        }
-                    }
-                    @for e in catalog {
-                        label.check {
-                            input type="checkbox" name="events" value=(e.name) checked[entered.events.contains(&e.name)];
-                            code { (e.name) }
-                            @if !e.description.is_empty() { " " span.muted { (e.description) } }
-                        }
-                    }
-                    @if catalog.is_empty() { p.muted { "The event catalog is empty: this webhook will receive every event." } }
-                    @if let Some(m) = field_error("events") { p.field-error role="alert" { (m) } }
-                }
+                (event_picker(catalog, &entered.events, error))
                 button type="submit" { "Create webhook" }
             }
         },
     )
 }
 
-async fn catalog(state: &DashState) -> Result<Vec<EventType>, DashError> {
+pub(super) async fn catalog(state: &DashState) -> Result<Vec<EventType>, DashError> {
     let page = Page {
         limit: SHOWN,
         cursor: None,

@@ -28,7 +28,7 @@ use super::{
     Activity, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery, DeliveryDetail,
     DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake,
     KeyOwner, NewDashboardSession, NewEvent, NotReady, Page, Paged, Publication, PurgeCursor,
-    Purged, QueueDepth, Replay, Result, Store, Tenant, Webhook,
+    Purged, QueueDepth, Replay, Result, Store, SystemOverview, Tenant, Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
@@ -251,6 +251,10 @@ impl<B: Backend> Store for B {
 
     async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
         health::queue_depth(self, now).await
+    }
+
+    async fn system_overview(&self, since: i64, limit: u32) -> Result<SystemOverview> {
+        health::system_overview(self, since, limit).await
     }
 
     async fn claiming_stopped(&self) {
