@@ -374,8 +374,9 @@ impl PayloadFormat {
     }
 }
 
-/// Headers hookrelay sets itself, which a webhook's custom headers may not replace.
-const RESERVED_HEADERS: &[&str] = &[
+/// Headers hookrelay sets itself, which a webhook's custom headers may not replace (in lower
+/// case; the OpenAPI document states the same list).
+pub const RESERVED_HEADERS: &[&str] = &[
     "host",
     "content-type",
     "content-length",

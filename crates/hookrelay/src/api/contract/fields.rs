@@ -28,19 +28,6 @@ pub const URL: &str = "^https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A
 pub const HEADER_NAME: &str = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 /// An HTTP header value: visible ASCII, spaces and tabs.
 pub const HEADER_VALUE: &str = "^[\\t -~]*$";
-/// Headers hookrelay sets itself (`model::webhook::RESERVED_HEADERS`), in the case the
-/// document can state.
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "content-type",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
 
 /// A generated id: its prefix and a ULID as generated (`is_well_formed`).
 pub fn generated(prefix: &str) -> String {
@@ -103,7 +90,7 @@ pub fn constrain(value: &mut Value) {
 }
 
 fn header_name() -> Value {
-    json!({ "pattern": HEADER_NAME, "not": { "enum": RESERVED_HEADERS } })
+    json!({ "pattern": HEADER_NAME, "not": { "enum": crate::model::webhook::RESERVED_HEADERS } })
 }
 
 /// Merges `rule`'s keys into `schema`, recursing into objects (`items`); a null removes the key.
