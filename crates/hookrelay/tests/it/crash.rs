@@ -224,7 +224,7 @@ fn now_ms() -> i64 {
 }
 
 /// How often each event arrived.
-fn arrivals(receiver: &TestReceiver) -> HashMap<String, usize> {
+pub(crate) fn arrivals(receiver: &TestReceiver) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for r in receiver.received() {
         *counts.entry(r.header("webhook-id").to_owned()).or_insert(0) += 1;
@@ -263,7 +263,11 @@ async fn loaded_node(database: &ScratchDatabase) -> (TestReceiver, Node, Load) {
 
 /// Waits (bounded by `within`) until every accepted event has arrived; answers when the last
 /// one did.
-async fn wait_for_all(receiver: &TestReceiver, accepted: &HashSet<String>, within: Duration) {
+pub(crate) async fn wait_for_all(
+    receiver: &TestReceiver,
+    accepted: &HashSet<String>,
+    within: Duration,
+) {
     eventually(within, "every accepted event arrives", || {
         let counts = arrivals(receiver);
         let all = accepted.iter().all(|id| counts.contains_key(id));

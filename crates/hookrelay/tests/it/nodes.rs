@@ -9,13 +9,14 @@
 //! their rows, they are anonymous, so nothing can end them before `lease_seconds`, and that
 //! setting cannot go below 35 s (a lease must outlast the longest attempt timeout).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::crash::{arrivals, wait_for_all};
 use crate::helpers::{ADMIN_KEY, Backend, ScratchDatabase, TestReceiver, eventually};
 use crate::serve::{Api, Served};
 
@@ -132,25 +133,6 @@ impl Load {
         assert!(refused.is_empty(), "publishes refused: {refused:?}");
         self.accepted.lock().unwrap().iter().cloned().collect()
     }
-}
-
-/// How often each event arrived.
-fn arrivals(receiver: &TestReceiver) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for r in receiver.received() {
-        *counts.entry(r.header("webhook-id").to_owned()).or_insert(0) += 1;
-    }
-    counts
-}
-
-/// Waits (bounded by `within`) until every event of `ids` has arrived.
-async fn wait_for_all(receiver: &TestReceiver, ids: &HashSet<String>, within: Duration) {
-    eventually(within, "every accepted event arrives", || {
-        let counts = arrivals(receiver);
-        let all = ids.iter().all(|id| counts.contains_key(id));
-        async move { all }
-    })
-    .await;
 }
 
 /// The attempts a node made, by its `/metrics`.
