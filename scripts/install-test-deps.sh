@@ -11,6 +11,8 @@
 #     contract.rs), into a virtualenv at crates/hookrelay/tests/fuzz/.venv
 #   - PyPI `datamodel-code-generator`, the Python client's generator (scripts/generate-clients.sh),
 #     into a virtualenv at clients/python/.venv
+#   - a wheel of PyPI `setuptools` into clients/python/.wheels, the build backend that the Python
+#     client's offline install test (crates/hookrelay/tests/it/clients.rs) installs from there
 # Idempotent and quiet: does nothing when the pinned versions are already there. Needs python3
 # with pip and venv, and node with npm.
 set -euo pipefail
@@ -69,4 +71,16 @@ if [ "$installed_dcg" != "$DATAMODEL_CODEGEN_VERSION" ]; then
     || { echo "$0: python3 cannot make a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
   PIP_ROOT_USER_ACTION=ignore "$codegen/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     "datamodel-code-generator==$DATAMODEL_CODEGEN_VERSION"
+fi
+
+# `pip install --no-index --no-build-isolation ./clients/python` builds with the setuptools of the
+# environment it installs into, and needs 70.1 or later (earlier ones need `wheel` too); Python
+# 3.11's virtualenvs come with 65.5. The offline install test installs this pinned wheel into a
+# fresh virtualenv first, as clients/python/README.md tells an offline user to.
+SETUPTOOLS_VERSION=80.9.0
+wheels=clients/python/.wheels
+if [ ! -f "$wheels/setuptools-$SETUPTOOLS_VERSION-py3-none-any.whl" ]; then
+  rm -rf "$wheels"
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip download --quiet --disable-pip-version-check --no-input \
+    --no-deps --only-binary=:all: --dest "$wheels" "setuptools==$SETUPTOOLS_VERSION"
 fi

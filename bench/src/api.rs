@@ -1,11 +1,12 @@
-//! A small client for the parts of hookrelay's API the bench uses: creating webhooks and
-//! publishing events (one per request, or in batches where `POST /v1/events/batch` exists).
+//! hookrelay's API as the bench uses it, through the project's own client
+//! (`hookrelay-client`): creating webhooks, and publishing bodies the publisher wrote ahead,
+//! one event per request or in batches where `POST /v1/events/batch` exists. Publishes are
+//! sent once each (the client's raw calls): the bench counts failures, it does not hide them.
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use reqwest::StatusCode;
-use serde_json::Value;
+use anyhow::Context;
+use hookrelay_client::{Client, NewWebhook, RawAnswer, RetryPolicy, StatusCode};
 use tokio::task::JoinSet;
 
 use crate::server::ADMIN_KEY;
@@ -16,63 +17,54 @@ const CREATE_CONCURRENCY: usize = 16;
 /// hookrelay's API at one address, with the admin key, over pooled keep-alive connections.
 #[derive(Clone)]
 pub struct Api {
-    client: reqwest::Client,
-    base_url: String,
-    auth: String,
+    client: Client,
 }
 
 impl Api {
     /// A client for the server at `base_url` (`http://127.0.0.1:<port>`).
     pub fn new(base_url: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .pool_max_idle_per_host(crate::publisher::CONCURRENCY)
             .tcp_nodelay(true)
             .timeout(Duration::from_secs(120))
             .build()
             .context("building the API client")?;
-        Ok(Self {
-            client,
-            base_url: base_url.to_owned(),
-            auth: format!("Bearer {ADMIN_KEY}"),
-        })
+        let client = Client::builder(base_url, ADMIN_KEY)
+            .http_client(http)
+            .retry(RetryPolicy::never())
+            .build()?;
+        Ok(Self { client })
     }
 
-    /// A JSON `POST` of `body` to `path`, authenticated.
-    pub fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
-        self.client
-            .post(format!("{}{path}", self.base_url))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/json")
-            .body(body)
+    /// `POST /v1/events` with a body written ahead, once.
+    pub async fn publish(&self, body: String) -> Result<RawAnswer, hookrelay_client::Error> {
+        self.client.publish_raw(body).await
     }
 
-    /// Creates one webhook in the default tenant from its JSON description.
-    pub async fn create_webhook(&self, spec: &Value) -> anyhow::Result<()> {
-        let response = self
-            .post("/v1/webhooks", spec.to_string())
-            .send()
-            .await
-            .context("POST /v1/webhooks")?;
-        let status = response.status();
-        if status != StatusCode::CREATED && status != StatusCode::OK {
-            let text = response.text().await.unwrap_or_default();
-            bail!("POST /v1/webhooks answered {status}: {text}");
-        }
-        Ok(())
+    /// `POST /v1/events/batch` with a body written ahead, once.
+    pub async fn publish_batch(&self, body: String) -> Result<RawAnswer, hookrelay_client::Error> {
+        self.client.publish_batch_raw(body).await
     }
 
-    /// Creates every webhook in `specs`, a few at a time.
-    pub async fn create_webhooks(&self, specs: Vec<Value>) -> anyhow::Result<()> {
+    /// Creates every webhook in `specs` in the default tenant, a few at a time.
+    pub async fn create_webhooks(&self, specs: Vec<NewWebhook>) -> anyhow::Result<()> {
         let mut pending = specs.into_iter();
         let mut set = JoinSet::new();
         loop {
             while set.len() < CREATE_CONCURRENCY {
                 let Some(spec) = pending.next() else { break };
-                let api = self.clone();
-                set.spawn(async move { api.create_webhook(&spec).await });
+                let client = self.client.clone();
+                set.spawn(async move {
+                    client
+                        .create_webhook(&spec)
+                        .await
+                        .with_context(|| format!("creating a webhook for {}", spec.url))
+                });
             }
             match set.join_next().await {
-                Some(result) => result.context("webhook creation task")??,
+                Some(result) => {
+                    result.context("webhook creation task")??;
+                }
                 None => return Ok(()),
             }
         }
@@ -80,13 +72,13 @@ impl Api {
 
     /// Whether the server has `POST /v1/events/batch` (anything but 404 and 405 means yes).
     pub async fn has_batch(&self) -> anyhow::Result<bool> {
-        let response = self
-            .post("/v1/events/batch", r#"{"events": []}"#)
-            .send()
+        let answer = self
+            .client
+            .publish_batch_raw(r#"{"events": []}"#)
             .await
             .context("probing POST /v1/events/batch")?;
         Ok(!matches!(
-            response.status(),
+            answer.status,
             StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
         ))
     }

@@ -134,27 +134,28 @@ fn batch_failures(body: &[u8], n: usize) -> Vec<bool> {
 /// Sends one request for `events` (one event, or a batch) and records the outcome.
 async fn send(api: &Api, tracker: &Tracker, events: &[Event], mode: Mode) -> PublishReport {
     let mut report = PublishReport::default();
-    let (path, body) = match mode {
-        Mode::Single => ("/v1/events", events.iter().map(event_json).collect()),
-        Mode::Batch => ("/v1/events/batch", batch_json(events)),
+    let path = match mode {
+        Mode::Single => "/v1/events",
+        Mode::Batch => "/v1/events/batch",
     };
     let sent = Instant::now();
-    let result = api.post(path, body).send().await;
+    let result = match mode {
+        Mode::Single => api.publish(events.iter().map(event_json).collect()).await,
+        Mode::Batch => api.publish_batch(batch_json(events)).await,
+    };
     let answered = Instant::now();
     let answered_ns = tracker.ns_at(answered);
     report.finished_ns = answered_ns;
     report
         .round_trips_ms
         .push((answered - sent).as_secs_f64() * 1e3);
-    let response = match result {
-        Ok(r) => r,
+    let (status, body) = match result {
+        Ok(answer) => (answer.status, answer.body),
         Err(e) => {
             report.fail(events.len(), format!("POST {path}: {e}"));
             return report;
         }
     };
-    let status = response.status();
-    let body = response.bytes().await.unwrap_or_default();
     if !status.is_success() {
         let excerpt = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
         report.fail(events.len(), format!("POST {path}: {status}: {excerpt}"));

@@ -4,8 +4,6 @@
 //! during the fill and during the drain (VmRSS sampled every 100 ms) and the drain rate, from
 //! the first arrival to the last.
 
-use serde_json::Value;
-
 use super::{
     Ctx, publish_mode, record_ceiling, record_delivery, record_process, record_publish,
     round_robin, start_server, wait_for, webhook,
@@ -26,7 +24,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let (server, api) = start_server(ctx, &db, false, "fill.log").await?;
     api.create_webhooks(
         (0..webhooks)
-            .map(|n| webhook(ctx.receiver.url(n), "bench.backlog", Value::Null))
+            .map(|n| webhook(ctx.receiver.url(n), "bench.backlog"))
             .collect(),
     )
     .await?;

@@ -3,8 +3,6 @@
 //! its first attempt: the receiver counts every arrival beyond the first for an (event, webhook)
 //! pair, and none may be missing.
 
-use serde_json::Value;
-
 use super::{
     Ctx, publish_mode, record_ceiling, record_delivery, record_latency, record_process,
     record_publish, round_robin, start_server, wait_for, webhook,
@@ -22,7 +20,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let (mut server, api) = start_server(ctx, &db, true, "hookrelay.log").await?;
     api.create_webhooks(
         (0..webhooks)
-            .map(|n| webhook(ctx.receiver.url(n), "bench.fanout", Value::Null))
+            .map(|n| webhook(ctx.receiver.url(n), "bench.fanout"))
             .collect(),
     )
     .await?;

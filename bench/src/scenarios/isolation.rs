@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use hookrelay_client::NewWebhook;
 
 use super::{
     Ctx, publish_mode, record_delivery, record_latency, record_process, record_publish,
@@ -122,15 +122,13 @@ async fn variant(ctx: &Ctx, sizes: &Sizes, with_hanging: bool) -> anyhow::Result
     let healthy = type_names("bench.ok", sizes.healthy_webhooks);
     let hanging = type_names("bench.hang", sizes.hanging_webhooks);
     let mut specs: Vec<_> = (0..sizes.healthy_webhooks)
-        .map(|n| webhook(ctx.receiver.url(n), &healthy[n], json!({})))
+        .map(|n| webhook(ctx.receiver.url(n), &healthy[n]))
         .collect();
     if with_hanging {
-        specs.extend((0..sizes.hanging_webhooks).map(|n| {
-            webhook(
-                ctx.receiver.hanging_url(n),
-                &hanging[n],
-                json!({"timeout_seconds": 5, "retry_schedule": []}),
-            )
+        specs.extend((0..sizes.hanging_webhooks).map(|n| NewWebhook {
+            timeout_seconds: Some(5),
+            retry_schedule: Some(Vec::new()),
+            ..webhook(ctx.receiver.hanging_url(n), &hanging[n])
         }));
     }
     api.create_webhooks(specs).await?;

@@ -1,8 +1,6 @@
 //! `latency`: a steady 500 events/s for 30 s, one event per request on schedule (an open loop),
 //! each to one of 10 webhooks in turn: publish→arrival percentiles at moderate load.
 
-use serde_json::Value;
-
 use super::{
     Ctx, record_delivery, record_latency, record_process, record_publish, record_publish_latency,
     round_robin, start_server, type_names, wait_for, webhook,
@@ -22,7 +20,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let types = type_names("bench.t", webhooks);
     api.create_webhooks(
         (0..webhooks)
-            .map(|n| webhook(ctx.receiver.url(n), &types[n], Value::Null))
+            .map(|n| webhook(ctx.receiver.url(n), &types[n]))
             .collect(),
     )
     .await?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use serde_json::{Value, json};
+use hookrelay_client::NewWebhook;
 
 use crate::api::Api;
 use crate::ceiling::{self, Ceiling};
@@ -127,13 +127,12 @@ async fn publish_mode(ctx: &Ctx, api: &Api) -> anyhow::Result<Mode> {
     }
 }
 
-/// A webhook for `url` subscribed to `event_type` (plus extra fields from `extra`).
-fn webhook(url: String, event_type: &str, extra: Value) -> Value {
-    let mut spec = json!({"url": url, "events": [event_type]});
-    if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
-        spec.extend(extra);
+/// A webhook for `url` subscribed to `event_type`.
+fn webhook(url: String, event_type: &str) -> NewWebhook {
+    NewWebhook {
+        events: Some(vec![event_type.to_owned()]),
+        ..NewWebhook::new(url)
     }
-    spec
 }
 
 /// `count` event type names `<prefix><n>`.

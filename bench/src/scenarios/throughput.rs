@@ -2,8 +2,6 @@
 //! subscribes to `bench.t<n>`; event `i` has type `bench.t<i % 100>`). Publish rate, delivery
 //! rate from the first publish to the last arrival, latency, peak RSS and CPU.
 
-use serde_json::Value;
-
 use super::{
     Ctx, publish_mode, record_ceiling, record_delivery, record_latency, record_process,
     record_publish, record_publish_latency, round_robin, start_server, type_names, wait_for,
@@ -22,7 +20,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> anyhow::Result<()> {
     let types = type_names("bench.t", webhooks);
     api.create_webhooks(
         (0..webhooks)
-            .map(|n| webhook(ctx.receiver.url(n), &types[n], Value::Null))
+            .map(|n| webhook(ctx.receiver.url(n), &types[n]))
             .collect(),
     )
     .await?;

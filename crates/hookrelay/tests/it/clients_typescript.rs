@@ -108,42 +108,54 @@ async fn the_typescript_types_are_generated_from_the_served_document() {
 }
 
 /// `npm install ./clients/typescript` works offline, from an empty npm cache: the package has
-/// no runtime dependency and needs no build step. The installed package then imports.
+/// no runtime dependency and needs no build step. Both ways npm installs a directory: linked
+/// (its default) and copied as a packed tarball would be (`--install-links`, which installs
+/// only what `files` in package.json ships). The installed package then imports and verifies
+/// the Standard Webhooks spec's example.
 #[tokio::test]
 async fn the_typescript_client_installs_offline_from_the_repository() {
+    use crate::clients::{
+        VECTOR_BODY, VECTOR_ID, VECTOR_SECRET, VECTOR_SIGNATURE, VECTOR_TIMESTAMP,
+    };
     let scratch = tempfile::tempdir().unwrap();
-    let project = scratch.path().join("project");
-    std::fs::create_dir(&project).unwrap();
-    std::fs::write(
-        project.join("package.json"),
-        r#"{"name":"consumer","private":true}"#,
-    )
-    .unwrap();
-    let mut install = Command::new("npm");
-    install
-        .args(["install", "--offline", "--no-audit", "--no-fund"])
-        .arg(client_dir())
-        .env("npm_config_cache", scratch.path().join("cache"))
-        .current_dir(&project);
-    assert_success(
-        &run(install).await,
-        "npm install --offline ./clients/typescript",
-    );
-    let mut import = Command::new("node");
-    import
-        .args([
-            "--input-type=module",
-            "-e",
-            "import { Hookrelay, verify } from 'hookrelay'; \
-             import { verifyStandardWebhooks } from 'hookrelay/verify'; \
-             new Hookrelay({ baseUrl: 'http://127.0.0.1:1' }); \
-             console.log(typeof verify, typeof verifyStandardWebhooks);",
-        ])
-        .current_dir(&project);
-    let output = run(import).await;
-    assert_success(&output, "importing the installed client");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "function function"
-    );
+    for (name, flags) in [("linked", &[][..]), ("copied", &["--install-links"][..])] {
+        let project = scratch.path().join(name);
+        std::fs::create_dir(&project).unwrap();
+        std::fs::write(
+            project.join("package.json"),
+            r#"{"name":"consumer","private":true}"#,
+        )
+        .unwrap();
+        let mut install = Command::new("npm");
+        install
+            .args(["install", "--offline", "--no-audit", "--no-fund"])
+            .args(flags)
+            .arg(client_dir())
+            .env("npm_config_cache", scratch.path().join("cache"))
+            .current_dir(&project);
+        assert_success(
+            &run(install).await,
+            &format!("npm install --offline ./clients/typescript ({name})"),
+        );
+        let script = format!(
+            "import {{ Hookrelay, verify }} from 'hookrelay'; \
+             import {{ verifyStandardWebhooks }} from 'hookrelay/verify'; \
+             new Hookrelay({{ baseUrl: 'http://127.0.0.1:1' }}); \
+             const headers = {{ 'webhook-id': '{VECTOR_ID}', 'webhook-timestamp': '{VECTOR_TIMESTAMP}', \
+               'webhook-signature': '{VECTOR_SIGNATURE}' }}; \
+             const signed = verifyStandardWebhooks('{VECTOR_SECRET}', headers, {VECTOR_BODY:?}, \
+               {{ now: {VECTOR_TIMESTAMP} }}); \
+             console.log(typeof verify, signed.msgId);"
+        );
+        let mut import = Command::new("node");
+        import
+            .args(["--input-type=module", "-e", &script])
+            .current_dir(&project);
+        let output = run(import).await;
+        assert_success(&output, &format!("importing the installed client ({name})"));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            format!("function {VECTOR_ID}")
+        );
+    }
 }

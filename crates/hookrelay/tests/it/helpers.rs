@@ -12,7 +12,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use hookrelay::config::{Config, SecretString};
 use hookrelay::{App, telemetry};
-use serde_json::{Value, json};
+use hookrelay_client::{DeliveryFilter, NewEvent, NewTenant, NewWebhook, RetryPolicy};
+use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -124,6 +125,8 @@ pub struct TestApp {
     /// Where `/metrics` is served without auth, when `metrics_listen` is set.
     pub metrics_address: Option<SocketAddr>,
     pub client: reqwest::Client,
+    /// The project's own client, with the admin key, at this app's address.
+    api: Option<hookrelay_client::Client>,
     database: Database,
     config: Config,
     token: CancellationToken,
@@ -169,6 +172,7 @@ impl TestApp {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_address: None,
             client: reqwest::Client::new(),
+            api: None,
             database,
             config,
             token: CancellationToken::new(),
@@ -194,6 +198,7 @@ impl TestApp {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_address: None,
             client: reqwest::Client::new(),
+            api: None,
             database: Database::Borrowed { url },
             config,
             token: CancellationToken::new(),
@@ -206,6 +211,7 @@ impl TestApp {
     async fn start(&mut self) {
         let app = App::build(self.config.clone()).await.expect("app builds");
         self.address = app.address();
+        self.api = Some(self.client_with(ADMIN_KEY));
         self.metrics_address = app.metrics_address();
         self.store = Some(app.store());
         self.token = app.shutdown_token();
@@ -238,6 +244,20 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    /// The Rust client with the admin key (the helpers below call the API through it).
+    pub fn api(&self) -> &hookrelay_client::Client {
+        self.api.as_ref().expect("the app has started")
+    }
+
+    /// A Rust client with `key` at this app's address. It never retries: a 5xx is a bug that
+    /// a test must see, not ride over.
+    pub fn client_with(&self, key: &str) -> hookrelay_client::Client {
+        hookrelay_client::Client::builder(&self.url(""), key)
+            .retry(RetryPolicy::never())
+            .build()
+            .expect("client")
     }
 
     /// A request with `key` (None: no Authorization header); answers status and JSON body.
@@ -288,59 +308,77 @@ impl TestApp {
             .await
     }
 
-    /// Creates a webhook for the default tenant; panics unless 201.
+    /// Creates a webhook for the default tenant from its JSON; panics on an error.
     pub async fn create_webhook(&self, body: Value) -> Value {
-        let (status, webhook) = self.post("/v1/webhooks", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{webhook}");
-        webhook
+        let webhook: NewWebhook = serde_json::from_value(body).expect("a webhook's JSON");
+        let created = self
+            .api()
+            .create_webhook(&webhook)
+            .await
+            .unwrap_or_else(|e| panic!("creating a webhook: {e}"));
+        serde_json::to_value(created).unwrap()
     }
 
-    /// Publishes; panics unless 202.
+    /// Publishes an event from its JSON (the client gives it an id if it has none); panics on
+    /// an error.
     pub async fn publish(&self, body: Value) -> Value {
-        let (status, event) = self.post("/v1/events", body).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{event}");
-        event
+        let event: NewEvent = serde_json::from_value(body).expect("an event's JSON");
+        let published = self
+            .api()
+            .publish(&event)
+            .await
+            .unwrap_or_else(|e| panic!("publishing: {e}"));
+        serde_json::to_value(published).unwrap()
     }
 
     /// Creates a tenant and mints a key for it; answers the key.
     pub async fn create_tenant(&self, id: &str) -> String {
-        let (status, body) = self
-            .post("/v1/tenants", json!({"id": id, "name": id}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, key) = self
-            .post(&format!("/v1/tenants/{id}/keys"), json!({}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{key}");
-        key["key"].as_str().expect("key").to_owned()
+        let tenant = NewTenant {
+            name: Some(id.to_owned()),
+            ..NewTenant::new(id)
+        };
+        self.api()
+            .create_tenant(&tenant)
+            .await
+            .unwrap_or_else(|e| panic!("creating tenant {id}: {e}"));
+        let key = self
+            .api()
+            .create_tenant_key(id)
+            .await
+            .unwrap_or_else(|e| panic!("minting a key for {id}: {e}"));
+        key.key
     }
 
-    /// The webhook's deliveries, newest first.
+    /// The first page of the webhook's deliveries, newest first.
     pub async fn deliveries(&self, webhook_id: &str) -> Vec<Value> {
-        let (status, body) = self
-            .get(&format!("/v1/webhooks/{webhook_id}/deliveries"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["data"].as_array().expect("data").clone()
+        self.api()
+            .list_deliveries(webhook_id, &DeliveryFilter::default())
+            .next_page()
+            .await
+            .unwrap_or_else(|e| panic!("listing {webhook_id}'s deliveries: {e}"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| serde_json::to_value(d).unwrap())
+            .collect()
     }
 
     /// Waits until the webhook's only delivery reaches `status`; answers it with its attempts.
     pub async fn wait_for_delivery(&self, webhook_id: &str, status: &str) -> Value {
-        let mut last = Value::Null;
+        let mut last = None;
         for _ in 0..wait_steps(Duration::from_secs(20)) {
-            let list = self.deliveries(webhook_id).await;
-            if let Some(d) = list.first() {
-                let (_, detail) = self
-                    .get(&format!("/v1/deliveries/{}", d["id"].as_str().expect("id")))
-                    .await;
-                if detail["status"] == status {
-                    return detail;
+            let mut list = self
+                .api()
+                .list_deliveries(webhook_id, &DeliveryFilter::default());
+            if let Some(d) = list.next().await.unwrap() {
+                let detail = self.api().get_delivery(&d.id).await.unwrap();
+                if detail.status.as_str() == status {
+                    return serde_json::to_value(detail).unwrap();
                 }
-                last = detail;
+                last = Some(detail);
             }
             tokio::time::sleep(POLL).await;
         }
-        panic!("delivery of {webhook_id} never became {status}; last seen: {last}");
+        panic!("delivery of {webhook_id} never became {status}; last seen: {last:?}");
     }
 }
 

@@ -12,6 +12,7 @@ mod auth;
 mod bad_input;
 mod claims;
 mod cli;
+mod client_rust;
 mod clients;
 mod clients_typescript;
 mod connections;
