@@ -56,6 +56,8 @@ pub enum Which {
     Isolation,
     /// 1,000,000 deliveries queued with delivery off, then drained.
     Backlog,
+    /// Render times of the dashboard's main pages with 1,000,000 deliveries in the log.
+    Dashboard,
 }
 
 /// Problem sizes.

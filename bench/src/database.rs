@@ -1,8 +1,9 @@
 //! A fresh database per scenario run: an SQLite file in a temp dir, or a database created on a
 //! PostgreSQL server with `psql` (and dropped again when the run ends).
 
+use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -75,6 +76,43 @@ impl Database {
     /// The run's temp dir (hookrelay's log goes here).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Runs an SQL script on the database with `psql` or `sqlite3` (hookrelay must not be
+    /// running on an SQLite file: it holds the file's lock).
+    pub fn run_script(&self, sql: &str) -> anyhow::Result<()> {
+        let mut command = match &self.postgres {
+            Some(_) => {
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url]);
+                c
+            }
+            None => {
+                let mut c = Command::new("sqlite3");
+                c.args(["-bail"]).arg(self.dir.path().join("b.db"));
+                c
+            }
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("running psql or sqlite3 (is the client installed?)")?;
+        child
+            .stdin
+            .take()
+            .context("the client's stdin")?
+            .write_all(sql.as_bytes())
+            .context("writing the script")?;
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!(
+                "the SQL script failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
     }
 }
 

@@ -51,6 +51,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Which::Latency => vec![Scenario::Latency],
         Which::Isolation => vec![Scenario::Isolation],
         Which::Backlog => vec![Scenario::Backlog],
+        Which::Dashboard => vec![Scenario::Dashboard],
     };
     let bin = binary::locate(args.hookrelay_bin.as_deref())?;
     let receiver = Arc::new(Receiver::start().await?);

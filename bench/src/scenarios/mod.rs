@@ -20,9 +20,11 @@ use crate::server::{Hookrelay, Launch};
 use crate::stats::{Percentiles, rate};
 
 mod backlog;
+mod dashboard;
 mod fanout;
 mod isolation;
 mod latency;
+mod log_fill;
 mod throughput;
 
 /// A scenario.
@@ -38,16 +40,19 @@ pub enum Scenario {
     Isolation,
     /// A queued backlog, then its drain.
     Backlog,
+    /// The dashboard's pages with a large delivery log.
+    Dashboard,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Throughput,
         Scenario::Fanout,
         Scenario::Latency,
         Scenario::Isolation,
         Scenario::Backlog,
+        Scenario::Dashboard,
     ];
 
     /// The scenario's name, as printed in reports.
@@ -58,6 +63,7 @@ impl Scenario {
             Scenario::Latency => "latency",
             Scenario::Isolation => "isolation",
             Scenario::Backlog => "backlog",
+            Scenario::Dashboard => "dashboard",
         }
     }
 
@@ -70,6 +76,7 @@ impl Scenario {
             Scenario::Latency => latency::run(ctx, &mut report).await?,
             Scenario::Isolation => isolation::run(ctx, &mut report).await?,
             Scenario::Backlog => backlog::run(ctx, &mut report).await?,
+            Scenario::Dashboard => dashboard::run(ctx, &mut report).await?,
         }
         Ok(report)
     }

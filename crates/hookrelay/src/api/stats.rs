@@ -139,7 +139,8 @@ fn parse_window(window: &str) -> Result<i64, ApiError> {
     Ok(ms)
 }
 
-fn percentile(sorted: &[i64], p: f64) -> i64 {
+/// The nearest-rank percentile `p` (0 to 1) of `sorted`, which is not empty.
+pub(crate) fn percentile(sorted: &[i64], p: f64) -> i64 {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
 }

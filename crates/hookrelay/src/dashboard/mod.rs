@@ -97,6 +97,10 @@ pub fn router(app: AppState, settings: Settings) -> Router {
             get(pages::webhook_edit::show).post(pages::webhook_edit::save),
         )
         .route(
+            "/dashboard/t/{tid}/webhooks/{id}/receiving",
+            get(pages::receiving::show),
+        )
+        .route(
             "/dashboard/t/{tid}/webhooks/{id}/test",
             post(pages::test_send::send),
         )

@@ -295,6 +295,17 @@ pub trait Store: Send + Sync + 'static {
         since: i64,
         limit: u32,
     ) -> Result<Activity>;
+    /// The attempts of a webhook's newest deliveries created since `since` (unix ms), newest
+    /// delivery first, at most `limit`: a walk down the webhook's delivery index that stops
+    /// after `limit` rows, so it costs the same however large the log is (the dashboard's
+    /// chart; [`Store::webhook_activity`] reads the whole window).
+    async fn recent_attempts(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, i64, bool)>>;
     /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
     /// pending and due at `now`, test sends excepted; answers how many.
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64>;

@@ -1,5 +1,5 @@
-//! The webhook page's activity, over HTTP on both backends: the 24-hour chart and latency from
-//! the API's statistics, the delivery log filtered by status, event type and time (hostile
+//! The webhook page's activity, over HTTP on both backends: the chart (24 hours, 7 and 30
+//! days) and latency, the delivery log filtered by status, event type and time (hostile
 //! filter values escaped), and "replay failed since…" through the API's replay, with its
 //! refusal at its field, its CSRF token, and no other tenant's webhook reachable.
 
@@ -71,6 +71,21 @@ async fn the_webhook_page_charts_filters_and_replays_failed_deliveries(app: &mut
     let at = html.find("id=\"latency\"").unwrap();
     assert!(html[at..].contains("p99"), "{html}");
     assert_eq!(html.matches("data-status=").count(), 3);
+    assert!(html.contains("data-window=\"24h\""), "{html}");
+    // Per UTC day over 7 and 30 days, chosen with links; the same attempts, today's bar.
+    for window in ["7d", "30d"] {
+        assert!(html.contains(&format!("href=\"{base}?window={window}#activity\"")));
+        let (status, html) = page(app, &cookie, &format!("{base}?window={window}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains(&format!("data-window=\"{window}\"")),
+            "{html}"
+        );
+        assert!(html.contains("data-succeeded=\"1\""), "{html}");
+        assert!(html.contains("data-failed=\"2\""), "{html}");
+        assert!(html.contains("Success, last "), "{html}");
+        assert!(!html.contains("id=\"chart-cut\""), "{html}");
+    }
 
     let (_, html) = page(
         app,

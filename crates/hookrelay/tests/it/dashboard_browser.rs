@@ -1,8 +1,10 @@
 //! The dashboard in a real headless Chromium, driven over WebDriver (chromedriver, spawned on a
-//! free port). One browser session walks the main flows against the real server on SQLite and
-//! saves a screenshot of each main page under target/dashboard-screenshots/. Sessions and links
+//! free port). One browser session walks the main flows against the real server on SQLite
+//! (a test send to a live `hookrelay listen` among them) and saves a screenshot of each main
+//! page under target/dashboard-screenshots/. Sessions and links
 //! on both backends are covered over HTTP in `dashboard.rs`.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,15 +14,29 @@ use axum::http::StatusCode;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::cli::Listener;
 use crate::helpers::{ADMIN_KEY, Backend, TestApp, eventually};
+
+/// The secret of the webhook that delivers to `hookrelay listen`.
+const LISTEN_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
-/// Kills chromedriver (and so its browser) when the test ends, however it ends.
+/// Kills chromedriver and the browser it started when the test ends, however it ends: a
+/// failed assertion never reaches `close()`, and chromedriver killed alone leaves Chromium
+/// running. chromedriver is spawned as the leader of a process group of its own, which its
+/// browser joins, and the whole group is killed: only this test's processes, never another
+/// test's or another user's browser.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -54,6 +70,7 @@ async fn start_browser() -> Option<(Driver, Client)> {
         .port();
     let child = match Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -309,6 +326,54 @@ async fn the_dashboard_works_in_a_real_browser() {
         shown.starts_with("whsec_") && shown != old_secret,
         "{shown}"
     );
+
+    // The chart per day over 30 days, chosen with a link.
+    click(&c, "nav.windows a[href$='window=30d#activity']").await;
+    assert_eq!(
+        c.find(Locator::Css("#chart"))
+            .await
+            .unwrap()
+            .attr("data-window")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("30d")
+    );
+    shoot(&c, "webhook-30d").await;
+    // The receiving guide, in Python, and the edit form with its wire format.
+    click(&c, "#guide").await;
+    click(&c, "nav.tabs a[href$='lang=python']").await;
+    assert!(
+        text(&c, "#snippet")
+            .await
+            .contains("def verify_standard_webhooks(")
+    );
+    shoot(&c, "receiving-guide").await;
+    c.goto(&format!("{webhook_page}/edit")).await.unwrap();
+    assert!(text(&c, "#custom-format legend").await.contains("Custom"));
+    shoot(&c, "webhook-edit").await;
+
+    // A test send to a live `hookrelay listen`, which verifies the signature.
+    let mut listener = Listener::spawn(&["--secret", LISTEN_SECRET]).await;
+    let (_, listened) = app
+        .post(
+            "/v1/webhooks",
+            json!({"url": listener.url("/hooks"), "secret": LISTEN_SECRET, "events": ["invoice.paid"]}),
+        )
+        .await;
+    let listened = listened["id"].as_str().unwrap();
+    c.goto(&app.url(&format!("/dashboard/t/default/webhooks/{listened}")))
+        .await
+        .unwrap();
+    click(&c, "#send-test").await;
+    assert!(text(&c, "#test-result").await.contains("HTTP 200"));
+    let line = listener.next_line().await;
+    assert!(
+        line.contains("invoice.paid") && line.contains("signature ok"),
+        "{line}"
+    );
+    shoot(&c, "webhook-tested-listen").await;
+    listener.stop().await;
 
     // Sign out; a tenant signs in through a link and cannot open another tenant's webhook.
     click(&c, "form[action='/dashboard/logout'] button").await;

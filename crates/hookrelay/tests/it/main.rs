@@ -24,6 +24,7 @@ mod dashboard_browser;
 mod dashboard_edit;
 mod dashboard_operator;
 mod dashboard_test_send;
+mod dashboard_wire;
 mod deletion;
 mod delivery;
 mod disabling;

@@ -1,79 +1,266 @@
-//! The webhook page's chart: attempts that succeeded and failed in each of the last 24 hours,
-//! as an SVG drawn here (stacked bars, failures on top), and the latency percentiles, both
-//! from the API's own statistics. Drawn by the server so it needs no script and no library;
+//! The webhook page's chart: attempts that succeeded and failed per hour over the last 24
+//! hours, or per UTC day over the last 7 or 30 days (a window chosen with links, no script),
+//! as an SVG drawn here (stacked bars, failures on top), with the success rate and latency
+//! p50/p90/p99 of the same attempts. Drawn by the server so it needs no script and no library;
 //! colours come from the stylesheet so both themes apply.
+//!
+//! One bounded, indexed query: the attempts of the webhook's newest deliveries in the window,
+//! at most [`SAMPLE`] of them ([`crate::store::Store::recent_attempts`]), so the page costs
+//! the same with a million deliveries as with ten. The API's `/stats` reads the whole window
+//! instead. A webhook with more attempts than that in the window gets exact bars back to the
+//! oldest attempt read, and the bars before it are drawn as "not counted", with a note saying
+//! so, rather than as an empty past.
 
 use maud::{Markup, html};
 
-use crate::api::stats::StatsOut;
-use crate::clock::parse_rfc3339;
+use crate::api::stats::percentile;
+use crate::dashboard::DashState;
+use crate::dashboard::error::DashError;
 use crate::dashboard::layout::time;
+use crate::ids::{TenantId, WebhookId};
 
 const HOUR_MS: i64 = 3_600_000;
-const HOURS: usize = 24;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Most attempts one chart reads; bench/README.md ("dashboard") has what a read costs.
+pub const SAMPLE: u32 = 10_000;
 /// Bar pitch and chart height, in SVG units (the SVG scales to the column's width).
 const BAR: i64 = 10;
 const HEIGHT: i64 = 60;
 
-/// (succeeded, failed) for each of the 24 hours ending with the current one, oldest first.
-fn hours(stats: &StatsOut, now: i64) -> Vec<(u64, u64)> {
-    let first = now - now.rem_euclid(HOUR_MS) - (HOURS as i64 - 1) * HOUR_MS;
-    let mut hours = vec![(0, 0); HOURS];
-    for b in stats.hourly.iter().flatten() {
-        let Some(start) = parse_rfc3339(&b.hour) else {
-            continue;
-        };
-        let index = (start - first).div_euclid(HOUR_MS);
-        if let Some(slot) = usize::try_from(index).ok().and_then(|i| hours.get_mut(i)) {
-            *slot = (b.succeeded, b.failed);
-        }
-    }
-    hours
+/// A window the chart can show.
+pub struct Window {
+    /// Its value in the page's query (`?window=7d`).
+    pub name: &'static str,
+    /// For people.
+    label: &'static str,
+    /// A bar's span.
+    bucket_ms: i64,
+    /// Bars, the last one the current hour or day.
+    buckets: usize,
 }
 
-/// The chart and the latency figures.
-pub fn activity(stats: &StatsOut, now: i64) -> Markup {
-    let hours = hours(stats, now);
-    let first = now - now.rem_euclid(HOUR_MS) - (HOURS as i64 - 1) * HOUR_MS;
-    let peak = hours
-        .iter()
-        .map(|(ok, bad)| ok + bad)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let scale = |n: u64| (n as i64 * HEIGHT) / peak as i64;
-    let (ok_total, bad_total) = hours
-        .iter()
-        .fold((0, 0), |(a, b), (ok, bad)| (a + ok, b + bad));
-    let label = format!("Attempts in the last 24 hours: {ok_total} succeeded, {bad_total} failed");
-    html! {
-        section #activity {
-            h2 { "Last 24 hours" }
-            svg.chart #chart viewBox=(format!("0 0 {} {HEIGHT}", BAR * HOURS as i64)) role="img" aria-label=(label) preserveAspectRatio="none" {
-                title { (label) }
-                @for (i, (ok, bad)) in hours.iter().enumerate() {
-                    @let x = i as i64 * BAR;
-                    @let ok_h = scale(*ok);
-                    @let bad_h = scale(*bad);
-                    g {
-                        title { (time(first + i as i64 * HOUR_MS)) ": " (ok) " succeeded, " (bad) " failed" }
-                        @if ok_h > 0 { rect.ok x=(x + 1) y=(HEIGHT - ok_h) width=(BAR - 2) height=(ok_h) data-succeeded=(ok) {} }
-                        @if bad_h > 0 { rect.bad x=(x + 1) y=(HEIGHT - ok_h - bad_h) width=(BAR - 2) height=(bad_h) data-failed=(bad) {} }
+/// The windows offered, the first the default.
+pub const WINDOWS: [Window; 3] = [
+    Window {
+        name: "24h",
+        label: "Last 24 hours",
+        bucket_ms: HOUR_MS,
+        buckets: 24,
+    },
+    Window {
+        name: "7d",
+        label: "Last 7 days",
+        bucket_ms: DAY_MS,
+        buckets: 7,
+    },
+    Window {
+        name: "30d",
+        label: "Last 30 days",
+        bucket_ms: DAY_MS,
+        buckets: 30,
+    },
+];
+
+impl Window {
+    /// The window named in the query; anything else is the default.
+    pub fn read(name: Option<&str>) -> &'static Window {
+        WINDOWS
+            .iter()
+            .find(|w| Some(w.name) == name)
+            .unwrap_or(&WINDOWS[0])
+    }
+
+    /// The first bar's start: whole hours or UTC days, the last bar the current one.
+    fn start(&self, now: i64) -> i64 {
+        now - now.rem_euclid(self.bucket_ms) - (self.buckets as i64 - 1) * self.bucket_ms
+    }
+}
+
+/// What the chart shows, worked out from the attempts read.
+pub struct Activity {
+    window: &'static Window,
+    start: i64,
+    /// (succeeded, failed) per bar, oldest first.
+    bars: Vec<(u64, u64)>,
+    /// When the read stopped at [`SAMPLE`]: the oldest attempt it reached. Bars before this
+    /// one's were not counted, and its own may be short.
+    cut_at: Option<i64>,
+    /// p50, p90, p99 in ms.
+    latency: Option<[i64; 3]>,
+    /// Share of the attempts read that succeeded.
+    pub rate: Option<f64>,
+}
+
+impl Activity {
+    /// Reads the webhook's attempts in `window` and sums them up.
+    pub async fn load(
+        state: &DashState,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        window: &'static Window,
+        now: i64,
+    ) -> Result<Self, DashError> {
+        let start = window.start(now);
+        let attempts = state
+            .app
+            .store
+            .recent_attempts(tenant, webhook, start, SAMPLE)
+            .await?;
+        Ok(Self::sum(window, start, &attempts))
+    }
+
+    fn sum(window: &'static Window, start: i64, attempts: &[(i64, i64, bool)]) -> Self {
+        let mut bars = vec![(0, 0); window.buckets];
+        let mut latencies = Vec::with_capacity(attempts.len());
+        let mut succeeded = 0usize;
+        for &(started_at, latency, ok) in attempts {
+            latencies.push(latency);
+            succeeded += usize::from(ok);
+            let index = (started_at - start).div_euclid(window.bucket_ms);
+            if let Some(bar) = usize::try_from(index).ok().and_then(|i| bars.get_mut(i)) {
+                if ok {
+                    bar.0 += 1;
+                } else {
+                    bar.1 += 1;
+                }
+            }
+        }
+        latencies.sort_unstable();
+        let full = attempts.len() >= SAMPLE as usize;
+        Self {
+            window,
+            start,
+            bars,
+            cut_at: full.then(|| attempts.iter().map(|a| a.0).min()).flatten(),
+            latency: (!latencies.is_empty())
+                .then(|| [0.50, 0.90, 0.99].map(|p| percentile(&latencies, p))),
+            rate: (!attempts.is_empty()).then(|| succeeded as f64 / attempts.len() as f64),
+        }
+    }
+
+    /// Whether bar `i` was counted: it ends after the oldest attempt read (the bar holding
+    /// that attempt may then be short).
+    fn counted(&self, i: usize) -> bool {
+        self.cut_at
+            .is_none_or(|cut| self.start + (i as i64 + 1) * self.window.bucket_ms > cut)
+    }
+
+    /// The window's label, e.g. "Last 7 days".
+    pub fn label(&self) -> &'static str {
+        self.window.label
+    }
+
+    /// The chart section; `base` is the webhook page's path.
+    pub fn render(&self, base: &str) -> Markup {
+        let w = self.window;
+        let peak = self
+            .bars
+            .iter()
+            .map(|(ok, bad)| ok + bad)
+            .max()
+            .unwrap_or(0);
+        let peak = peak.max(1) as i64;
+        let scale = |n: u64| n as i64 * HEIGHT / peak;
+        let (ok_total, bad_total) = self
+            .bars
+            .iter()
+            .fold((0, 0), |(a, b), (ok, bad)| (a + ok, b + bad));
+        let label = format!(
+            "Attempts, {}: {ok_total} succeeded, {bad_total} failed",
+            w.label.to_lowercase()
+        );
+        let width = BAR * w.buckets as i64;
+        html! {
+            section #activity {
+                div.heading {
+                    h2 { (w.label) }
+                    nav.windows aria-label="Chart window" {
+                        @for other in &WINDOWS {
+                            @if other.name == w.name {
+                                span.current aria-current="page" { (other.name) }
+                            } @else {
+                                a href=(format!("{base}?window={}#activity", other.name)) { (other.name) }
+                            }
+                        }
+                    }
+                }
+                svg.chart #chart data-window=(w.name) viewBox=(format!("0 0 {width} {HEIGHT}")) role="img" aria-label=(label) preserveAspectRatio="none" {
+                    title { (label) }
+                    @for (i, (ok, bad)) in self.bars.iter().enumerate() {
+                        @let x = i as i64 * BAR;
+                        @let at = time(self.start + i as i64 * w.bucket_ms);
+                        @if self.counted(i) {
+                            @let ok_h = scale(*ok);
+                            @let bad_h = scale(*bad);
+                            g {
+                                title { (at) ": " (ok) " succeeded, " (bad) " failed" }
+                                @if ok_h > 0 { rect.ok x=(x + 1) y=(HEIGHT - ok_h) width=(BAR - 2) height=(ok_h) data-succeeded=(ok) {} }
+                                @if bad_h > 0 { rect.bad x=(x + 1) y=(HEIGHT - ok_h - bad_h) width=(BAR - 2) height=(bad_h) data-failed=(bad) {} }
+                            }
+                        } @else {
+                            g {
+                                title { (at) ": not counted" }
+                                rect.uncounted x=(x + 1) y="0" width=(BAR - 2) height=(HEIGHT) {}
+                            }
+                        }
+                    }
+                }
+                p.legend {
+                    span.key.ok { "succeeded " (ok_total) } " · " span.key.bad { "failed " (bad_total) }
+                }
+                @if let Some(cut) = self.cut_at {
+                    p.hint #chart-cut {
+                        "A busy webhook: the chart counts its newest " (SAMPLE) " attempts, back to "
+                        (time(cut)) "; the shaded bars before that were not counted."
+                    }
+                }
+                dl.facts #latency {
+                    @if let Some([p50, p90, p99]) = self.latency {
+                        dt { "Latency p50" } dd { (p50) " ms" }
+                        dt { "p90" } dd { (p90) " ms" }
+                        dt { "p99" } dd { (p99) " ms" }
+                    } @else {
+                        dt { "Latency" } dd { span.muted { "no attempts" } }
                     }
                 }
             }
-            p.legend {
-                span.key.ok { "succeeded " (ok_total) } " · " span.key.bad { "failed " (bad_total) }
-            }
-            dl.facts #latency {
-                @if let Some(l) = &stats.latency_ms {
-                    dt { "Latency p50" } dd { (l.p50) " ms" }
-                    dt { "p90" } dd { (l.p90) " ms" }
-                    dt { "p99" } dd { (l.p99) " ms" }
-                } @else {
-                    dt { "Latency" } dd { span.muted { "no attempts" } }
-                }
-            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_hours_or_utc_days_ending_with_the_current_one() {
+        let now = 1_795_600_000_000; // 2026-11-25T09:46:40Z
+        let day = Window::read(Some("7d"));
+        let start = day.start(now);
+        assert_eq!(start.rem_euclid(DAY_MS), 0);
+        assert!(now - start < 7 * DAY_MS && now - start >= 6 * DAY_MS);
+        let a = Activity::sum(
+            day,
+            start,
+            &[(now, 10, true), (now - 1, 30, false), (start, 20, true)],
+        );
+        assert_eq!(a.bars[6], (1, 1));
+        assert_eq!(a.bars[0], (1, 0));
+        assert_eq!(a.latency, Some([20, 30, 30]));
+        assert!(a.cut_at.is_none() && (0..7).all(|i| a.counted(i)));
+        assert_eq!(Window::read(Some("5y")).name, "24h");
+        assert_eq!(Window::read(None).bucket_ms, HOUR_MS);
+    }
+
+    #[test]
+    fn a_full_read_marks_the_bars_before_its_oldest_attempt_uncounted() {
+        let now = 1_795_600_000_000;
+        let w = Window::read(Some("30d"));
+        let start = w.start(now);
+        let attempts = vec![(now - 2 * DAY_MS, 5, true); SAMPLE as usize];
+        let a = Activity::sum(w, start, &attempts);
+        assert_eq!(a.cut_at, Some(now - 2 * DAY_MS));
+        assert!(!a.counted(25) && !a.counted(26) && a.counted(27) && a.counted(29));
+        assert_eq!(a.bars[27], (u64::from(SAMPLE), 0));
     }
 }

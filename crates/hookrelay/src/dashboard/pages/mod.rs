@@ -13,12 +13,14 @@ pub mod delivery;
 mod event_picker;
 pub mod log;
 pub mod login;
+pub mod receiving;
 pub mod system;
 pub mod tenants;
 pub mod test_send;
 pub mod webhook;
 pub mod webhook_edit;
 pub mod webhooks;
+mod wire_format;
 
 /// `/dashboard`: the operator's tenants, or the tenant's webhooks.
 pub async fn home(viewer: Viewer) -> Result<Response, DashError> {

@@ -1,5 +1,5 @@
-//! One webhook: its settings and status (the disabled banner with Re-enable), its 24-hour
-//! success rate, its secret (masked unless revealed; rotation shows the new one once), and its
+//! One webhook: its settings and status (the disabled banner with Re-enable), its chart and
+//! success rate over the chosen window, its secret (masked unless revealed; rotation shows the new one once), and its
 //! delivery log with a status filter and paging, read with the API's store calls.
 
 use axum::extract::{Path, Query, State};
@@ -10,7 +10,6 @@ use serde::Deserialize;
 use crate::api::ApiError;
 use crate::api::auth::Scope;
 use crate::api::rotation::rotate_in;
-use crate::api::stats::stats_in;
 use crate::api::webhook_json::{WebhookPatch, public_key};
 use crate::api::webhooks::update_in;
 use crate::clock::now_ms;
@@ -30,9 +29,11 @@ use super::webhooks::{catalog, events_text, status_badge};
 /// Deliveries a page of the log shows.
 const LOG_PAGE: u32 = 50;
 
-/// `?status=&event_type=&period=&cursor=&reveal=&test_type=&test=&replayed=`
+/// `?window=&status=&event_type=&period=&cursor=&reveal=&test_type=&test=&replayed=`
 #[derive(Deserialize, Default)]
 pub struct LogQuery {
+    /// The chart's window (`24h`, `7d`, `30d`).
+    window: Option<String>,
     status: Option<String>,
     event_type: Option<String>,
     period: Option<String>,
@@ -154,7 +155,8 @@ pub async fn render_page(
         .store
         .list_deliveries(t, &w.id, &filter.store(now), &page_q)
         .await?;
-    let stats = stats_in(&state.app, &Scope(t.clone()), &w.id, "24h".to_owned()).await?;
+    let window = chart::Window::read(q.window.as_deref());
+    let activity = chart::Activity::load(state, t, &w.id, window, now).await?;
     let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
     let catalog = catalog(state).await?;
     let sent = test_send::sent(state, view, &w.id, &panel).await?;
@@ -171,9 +173,10 @@ pub async fn render_page(
     };
     let shown = Shown {
         w: &w,
-        rate: stats.success_rate,
+        rate: activity.rate,
+        rate_label: activity.label(),
         reveal: q.reveal.is_some(),
-        activity: chart::activity(&stats, now),
+        activity: activity.render(&base),
         test,
         log: log::section(&view.viewer, t, &base, &log_view),
     };
@@ -184,6 +187,8 @@ pub async fn render_page(
 struct Shown<'a> {
     w: &'a Webhook,
     rate: Option<f64>,
+    /// The window the rate is over.
+    rate_label: &'static str,
     /// Show the secret.
     reveal: bool,
     /// The chart and latency.
@@ -198,6 +203,7 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
     let Shown {
         w,
         rate,
+        rate_label,
         reveal,
         ref activity,
         ref test,
@@ -226,13 +232,16 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
             }
             div.heading {
                 h1.url { (w.url.as_str()) }
-                a.button.secondary #edit href=(format!("{base}/edit")) { "Edit" }
+                div.actions {
+                    a.button.secondary #guide href=(format!("{base}/receiving")) { "Receiving guide" }
+                    a.button.secondary #edit href=(format!("{base}/edit")) { "Edit" }
+                }
             }
             @if !w.description.is_empty() { p { (w.description) } }
             dl.facts {
                 dt { "Status" } dd #status { (status_badge(w)) }
                 dt { "Events" } dd { (events_text(w)) }
-                dt { "24 h success" } dd { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
+                dt { "Success, " (rate_label.to_lowercase()) } dd { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
                 dt { "Timeout" } dd { (w.timeout_seconds.get()) " s" }
                 dt { "Retries after" } dd { (w.retry_schedule.delays().iter().map(|d| format!("{d} s")).collect::<Vec<_>>().join(", ")) }
                 dt { @if w.signature.is_asymmetric() { "Public key" } @else { "Signing secret" } }

@@ -1,6 +1,6 @@
 //! Editing a webhook's settings: URL, description, events, retry schedule, timeout, rate
-//! limit, custom headers, wire format (a named preset for each scheme the README's "Wire
-//! formats" table lists) and active. The form is turned into the API's own `WebhookPatch` and
+//! limit, custom headers, wire format (`wire_format.rs`: a named preset for each scheme the
+//! README's "Wire formats" table lists, or custom) and active. The form is turned into the API's own `WebhookPatch` and
 //! applied by the API's `update_in`, so what is refused, and the words, are the API's; a
 //! refusal is shown next to its field with everything typed kept.
 //!
@@ -25,70 +25,14 @@ use crate::dashboard::session::{TenantView, Viewer};
 use crate::ids::{TenantId, WebhookId};
 use crate::store::{EventType, Webhook};
 
+use super::wire_format::{self, WireEntered};
+
 use super::event_picker::{event_picker, field_error, other_error};
 use super::webhook::WebhookPath;
 use super::webhooks::catalog;
 
 /// What a custom header's value shows as; submitted unchanged, the stored value is kept.
 const KEEP: &str = "(unchanged)";
-
-/// A wire format preset: its name, the `signature` and the `payload_format` it sets.
-struct Preset {
-    name: &'static str,
-    label: &'static str,
-    signature: fn() -> Value,
-    format: &'static str,
-}
-
-const PRESETS: &[Preset] = &[
-    Preset {
-        name: "standard-webhooks",
-        label: "Standard Webhooks (HMAC, envelope)",
-        signature: || json!({"scheme": "standard-webhooks"}),
-        format: "envelope",
-    },
-    Preset {
-        name: "standard-webhooks-v1a",
-        label: "Standard Webhooks v1a (Ed25519, envelope)",
-        signature: || json!({"scheme": "standard-webhooks-v1a"}),
-        format: "envelope",
-    },
-    Preset {
-        name: "x-mavio",
-        label: "X-Mavio-Signature: hex HMAC of the body (envelope)",
-        signature: || json!({"scheme": "hmac-sha256", "header": "X-Mavio-Signature"}),
-        format: "envelope",
-    },
-    Preset {
-        name: "x-webhook-sha256",
-        label: "X-Webhook-Signature: sha256=<hex> (event-timestamp)",
-        signature: || json!({"scheme": "hmac-sha256", "header": "X-Webhook-Signature", "prefix": "sha256="}),
-        format: "event-timestamp",
-    },
-    Preset {
-        name: "mave",
-        label: "Mave-Signature: t=…, v1=… (object-event)",
-        signature: || json!({"scheme": "timestamped-key", "header": "Mave-Signature"}),
-        format: "object-event",
-    },
-    Preset {
-        name: "x-mg",
-        label: "X-MG-Signature: hex HMAC of the data alone (data)",
-        signature: || json!({"scheme": "hmac-sha256", "header": "X-MG-Signature"}),
-        format: "data",
-    },
-];
-
-/// The preset the webhook's wire format is, if it is one.
-fn current_preset(w: &Webhook) -> Option<&'static str> {
-    PRESETS
-        .iter()
-        .find(|p| {
-            serde_json::from_value((p.signature)()).ok() == Some(w.signature.clone())
-                && w.payload_format.as_str() == p.format
-        })
-        .map(|p| p.name)
-}
 
 /// What the form shows: the stored settings, or what was typed.
 struct Entered {
@@ -99,7 +43,7 @@ struct Entered {
     timeout_seconds: String,
     rate_limit: String,
     headers: String,
-    preset: String,
+    wire: WireEntered,
     active: bool,
 }
 
@@ -121,7 +65,7 @@ impl Entered {
                 .keys()
                 .map(|k| format!("{k}: {KEEP}\n"))
                 .collect(),
-            preset: current_preset(w).unwrap_or("").to_owned(),
+            wire: WireEntered::stored(w),
             active: w.active,
         }
     }
@@ -136,7 +80,7 @@ impl Entered {
             timeout_seconds: text("timeout_seconds"),
             rate_limit: text("rate_limit_per_second"),
             headers: text("headers"),
-            preset: text("preset"),
+            wire: WireEntered::typed(fields),
             active: fields.get("active") == Some("true"),
         }
     }
@@ -170,10 +114,7 @@ impl Entered {
         };
         patch.insert("rate_limit_per_second".into(), rate);
         patch.insert("headers".into(), Value::Object(self.headers(w)?));
-        if let Some(p) = PRESETS.iter().find(|p| p.name == self.preset) {
-            patch.insert("signature".into(), (p.signature)());
-            patch.insert("payload_format".into(), json!(p.format));
-        }
+        self.wire.patch(&mut patch);
         patch.insert("active".into(), json!(self.active));
         serde_json::from_value(Value::Object(patch))
             .map_err(|e| ApiError::invalid("form", e.to_string()))
@@ -224,8 +165,6 @@ const FIELDS: &[&str] = &[
     "timeout_seconds",
     "rate_limit_per_second",
     "headers",
-    "signature",
-    "payload_format",
 ];
 
 fn form(
@@ -247,7 +186,7 @@ fn form(
         html! {
             p { a href=(base) { "← Webhook" } }
             h1 { "Edit webhook" }
-            @if let Some(e) = other_error(error, FIELDS) { p.error role="alert" { (e) } }
+            @if let Some(e) = other_error(error, &[FIELDS, wire_format::FIELDS].concat()) { p.error role="alert" { (e) } }
             form.card method="post" action=(format!("{base}/edit")) novalidate {
                 (csrf_field(viewer))
                 label for="url" { "Endpoint URL" }
@@ -271,16 +210,7 @@ fn form(
                 textarea #headers name="headers" rows="3" { (entered.headers) }
                 p.hint { "Stored values show as " code { (KEEP) } " and are kept as they are." }
                 (err("headers"))
-                label for="preset" { "Wire format" }
-                select #preset name="preset" {
-                    option value="" selected[entered.preset.is_empty()] { "Custom (keep the current scheme and format)" }
-                    @for p in PRESETS {
-                        option value=(p.name) selected[entered.preset == p.name] { (p.label) }
-                    }
-                }
-                p.hint { "Switching between a shared secret and a key pair makes a new secret." }
-                (err("signature"))
-                (err("payload_format"))
+                (wire_format::fieldset(&entered.wire, error))
                 label.check {
                     input #active type="checkbox" name="active" value="true" checked[entered.active];
                     "Active (deliveries are made)"

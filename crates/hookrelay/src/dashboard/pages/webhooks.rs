@@ -23,7 +23,8 @@ use super::event_picker::{event_picker, field_error, other_error};
 
 /// Webhooks and catalog entries a page shows.
 const SHOWN: u32 = 250;
-/// Attempts the success rate is worked out from: the newest of the last 24 hours.
+/// Attempts the success rate is worked out from: those of the newest deliveries of the last
+/// 24 hours.
 const RATE_SAMPLE: u32 = 500;
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -33,13 +34,14 @@ pub async fn success_rate(
     tenant: &TenantId,
     webhook: &Webhook,
 ) -> Result<Option<f64>, DashError> {
-    let activity = state
+    // The newest attempts along the webhook's delivery index: bounded, however large the log.
+    let attempts = state
         .app
         .store
-        .webhook_activity(tenant, &webhook.id, now_ms() - DAY_MS, RATE_SAMPLE)
+        .recent_attempts(tenant, &webhook.id, now_ms() - DAY_MS, RATE_SAMPLE)
         .await?;
-    let total = activity.attempts.len();
-    let ok = activity.attempts.iter().filter(|(_, _, ok)| *ok).count();
+    let total = attempts.len();
+    let ok = attempts.iter().filter(|(_, _, ok)| *ok).count();
     Ok((total > 0).then(|| ok as f64 / total as f64))
 }
 

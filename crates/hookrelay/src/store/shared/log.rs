@@ -244,6 +244,29 @@ pub async fn activity<B: Backend>(
     })
 }
 
+pub async fn recent_attempts<B: Backend>(
+    db: &B,
+    tenant: &TenantId,
+    webhook: &WebhookId,
+    since: i64,
+    limit: u32,
+) -> Result<Vec<(i64, i64, bool)>> {
+    let oldest = DeliveryId::lower_bound(since);
+    // Ordered by the delivery id, not by `started_at`: the index walk then stops after `limit`
+    // rows instead of reading and sorting the whole window (seconds for a million deliveries).
+    let q = Query::new(
+        "SELECT a.started_at, a.latency_ms, a.succeeded FROM deliveries d \
+         JOIN attempts a ON a.delivery_id = d.id \
+         WHERE d.webhook_id = $1 AND d.tenant_id = $2 AND d.id >= $3 \
+         ORDER BY d.id DESC LIMIT $4",
+    )
+    .arg(webhook.as_str())
+    .arg(tenant.as_str())
+    .arg(oldest.as_str())
+    .arg(i64::from(limit));
+    db.fetch_all(Conn::Read, q).await
+}
+
 pub async fn replay<B: Backend>(
     db: &B,
     tenant: &TenantId,

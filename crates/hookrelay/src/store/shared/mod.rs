@@ -302,6 +302,16 @@ impl<B: Backend> Store for B {
         log::activity(self, tenant, webhook, since, limit).await
     }
 
+    async fn recent_attempts(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, i64, bool)>> {
+        log::recent_attempts(self, tenant, webhook, since, limit).await
+    }
+
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64> {
         log::replay(self, tenant, webhook, replay).await
     }
