@@ -36,6 +36,11 @@ impl Api {
         Ok(Self { client })
     }
 
+    /// The typed client, for the calls a scenario makes beyond publishing.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// `POST /v1/events` with a body written ahead, once.
     pub async fn publish(&self, body: String) -> Result<RawAnswer, hookrelay_client::Error> {
         self.client.publish_raw(body).await

@@ -10,8 +10,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use hookrelay_client::{NewEventType, NewTenant, NewWebhook};
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-use serde_json::{Value, json};
 
 use super::log_fill::{Dialect, EVENT_TYPES, Fill};
 use super::{Ctx, start_server};
@@ -127,33 +127,31 @@ fn now_ms() -> i64 {
 
 /// The tenant, its webhooks (ids; the first is the busy one) and the catalog.
 async fn setup(api: &Api) -> anyhow::Result<Vec<String>> {
-    post(api, "/v1/tenants", json!({"id": TENANT, "name": "Acme"})).await?;
+    let client = api.client();
+    client
+        .create_tenant(&NewTenant {
+            name: Some("Acme".into()),
+            ..NewTenant::new(TENANT)
+        })
+        .await?;
     for name in EVENT_TYPES {
-        let body = json!({"name": name, "description": format!("A {name} event.")});
-        post(api, "/v1/event-types", body).await?;
+        let event_type = NewEventType {
+            name: (*name).into(),
+            description: Some(format!("A {name} event.")),
+            ..NewEventType::default()
+        };
+        client.create_event_type(&event_type).await?;
     }
+    let tenant = client.in_tenant(TENANT);
     let mut ids = Vec::with_capacity(WEBHOOKS);
     for n in 0..WEBHOOKS {
-        let body = json!({"url": format!("http://127.0.0.1:9/hook/{n}"), "description": format!("webhook {n}")});
-        let created = post(api, &format!("/v1/tenants/{TENANT}/webhooks"), body).await?;
-        ids.push(
-            created["id"]
-                .as_str()
-                .context("a webhook without id")?
-                .to_owned(),
-        );
+        let webhook = NewWebhook {
+            description: Some(format!("webhook {n}")),
+            ..NewWebhook::new(format!("http://127.0.0.1:9/hook/{n}"))
+        };
+        ids.push(tenant.create_webhook(&webhook).await?.id);
     }
     Ok(ids)
-}
-
-async fn post(api: &Api, path: &str, body: Value) -> anyhow::Result<Value> {
-    let response = api.post(path, body.to_string()).send().await?;
-    let status = response.status();
-    let text = response.text().await?;
-    if !status.is_success() {
-        bail!("POST {path} answered {status}: {text}");
-    }
-    Ok(serde_json::from_str(&text)?)
 }
 
 /// The session cookie a sign-in answer sets.
@@ -168,13 +166,8 @@ fn session(response: &reqwest::Response) -> anyhow::Result<String> {
 
 /// Signs the tenant in through a dashboard link.
 async fn tenant_cookie(client: &reqwest::Client, api: &Api, base: &str) -> anyhow::Result<String> {
-    let link = post(
-        api,
-        &format!("/v1/tenants/{TENANT}/dashboard-link"),
-        json!({}),
-    )
-    .await?;
-    let url = link["url"].as_str().context("a link without url")?;
+    let link = api.client().create_tenant_dashboard_link(TENANT).await?;
+    let url = link.url.as_str();
     let path = url.find("/dashboard/").map_or(url, |i| &url[i..]);
     session(&client.get(format!("{base}{path}")).send().await?)
 }

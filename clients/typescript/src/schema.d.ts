@@ -1103,6 +1103,11 @@ export interface components {
          *       "events": [
          *         "order.*"
          *       ],
+         *       "filter": {
+         *         "data.amount": {
+         *           "$gte": 100
+         *         }
+         *       },
          *       "retry_schedule": [
          *         30,
          *         120,
@@ -1120,6 +1125,21 @@ export interface components {
             description?: string | null;
             /** @description Event type patterns (default: all). */
             events?: string[] | null;
+            /**
+             * @description Only events whose content holds this filter are delivered (docs/filters.md). Each key is a path: `type`, `tenant` (the delivery's own tenant), `channels` (a list), `data`, or `data.<key>.<key>…` (a key of digits also indexes an array); every key must hold. Its value is a bare value (equality) or an object of operators, all of which must hold: `$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte` (a number or a string; other types never order), `$in`, `$nin` (an array), `$exists` (a boolean), `$not` (a condition). `$and` and `$or` (non-empty arrays of filters) and `$not` (a filter) combine filters. Equality is deep and numbers equal by value; on an array, a condition holds if it holds for any element; a missing path holds only `$ne`, `$nin` and `$exists: false`. At most 8 KiB as compact JSON, 8 levels deep and 64 conditions; a refusal's `field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no filter; in a PATCH, null removes it.
+             * @example {
+             *       "data.amount": {
+             *         "$gte": 100
+             *       },
+             *       "data.currency": {
+             *         "$in": [
+             *           "EUR",
+             *           "USD"
+             *         ]
+             *       }
+             *     }
+             */
+            filter?: Record<string, never> | null;
             /** @description Extra headers. */
             headers?: {
                 [key: string]: string;
@@ -1170,6 +1190,8 @@ export interface components {
              *     `disable_after_seconds` past this, the webhook is disabled.
              */
             failing_since?: string | null;
+            /** @description Only events whose content holds this filter (docs/filters.md); null means all. */
+            filter?: Record<string, never> | null;
             /** @description Extra headers sent with every delivery. */
             headers: {
                 [key: string]: string;
@@ -1224,6 +1246,21 @@ export interface components {
             channels?: string[] | null;
             description?: string | null;
             events?: string[] | null;
+            /**
+             * @description Only events whose content holds this filter are delivered (docs/filters.md). Each key is a path: `type`, `tenant` (the delivery's own tenant), `channels` (a list), `data`, or `data.<key>.<key>…` (a key of digits also indexes an array); every key must hold. Its value is a bare value (equality) or an object of operators, all of which must hold: `$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte` (a number or a string; other types never order), `$in`, `$nin` (an array), `$exists` (a boolean), `$not` (a condition). `$and` and `$or` (non-empty arrays of filters) and `$not` (a filter) combine filters. Equality is deep and numbers equal by value; on an array, a condition holds if it holds for any element; a missing path holds only `$ne`, `$nin` and `$exists: false`. At most 8 KiB as compact JSON, 8 levels deep and 64 conditions; a refusal's `field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no filter; in a PATCH, null removes it.
+             * @example {
+             *       "data.amount": {
+             *         "$gte": 100
+             *       },
+             *       "data.currency": {
+             *         "$in": [
+             *           "EUR",
+             *           "USD"
+             *         ]
+             *       }
+             *     }
+             */
+            filter?: Record<string, never> | null;
             headers?: {
                 [key: string]: string;
             } | null;

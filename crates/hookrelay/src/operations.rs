@@ -82,6 +82,7 @@ pub async fn settle(
         description: "The operator's operational webhook (from the settings)".to_owned(),
         events: EventFilter::from_trusted(vec!["webhook.*".to_owned()]),
         channels: Vec::new(),
+        filter: None,
         secret: String::new(),
         previous_secret: None,
         active: true,

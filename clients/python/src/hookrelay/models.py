@@ -856,6 +856,10 @@ class WebhookIn(TypedDict):
     """
     Event type patterns (default: all).
     """
+    filter: NotRequired[dict[str, Any] | None]
+    """
+    Only events whose content holds this filter are delivered (docs/filters.md). Each key is a path: `type`, `tenant` (the delivery's own tenant), `channels` (a list), `data`, or `data.<key>.<key>…` (a key of digits also indexes an array); every key must hold. Its value is a bare value (equality) or an object of operators, all of which must hold: `$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte` (a number or a string; other types never order), `$in`, `$nin` (an array), `$exists` (a boolean), `$not` (a condition). `$and` and `$or` (non-empty arrays of filters) and `$not` (a filter) combine filters. Equality is deep and numbers equal by value; on an array, a condition holds if it holds for any element; a missing path holds only `$ne`, `$nin` and `$exists: false`. At most 8 KiB as compact JSON, 8 levels deep and 64 conditions; a refusal's `field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no filter; in a PATCH, null removes it.
+    """
     headers: NotRequired[dict[str, str]]
     """
     Extra headers.
@@ -923,6 +927,10 @@ class WebhookOut(TypedDict):
     """
     Since when every attempt has failed (RFC 3339); null after a success. At
     `disable_after_seconds` past this, the webhook is disabled.
+    """
+    filter: NotRequired[dict[str, Any] | None]
+    """
+    Only events whose content holds this filter (docs/filters.md); null means all.
     """
     headers: dict[str, str]
     """
@@ -994,6 +1002,10 @@ class WebhookPatch(TypedDict):
     channels: NotRequired[list[Channel] | None]
     description: NotRequired[str | None]
     events: NotRequired[list[Event1] | None]
+    filter: NotRequired[dict[str, Any] | None]
+    """
+    Only events whose content holds this filter are delivered (docs/filters.md). Each key is a path: `type`, `tenant` (the delivery's own tenant), `channels` (a list), `data`, or `data.<key>.<key>…` (a key of digits also indexes an array); every key must hold. Its value is a bare value (equality) or an object of operators, all of which must hold: `$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte` (a number or a string; other types never order), `$in`, `$nin` (an array), `$exists` (a boolean), `$not` (a condition). `$and` and `$or` (non-empty arrays of filters) and `$not` (a filter) combine filters. Equality is deep and numbers equal by value; on an array, a condition holds if it holds for any element; a missing path holds only `$ne`, `$nin` and `$exists: false`. At most 8 KiB as compact JSON, 8 levels deep and 64 conditions; a refusal's `field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no filter; in a PATCH, null removes it.
+    """
     headers: NotRequired[dict[str, str]]
     payload_format: NotRequired[PayloadFormat | None]
     rate_limit_per_second: NotRequired[int | None]

@@ -9,6 +9,7 @@ use hookrelay_signature::{
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::ApiError;
@@ -16,8 +17,8 @@ use super::whole::Whole;
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::{TenantId, WebhookId};
 use crate::model::{
-    Channel, CustomHeaders, EventFilter, PayloadFormat, RetrySchedule, SignatureConfig,
-    TimeoutSeconds, UrlPolicy, WebhookUrl,
+    Channel, CustomHeaders, EventFilter, PayloadFilter, PayloadFormat, RetrySchedule,
+    SignatureConfig, TimeoutSeconds, UrlPolicy, WebhookUrl,
 };
 use crate::store::Webhook;
 
@@ -34,6 +35,9 @@ pub struct WebhookOut {
     events: Vec<String>,
     /// Only events carrying one of these channels; empty means all.
     channels: Vec<String>,
+    /// Only events whose content holds this filter (docs/filters.md); null means all.
+    #[schema(value_type = Option<Object>)]
+    filter: Option<Value>,
     /// The signing secret, shared with the receiver. Absent with `standard-webhooks-v1a`,
     /// whose private key hookrelay keeps to itself: receivers verify with `public_key`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,6 +100,7 @@ impl From<Webhook> for WebhookOut {
             description: w.description,
             events: w.events.patterns().to_vec(),
             channels: w.channels.iter().map(|c| c.as_str().to_owned()).collect(),
+            filter: w.filter.map(|f| f.as_json().clone()),
             secret,
             public_key,
             previous_public_key,
@@ -130,6 +135,7 @@ pub(crate) fn public_key(private_key: &str) -> Option<String> {
     "url": "https://hooks.acme.example/in",
     "description": "Orders to the billing service",
     "events": ["order.*"],
+    "filter": {"data.amount": {"$gte": 100}},
     "retry_schedule": [30, 120, 600],
     "timeout_seconds": 10
 }))]
@@ -142,6 +148,9 @@ pub struct WebhookIn {
     events: Option<Vec<String>>,
     /// Channels (default: none, i.e. all events).
     channels: Option<Vec<String>>,
+    /// A filter on the event's content (default: none, i.e. all events).
+    #[schema(value_type = Option<Object>)]
+    filter: Option<Value>,
     /// Signing secret; generated when absent. With `standard-webhooks-v1a`, an Ed25519 private
     /// key (`whsk_` + base64), which is never shown again: a key pair is generated when absent.
     secret: Option<String>,
@@ -173,6 +182,7 @@ impl WebhookIn {
             description: Some(description),
             events: Some(events),
             channels: None,
+            filter: None,
             secret: None,
             active: None,
             retry_schedule: None,
@@ -193,6 +203,10 @@ pub struct WebhookPatch {
     description: Option<String>,
     events: Option<Vec<String>>,
     channels: Option<Vec<String>>,
+    /// null removes the filter.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    #[schema(value_type = Option<Object>)]
+    filter: Option<Option<Value>>,
     /// Replaces the secret at once (see rotate-secret for a gentle switch).
     secret: Option<String>,
     /// `false` holds its deliveries (still `pending`); `true` again sends them and clears
@@ -244,6 +258,8 @@ fn check_rate_limit(n: Option<Whole>) -> Result<Option<u32>, ApiError> {
 }
 
 pub(super) fn check_secret(secret: &str, signature: &SignatureConfig) -> Result<(), ApiError> {
+    // An HMAC scheme takes any text as its key, but PostgreSQL stores none with a NUL.
+    crate::model::check_text(secret, "secret")?;
     if secret.chars().count() > 512 {
         return Err(ApiError::invalid(
             "secret",
@@ -304,6 +320,10 @@ pub fn new_secret(signature: &SignatureConfig) -> String {
     generate_secret_string(&bytes)
 }
 
+fn parse_filter(filter: Option<Value>) -> Result<Option<PayloadFilter>, ApiError> {
+    Ok(filter.map(PayloadFilter::parse).transpose()?.flatten())
+}
+
 fn wholes(numbers: &[Whole]) -> Vec<i64> {
     numbers.iter().map(|n| n.0).collect()
 }
@@ -331,6 +351,7 @@ pub(super) fn parse_new(
         description: check_description(input.description.unwrap_or_default())?,
         events: EventFilter::parse(&input.events.unwrap_or_default())?,
         channels: Channel::parse_list(&input.channels.unwrap_or_default(), "channels")?,
+        filter: parse_filter(input.filter)?,
         secret,
         previous_secret: None,
         active: input.active.unwrap_or(true),
@@ -371,6 +392,9 @@ pub(super) fn apply_patch(
     }
     if let Some(channels) = p.channels {
         w.channels = Channel::parse_list(&channels, "channels")?;
+    }
+    if let Some(filter) = p.filter {
+        w.filter = parse_filter(filter)?;
     }
     if let Some(signature) = p.signature {
         signature.validate()?;

@@ -1,5 +1,6 @@
-//! Event type names, the patterns webhooks subscribe with, and channels; and the one rule that
-//! decides whether an event goes to a webhook.
+//! Event type names, the patterns webhooks subscribe with, and channels: the first part of the
+//! rule that decides whether an event goes to a webhook. Its payload filter
+//! ([`super::payload_filter`]) is the last; `store/plan.rs` applies the whole rule.
 
 use serde::{Deserialize, Serialize};
 

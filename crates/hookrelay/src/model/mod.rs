@@ -5,9 +5,11 @@
 pub mod address;
 pub mod data;
 pub mod filter;
+pub mod payload_filter;
 pub mod webhook;
 
 pub use filter::{Channel, EventFilter, EventTypeName};
+pub use payload_filter::PayloadFilter;
 pub use webhook::{
     CustomHeaders, PayloadFormat, RetrySchedule, SignatureConfig, TimeoutSeconds, UrlPolicy,
     WebhookUrl,

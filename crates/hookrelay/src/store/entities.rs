@@ -4,8 +4,8 @@
 
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
-    Channel, CustomHeaders, EventFilter, PayloadFormat, RetrySchedule, SignatureConfig,
-    TimeoutSeconds, WebhookUrl,
+    Channel, CustomHeaders, EventFilter, PayloadFilter, PayloadFormat, RetrySchedule,
+    SignatureConfig, TimeoutSeconds, WebhookUrl,
 };
 
 /// A page request: at most `limit` items after `cursor` (an id from the previous page).
@@ -57,6 +57,8 @@ pub struct Webhook {
     pub events: EventFilter,
     /// Channels; empty means all events.
     pub channels: Vec<Channel>,
+    /// A condition on the event's content; `None` means every event.
+    pub filter: Option<PayloadFilter>,
     /// Signing secret.
     pub secret: String,
     /// The secret it replaced and when that stops signing (unix ms), during a rotation.

@@ -4,18 +4,22 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
+
 use super::{NewEvent, Published};
-use crate::model::EventFilter;
 use crate::model::filter::channels_match;
+use crate::model::payload_filter::Subject;
+use crate::model::{EventFilter, PayloadFilter};
 
 /// A target tenant joined with one of its active webhooks, if it has any:
-/// (tenant, webhook, events JSON, channels JSON, webhook updated_at).
+/// (tenant, webhook, events JSON, channels JSON, webhook updated_at, payload filter JSON).
 pub type TargetRow = (
     String,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 
 /// What a batch publish writes, worked out from what the database already holds.
@@ -46,8 +50,40 @@ struct Target<'a> {
     tenant: &'a str,
     webhook: &'a str,
     updated_at: i64,
-    filter: EventFilter,
+    events: EventFilter,
     channels: Vec<String>,
+    /// Compiled once per group, and only for the webhooks that have one.
+    filter: Option<PayloadFilter>,
+}
+
+impl Target<'_> {
+    /// Whether `event` goes to this webhook: its tenant, event type patterns and channels,
+    /// then its payload filter. `data` is the event's data, parsed by the first filter that
+    /// reads it and kept for the next ones, so an event that meets no such filter is never
+    /// parsed.
+    fn wants(&self, event: &NewEvent, data: &mut Option<Value>) -> bool {
+        if !(event.tenants.iter().any(|e| e.as_str() == self.tenant)
+            && self.events.matches(&event.event_type)
+            && channels_match(&self.channels, &event.channels))
+        {
+            return false;
+        }
+        let Some(filter) = &self.filter else {
+            return true;
+        };
+        let data: &Value = if filter.reads_data() {
+            // `data` was checked as JSON when published; were it not, it reads as null.
+            data.get_or_insert_with(|| serde_json::from_str(&event.data).unwrap_or(Value::Null))
+        } else {
+            &Value::Null
+        };
+        filter.matches(&Subject {
+            event_type: &event.event_type,
+            tenant: self.tenant,
+            channels: &event.channels,
+            data,
+        })
+    }
 }
 
 impl<'a> Plan<'a> {
@@ -60,16 +96,17 @@ impl<'a> Plan<'a> {
         };
         let targets: Vec<Target<'a>> = rows
             .iter()
-            .filter_map(|(tenant, webhook, events, channels, updated_at)| {
+            .filter_map(|(tenant, webhook, events, channels, updated_at, filter)| {
                 Some(Target {
                     tenant,
                     webhook: webhook.as_deref()?,
                     updated_at: updated_at.unwrap_or_default(),
-                    filter: EventFilter::from_trusted(
+                    events: EventFilter::from_trusted(
                         serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default(),
                     ),
                     channels: serde_json::from_str(channels.as_deref().unwrap_or("[]"))
                         .unwrap_or_default(),
+                    filter: filter.as_deref().map(PayloadFilter::from_trusted),
                 })
             })
             .collect();
@@ -91,14 +128,11 @@ impl<'a> Plan<'a> {
                 continue;
             }
             let before = plan.deliveries.len();
+            let mut data = None;
             plan.deliveries.extend(
                 targets
                     .iter()
-                    .filter(|t| {
-                        event.tenants.iter().any(|e| e.as_str() == t.tenant)
-                            && t.filter.matches(&event.event_type)
-                            && channels_match(&t.channels, &event.channels)
-                    })
+                    .filter(|t| t.wants(event, &mut data))
                     .map(|t| PlannedDelivery {
                         event: index,
                         webhook: t.webhook,

@@ -10,14 +10,15 @@ use super::{
 };
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
-    Channel, CustomHeaders, EventFilter, PayloadFormat, RetrySchedule, TimeoutSeconds, WebhookUrl,
+    Channel, CustomHeaders, EventFilter, PayloadFilter, PayloadFormat, RetrySchedule,
+    TimeoutSeconds, WebhookUrl,
 };
 
 /// Columns of `webhooks`, in the order [`WebhookRecord`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.url, w.description, w.events, w.channels, \
     w.secret, w.previous_secret, w.previous_secret_expires_at, w.active, w.disabled_reason, w.retry_schedule, w.timeout_seconds, \
     w.rate_limit_per_second, w.headers, w.signature, w.payload_format, w.created_at, w.updated_at, \
-    w.disabled_at, w.failing_since";
+    w.disabled_at, w.failing_since, w.payload_filter";
 
 #[derive(FromRow)]
 pub struct TenantRecord {
@@ -63,6 +64,7 @@ pub struct WebhookRecord {
     updated_at: i64,
     disabled_at: Option<i64>,
     failing_since: Option<i64>,
+    payload_filter: Option<String>,
 }
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
@@ -85,6 +87,7 @@ impl TryFrom<WebhookRecord> for Webhook {
             description: r.description,
             events: EventFilter::from_trusted(events),
             channels: channels.into_iter().map(Channel::from_trusted).collect(),
+            filter: r.payload_filter.as_deref().map(PayloadFilter::from_trusted),
             secret: r.secret,
             previous_secret: r.previous_secret.zip(r.previous_secret_expires_at),
             active: r.active,

@@ -30,6 +30,7 @@ mod delivery;
 mod disabling;
 mod event_types;
 mod events;
+mod filters;
 mod guard;
 mod handoff;
 mod lifecycle;

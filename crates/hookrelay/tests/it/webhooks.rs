@@ -184,6 +184,12 @@ async fn invalid_webhooks_are_refused_naming_the_field_and_nothing_is_stored(app
             json!({"url": "https://example.com", "secret": "not base64!"}),
             "secret",
         ),
+        // Any text keys an HMAC, but no database-stored text holds a NUL.
+        (
+            json!({"url": "https://example.com", "secret": "key\0",
+                   "signature": {"scheme": "hmac-sha256", "header": "X-Sig"}}),
+            "secret",
+        ),
         (
             json!({"url": "https://example.com", "headers": {"Content-Type": "text/plain"}}),
             "headers.Content-Type",

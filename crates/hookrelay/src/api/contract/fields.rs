@@ -29,6 +29,19 @@ pub const HEADER_NAME: &str = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 /// An HTTP header value: visible ASCII, spaces and tabs.
 pub const HEADER_VALUE: &str = "^[\\t -~]*$";
 
+/// What the document says of a webhook's `filter` (docs/filters.md is the full reference).
+const FILTER: &str = "Only events whose content holds this filter are delivered (docs/filters.md). \
+Each key is a path: `type`, `tenant` (the delivery's own tenant), `channels` (a list), `data`, or \
+`data.<key>.<key>…` (a key of digits also indexes an array); every key must hold. Its value is a \
+bare value (equality) or an object of operators, all of which must hold: `$eq`, `$ne`, `$gt`, \
+`$gte`, `$lt`, `$lte` (a number or a string; other types never order), `$in`, `$nin` (an array), \
+`$exists` (a boolean), `$not` (a condition). `$and` and `$or` (non-empty arrays of filters) and \
+`$not` (a filter) combine filters. Equality is deep and numbers equal by value; on an array, a \
+condition holds if it holds for any element; a missing path holds only `$ne`, `$nin` and \
+`$exists: false`. At most 8 KiB as compact JSON, 8 levels deep and 64 conditions; a refusal's \
+`field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no \
+filter; in a PATCH, null removes it.";
+
 /// A generated id: its prefix and a ULID as generated (`is_well_formed`).
 pub fn generated(prefix: &str) -> String {
     format!("^{prefix}[0-7][0-9A-HJKMNP-TV-Z]{{25}}$")
@@ -133,7 +146,18 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             "channels",
             json!({ "maxItems": 64, "items": { "pattern": CHANNEL } }),
         ),
-        ("secret", json!({ "minLength": 1, "maxLength": 512 })),
+        (
+            "filter",
+            json!({
+                "type": ["object", "null"],
+                "description": FILTER,
+                "examples": [{"data.amount": {"$gte": 100}, "data.currency": {"$in": ["EUR", "USD"]}}]
+            }),
+        ),
+        (
+            "secret",
+            json!({ "pattern": NO_NUL, "minLength": 1, "maxLength": 512 }),
+        ),
         (
             "retry_schedule",
             json!({ "maxItems": 20, "items": { "minimum": 1, "maximum": 604_800 } }),
@@ -187,7 +211,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "RotateIn",
             "secret",
-            json!({ "minLength": 1, "maxLength": 512 }),
+            json!({ "pattern": NO_NUL, "minLength": 1, "maxLength": 512 }),
         ),
     ];
     for (field, rule) in tenant_fields {

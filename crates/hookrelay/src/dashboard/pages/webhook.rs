@@ -1,6 +1,7 @@
 //! One webhook: its settings and status (the disabled banner with Re-enable), its chart and
-//! success rate over the chosen window, its secret (masked unless revealed; rotation shows the new one once), and its
-//! delivery log with a status filter and paging, read with the API's store calls.
+//! success rate over the chosen window, its payload filter, its secret (masked unless revealed;
+//! rotation shows the new one once), and its delivery log with a status filter and paging, read
+//! with the API's store calls.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,6 +20,7 @@ use crate::dashboard::error::DashError;
 use crate::dashboard::layout::{csrf_field, page, time};
 use crate::dashboard::session::{TenantView, Viewer};
 use crate::ids::{DeliveryId, TenantId, WebhookId};
+use crate::model::PayloadFilter;
 use crate::store::{DeliveryStatus, Page, Webhook};
 
 use super::chart;
@@ -241,6 +243,7 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
             dl.facts {
                 dt { "Status" } dd #status { (status_badge(w)) }
                 dt { "Events" } dd { (events_text(w)) }
+                dt { "Filter" } dd { @match &w.filter { Some(f) => { pre #filter { (pretty(f)) } }, None => { span.muted { "none: every event" } } } }
                 dt { "Success, " (rate_label.to_lowercase()) } dd { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
                 dt { "Timeout" } dd { (w.timeout_seconds.get()) " s" }
                 dt { "Retries after" } dd { (w.retry_schedule.delays().iter().map(|d| format!("{d} s")).collect::<Vec<_>>().join(", ")) }
@@ -259,6 +262,11 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
             (log)
         },
     )
+}
+
+/// A payload filter as indented JSON (maud escapes it where it is shown).
+pub fn pretty(filter: &PayloadFilter) -> String {
+    serde_json::to_string_pretty(filter.as_json()).unwrap_or_else(|_| filter.as_text().to_owned())
 }
 
 /// Enables or disables the webhook (the API's update, so enabling wakes held deliveries).

@@ -1,6 +1,7 @@
-//! Editing a webhook's settings: URL, description, events, retry schedule, timeout, rate
-//! limit, custom headers, wire format (`wire_format.rs`: a named preset for each scheme the
-//! README's "Wire formats" table lists, or custom) and active. The form is turned into the API's own `WebhookPatch` and
+//! Editing a webhook's settings: URL, description, events, payload filter (JSON, empty for
+//! none), retry schedule, timeout, rate limit, custom headers, wire format (`wire_format.rs`: a
+//! named preset for each scheme the README's "Wire formats" table lists, or custom) and active.
+//! The form is turned into the API's own `WebhookPatch` and
 //! applied by the API's `update_in`, so what is refused, and the words, are the API's; a
 //! refusal is shown next to its field with everything typed kept.
 //!
@@ -39,6 +40,7 @@ struct Entered {
     url: String,
     description: String,
     events: Vec<String>,
+    filter: String,
     retry_schedule: String,
     timeout_seconds: String,
     rate_limit: String,
@@ -53,6 +55,11 @@ impl Entered {
             url: w.url.as_str().to_owned(),
             description: w.description.clone(),
             events: w.events.patterns().to_vec(),
+            filter: w
+                .filter
+                .as_ref()
+                .map(super::webhook::pretty)
+                .unwrap_or_default(),
             retry_schedule: join(w.retry_schedule.delays()),
             timeout_seconds: w.timeout_seconds.get().to_string(),
             rate_limit: w
@@ -76,6 +83,7 @@ impl Entered {
             url: text("url").trim().to_owned(),
             description: text("description"),
             events: fields.all("events"),
+            filter: text("filter"),
             retry_schedule: text("retry_schedule"),
             timeout_seconds: text("timeout_seconds"),
             rate_limit: text("rate_limit_per_second"),
@@ -103,6 +111,12 @@ impl Entered {
         patch.insert("url".into(), json!(self.url));
         patch.insert("description".into(), json!(self.description));
         patch.insert("events".into(), json!(self.events));
+        let filter = match self.filter.trim() {
+            "" => Value::Null,
+            text => serde_json::from_str(text)
+                .map_err(|e| ApiError::invalid("filter", format!("is not JSON: {e}")))?,
+        };
+        patch.insert("filter".into(), filter);
         patch.insert("retry_schedule".into(), json!(schedule));
         patch.insert(
             "timeout_seconds".into(),
@@ -161,6 +175,7 @@ const FIELDS: &[&str] = &[
     "url",
     "description",
     "events",
+    "filter",
     "retry_schedule",
     "timeout_seconds",
     "rate_limit_per_second",
@@ -197,6 +212,10 @@ fn form(
                 input #description name="description" value=(entered.description);
                 (err("description"))
                 (event_picker(catalog, &entered.events, error))
+                label for="filter" { "Payload filter (JSON; empty for every event)" }
+                textarea #filter name="filter" rows="4" spellcheck="false" aria-describedby="filter-hint" { (entered.filter) }
+                p.hint #filter-hint { "E.g. " code { r#"{"data.amount": {"$gte": 100}}"# } "; see docs/filters.md." }
+                (err("filter"))
                 label for="retry_schedule" { "Retry schedule (seconds after each failed attempt)" }
                 input #retry_schedule name="retry_schedule" value=(entered.retry_schedule) inputmode="numeric";
                 (err("retry_schedule"))

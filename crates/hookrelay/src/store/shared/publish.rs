@@ -75,8 +75,8 @@ async fn targets<B: Backend>(
     tenants.sort_unstable();
     tenants.dedup();
     let mut q = Query::new(
-        "SELECT t.id, w.id, w.events, w.channels, w.updated_at FROM tenants t \
-         LEFT JOIN (SELECT id, tenant_id, events, channels, updated_at FROM webhooks \
+        "SELECT t.id, w.id, w.events, w.channels, w.updated_at, w.payload_filter FROM tenants t \
+         LEFT JOIN (SELECT id, tenant_id, events, channels, updated_at, payload_filter FROM webhooks \
          WHERE active = $1 AND tenant_id IN (",
     )
     .arg(true);

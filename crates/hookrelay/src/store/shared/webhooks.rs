@@ -2,12 +2,13 @@
 
 use super::{ID_CHUNK, one_row, paginate};
 use crate::ids::{TenantId, WebhookId};
+use crate::model::PayloadFilter;
 use crate::store::backend::{Backend, Conn};
 use crate::store::query::Query;
 use crate::store::records::{WEBHOOK_COLUMNS, WebhookJson, WebhookRecord};
 use crate::store::{Page, Paged, Result, Webhook};
 
-/// Binds a webhook's columns as `$1…$20`, in the order both [`create`] and [`update`] name
+/// Binds a webhook's columns as `$1…$21`, in the order both [`create`] and [`update`] name
 /// them. The failure clock is not among them: only the attempt recorder writes it.
 fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'a> {
     q.arg(w.id.as_str())
@@ -30,6 +31,7 @@ fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'
         .arg(w.previous_secret.as_ref().map(|p| p.0.as_str()))
         .arg(w.previous_secret.as_ref().map(|p| p.1))
         .arg(w.disabled_at)
+        .arg(w.filter.as_ref().map(PayloadFilter::as_text))
 }
 
 pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
@@ -38,9 +40,9 @@ pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
         "INSERT INTO webhooks (id, tenant_id, url, description, events, channels, secret, \
          active, disabled_reason, retry_schedule, timeout_seconds, rate_limit_per_second, \
          headers, signature, payload_format, created_at, updated_at, previous_secret, \
-         previous_secret_expires_at, disabled_at) \
+         previous_secret_expires_at, disabled_at, payload_filter) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20)",
+         $18, $19, $20, $21)",
     );
     db.execute(Conn::Write, bind_columns(q, w, &j)).await?;
     Ok(())
@@ -92,6 +94,7 @@ pub async fn update<B: Backend>(db: &B, w: &Webhook) -> Result<i64> {
          signature = $14, payload_format = $15, \
          updated_at = CASE WHEN updated_at >= $17 THEN updated_at + 1 ELSE $17 END, \
          previous_secret = $18, previous_secret_expires_at = $19, disabled_at = $20, \
+         payload_filter = $21, \
          failing_since = CASE WHEN $8 AND NOT active THEN NULL ELSE failing_since END \
          WHERE id = $1 AND tenant_id = $2 RETURNING updated_at",
     );
