@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::double_option;
 
@@ -90,6 +91,10 @@ pub struct NewWebhook {
     /// Channels; all events when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<Vec<String>>,
+    /// A filter on the event's content (docs/filters.md), such as
+    /// `{"data.amount": {"$gte": 100}}`; all events when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Value>,
     /// The signing secret (`whsec_…`), or a `whsk_` key for `v1a`; generated when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -142,6 +147,13 @@ pub struct WebhookPatch {
     /// Channels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<Vec<String>>,
+    /// A new payload filter; `Some(None)` removes it.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub filter: Option<Option<Value>>,
     /// Replaces the secret at once (`rotate_secret` switches gently).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -185,6 +197,9 @@ pub struct Webhook {
     pub events: Vec<String>,
     /// Channels; empty means all events.
     pub channels: Vec<String>,
+    /// The payload filter, if any (docs/filters.md).
+    #[serde(default)]
+    pub filter: Option<Value>,
     /// The shared secret (absent for `v1a`, whose private key is never shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,

@@ -162,6 +162,7 @@ async fn the_rust_client_manages_a_webhook_and_reads_its_deliveries(app: &mut Te
             events: Some(vec!["order.*".into()]),
             retry_schedule: Some(vec![1]),
             rate_limit_per_second: Some(50),
+            filter: Some(json!({"data.order_id": {"$gte": 5}})),
             ..NewWebhook::new(receiver.url("/hooks"))
         })
         .await
@@ -169,7 +170,15 @@ async fn the_rust_client_manages_a_webhook_and_reads_its_deliveries(app: &mut Te
     assert!(created.id.starts_with("wh_"), "{created:?}");
     assert_eq!(created.signature, Signature::StandardWebhooks);
     assert!(created.secret.as_deref().unwrap().starts_with("whsec_"));
+    assert_eq!(created.filter, Some(json!({"data.order_id": {"$gte": 5}})));
     assert_eq!(api.get_webhook(&created.id).await.unwrap(), created);
+
+    // Its filter holds back an event it does not match.
+    let filtered = api
+        .publish(&NewEvent::new("order.paid", json!({"order_id": 1})))
+        .await
+        .unwrap();
+    assert_eq!(filtered.deliveries, 0);
 
     // A patch's Some(None) clears what null clears.
     let patched = api
@@ -178,6 +187,7 @@ async fn the_rust_client_manages_a_webhook_and_reads_its_deliveries(app: &mut Te
             &WebhookPatch {
                 description: Some("orders".into()),
                 rate_limit_per_second: Some(None),
+                filter: Some(None),
                 ..WebhookPatch::default()
             },
         )
@@ -185,6 +195,7 @@ async fn the_rust_client_manages_a_webhook_and_reads_its_deliveries(app: &mut Te
         .unwrap();
     assert_eq!(patched.description, "orders");
     assert_eq!(patched.rate_limit_per_second, None);
+    assert_eq!(patched.filter, None);
 
     let published = api
         .publish(&NewEvent::new("order.paid", json!({"order_id": 7})))
