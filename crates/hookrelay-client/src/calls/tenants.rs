@@ -50,7 +50,7 @@ impl Client {
     }
 
     /// `GET /healthz`: the process runs.
-    pub async fn health(&self) -> Result<crate::models::Health, Error> {
+    pub async fn health(&self) -> Result<Health, Error> {
         self.call(&HEALTHZ, &[], &[], None).await
     }
 
