@@ -30,6 +30,7 @@ mod event_types;
 mod events;
 mod guard;
 mod handoff;
+mod https;
 mod lifecycle;
 mod log;
 mod logging;
