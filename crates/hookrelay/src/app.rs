@@ -17,7 +17,7 @@ use crate::api::{self, AppState, MetricsAccess, StateInner};
 use crate::config::{Config, Role};
 use crate::delivery::guard::AddressPolicy;
 use crate::delivery::recorder::RecorderSettings;
-use crate::delivery::{Sender, Worker, WorkerSettings};
+use crate::delivery::{Sender, Worker, WorkerSettings, tls};
 use crate::ids::KeyId;
 use crate::measure::{Exporter, Metrics};
 use crate::model::UrlPolicy;
@@ -55,6 +55,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         // Before connecting: refused, it must not create an SQLite file.
         config.check_role()?;
+        let tls = delivery_tls(&config)?;
         let store = store::connect(&config.database_url, &pool_settings(&config))
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
@@ -88,6 +89,7 @@ impl App {
                 allowed_only: config.deliver_only_to_allowed_cidrs,
             },
             config.per_host_connections,
+            &tls,
         )?;
         let metrics = Arc::new(Metrics::new(role.as_str()));
         let settings = WorkerSettings {
@@ -312,6 +314,16 @@ async fn settle_admin_key(
         .set_admin_key_hash(&KeyId::generate(), &hash, crate::clock::now_ms())
         .await?;
     Ok((hash, Some(key)))
+}
+
+/// The TLS client configuration of deliveries: the built-in roots plus
+/// `extra_root_certificates`, whose problems are reported under that key.
+fn delivery_tls(config: &Config) -> anyhow::Result<rustls::ClientConfig> {
+    let extra = match &config.extra_root_certificates {
+        Some(path) => tls::read_certificates(path).context("extra_root_certificates")?,
+        None => Vec::new(),
+    };
+    tls::client_config(&extra).context("extra_root_certificates")
 }
 
 /// A database URL with any password replaced, for messages.

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ipnet::IpNet;
@@ -81,6 +81,9 @@ pub struct Config {
     /// whatever `dev` says: for a server that must not reach the internet, such as one a
     /// fuzzer drives.
     pub deliver_only_to_allowed_cidrs: bool,
+    /// A PEM file of CA certificates that HTTPS deliveries trust besides the built-in roots
+    /// (an operator's private CA).
+    pub extra_root_certificates: Option<PathBuf>,
     /// Deliveries in flight at once, across all webhooks.
     pub max_in_flight: usize,
     /// Deliveries in flight at once to any one webhook.
@@ -144,6 +147,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             allowed_cidrs: Vec::new(),
             deliver_only_to_allowed_cidrs: false,
+            extra_root_certificates: None,
             max_in_flight: 1024,
             per_webhook_concurrency: 32,
             per_host_connections: 64,
@@ -191,6 +195,7 @@ pub const KEYS: &[&str] = &[
     "max_body_bytes",
     "allowed_cidrs",
     "deliver_only_to_allowed_cidrs",
+    "extra_root_certificates",
     "max_in_flight",
     "per_webhook_concurrency",
     "per_host_connections",
@@ -227,6 +232,7 @@ fn kind(key: &str) -> Kind {
         | "email_from"
         | "role"
         | "public_url"
+        | "extra_root_certificates"
         | "dashboard_frame_ancestors" => Kind::Text,
         "allowed_cidrs" => Kind::List,
         _ => Kind::Typed,

@@ -3,7 +3,7 @@
 //! deliveries straight from publishes; both feed `dispatch`, which starts each attempt or queues
 //! it behind its busy host ([`limits`]); [`send`] makes one HTTP attempt (to a [`Target`], a
 //! webhook prepared once per version; `http1` keeps plain-HTTP connections per host slot)
-//! through the address [`guard`]; [`schedule`] is the retry math (`retry_after` reads what a
+//! through the address [`guard`], HTTPS with the process's one [`tls`] configuration; [`schedule`] is the retry math (`retry_after` reads what a
 //! receiver asks for); [`recorder`] writes results in batches. Imports between these files go
 //! one way: `worker` → `handoff` → `dispatch` → the rest.
 
@@ -19,6 +19,7 @@ mod retry_after;
 pub mod schedule;
 pub mod send;
 mod target;
+pub mod tls;
 mod walk;
 pub mod worker;
 

@@ -93,10 +93,18 @@ pub struct Sender {
 
 impl Sender {
     /// A client whose connections are pooled and kept alive, never follow redirects (a
-    /// redirect could lead anywhere), and resolve names through the address guard.
-    pub fn new(policy: AddressPolicy, per_host_connections: usize) -> anyhow::Result<Self> {
+    /// redirect could lead anywhere), resolve names through the address guard, and trust what
+    /// `tls` trusts (see `tls.rs`).
+    pub fn new(
+        policy: AddressPolicy,
+        per_host_connections: usize,
+        tls: &rustls::ClientConfig,
+    ) -> anyhow::Result<Self> {
         let policy = Arc::new(policy);
+        let mut pooled_tls = tls.clone();
+        pooled_tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(pooled_tls)
             .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))

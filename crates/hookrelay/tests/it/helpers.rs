@@ -470,17 +470,29 @@ struct ReceiverState {
 /// (then the default status) after an optional delay.
 pub struct TestReceiver {
     pub address: SocketAddr,
+    /// `http://127.0.0.1:<port>`, or `https://localhost:<port>` for an HTTPS receiver (its
+    /// certificate names `localhost`).
+    base: String,
     state: Arc<ReceiverState>,
     _server: JoinHandle<()>,
 }
 
 impl TestReceiver {
     pub async fn spawn() -> TestReceiver {
-        let state = Arc::new(ReceiverState::default());
-        state.status.store(200, Ordering::SeqCst);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        let address = listener.local_addr().expect("addr");
+        Self::serve(listener, format!("http://{address}"))
+    }
+
+    /// A receiver serving `listener` (e.g. TLS, see `https.rs`), reached at `base`.
+    pub fn serve<L>(listener: L, base: String) -> TestReceiver
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
+        let state = Arc::new(ReceiverState::default());
+        state.status.store(200, Ordering::SeqCst);
         let address = listener.local_addr().expect("addr");
         let shared = state.clone();
         let app = axum::Router::new().fallback(
@@ -516,13 +528,14 @@ impl TestReceiver {
         });
         TestReceiver {
             address,
+            base,
             state,
             _server: server,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.address, path)
+        format!("{}{path}", self.base)
     }
 
     /// The status answered once the script is used up.

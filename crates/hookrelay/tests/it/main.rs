@@ -33,6 +33,7 @@ mod events;
 mod filters;
 mod guard;
 mod handoff;
+mod https;
 mod lifecycle;
 mod log;
 mod logging;

@@ -173,7 +173,8 @@ async fn attempt_once(app: &TestApp, id: &str) -> Outcome {
         created_at: hookrelay::clock::now_ms(),
         data: "{}",
     };
-    let sender = Sender::new(policy, 1).unwrap();
+    let tls = hookrelay::delivery::tls::client_config(&[]).unwrap();
+    let sender = Sender::new(policy, 1, &tls).unwrap();
     sender.attempt(&Target::new(webhook), message).await
 }
 
