@@ -232,6 +232,20 @@ pub(crate) fn arrivals(receiver: &TestReceiver) -> HashMap<String, usize> {
     counts
 }
 
+/// Waits until the receiver has seen no new request for a while (at most a few seconds).
+async fn settle(receiver: &TestReceiver) {
+    let quiet = Duration::from_millis(500);
+    let mut seen = receiver.received().len();
+    for _ in 0..20 {
+        tokio::time::sleep(quiet).await;
+        let now = receiver.received().len();
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
+}
+
 /// A receiver slow enough that many attempts are in flight at any moment, a node publishing to
 /// it, and the load started.
 async fn loaded_node(database: &ScratchDatabase) -> (TestReceiver, Node, Load) {
@@ -283,6 +297,10 @@ async fn a_killed_server_restarted_sends_everything_at_once(backend: Backend) {
     let (receiver, node, load) = loaded_node(&database).await;
     node.kill();
     let accepted = load.finish().await;
+    // Requests the dead process had written before the kill may still sit in the receiver's
+    // sockets; on a loaded machine it reads them later. Wait until it has read them all, or
+    // they would count as sent twice without having been in flight.
+    settle(&receiver).await;
 
     // What the dead process had sent but not recorded: pending, yet already arrived. Only
     // these may arrive twice.
