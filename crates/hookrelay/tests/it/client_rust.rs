@@ -492,14 +492,7 @@ async fn a_tenant_key_sees_only_its_own_tenant(app: &mut TestApp) {
         .create_webhook(&NewWebhook::new(receiver.url("/default")))
         .await
         .unwrap();
-    let listed: Vec<String> = acme
-        .list_webhooks()
-        .all()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|w| w.id)
-        .collect();
+    let listed = webhook_ids(&acme).await;
     assert_eq!(listed, [theirs.id.as_str()]);
     assert_eq!(
         acme.get_webhook(&ours.id).await.unwrap_err().code(),
@@ -509,14 +502,7 @@ async fn a_tenant_key_sees_only_its_own_tenant(app: &mut TestApp) {
     // The admin reaches the tenant's webhooks through the tenant's paths.
     let scoped = admin.in_tenant("acme");
     assert_eq!(scoped.get_webhook(&theirs.id).await.unwrap().id, theirs.id);
-    let all: Vec<String> = scoped
-        .list_webhooks()
-        .all()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|w| w.id)
-        .collect();
+    let all = webhook_ids(&scoped).await;
     assert_eq!(all, [theirs.id.as_str()]);
     assert_eq!(
         admin.get_webhook(&theirs.id).await.unwrap_err().code(),
@@ -555,4 +541,10 @@ async fn a_tenant_key_sees_only_its_own_tenant(app: &mut TestApp) {
     assert!(admin.create_tenant_dashboard_link("acme").await.is_ok());
     let tenant = admin.get_tenant("acme").await.unwrap();
     assert_eq!(tenant.contact_email.as_deref(), Some("ops@acme.example"));
+}
+
+/// The ids of every webhook `client` can list, through all its pages.
+async fn webhook_ids(client: &hookrelay_client::Client) -> Vec<String> {
+    let webhooks = client.list_webhooks().all().await.unwrap();
+    webhooks.into_iter().map(|w| w.id).collect()
 }
