@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::measure::Metrics;
@@ -25,15 +26,29 @@ pub struct RecorderSettings {
     pub metrics: Arc<Metrics>,
 }
 
-/// Runs until every sender of `rx` is dropped and the last batch is written.
+/// Runs until every sender of `rx` is dropped, or until `finished` is cancelled and what was
+/// sent before is written. The worker cancels `finished` once no attempt can still be running:
+/// the channel's senders also live in handles that outlast the worker (the publishers'
+/// handoff), so waiting for them to drop would wait for the whole app.
 pub async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<AttemptRecord>,
     wake: Arc<Notify>,
     settings: RecorderSettings,
+    finished: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        // Biased: records already sent are taken before `finished` is looked at, so none is
+        // left behind when it is.
+        let received = tokio::select! {
+            biased;
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n,
+            () = finished.cancelled() => 0,
+        };
+        if received == 0 {
+            break;
+        }
         let mut backoff = Duration::from_millis(50);
         let mut announced = false;
         // A failed write is retried: the deliveries stay leased meanwhile, and if the process

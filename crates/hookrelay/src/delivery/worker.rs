@@ -120,11 +120,13 @@ impl Worker {
             results,
             settings,
         } = self;
+        let finished = CancellationToken::new();
         let recorder = tokio::spawn(recorder::run(
             shared.store.clone(),
             results,
             shared.wake.clone(),
             settings.recorder.clone(),
+            finished.clone(),
         ));
         shared.running.store(true, Ordering::Release);
         claim_loop(&shared, &settings).await;
@@ -148,7 +150,9 @@ impl Worker {
         give_back_queued(&shared).await;
         shared.store.claiming_stopped().await;
         drop(shared);
-        // The recorder ends once every attempt task has dropped its handle to it.
+        // Every attempt has ended (or outlived the grace period, and its lease will bring it
+        // back): the recorder writes what they sent and ends.
+        finished.cancel();
         if tokio::time::timeout(Duration::from_secs(5), recorder)
             .await
             .is_err()
