@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::crash::Node;
+use crate::dashboard::{csrf, page, post_form, tenant_session};
 use crate::helpers::{ADMIN_KEY, Backend, ScratchDatabase, TestApp, eventually};
 
 backend_tests!(
@@ -22,6 +23,7 @@ backend_tests!(
     a_blocked_key_holds_back_only_its_own_queue_through_disable_and_enable,
     failed_releases_the_next_and_retry_and_replay_join_the_tail,
     ordering_fields_are_read_back_patched_and_refused_naming_the_field,
+    the_dashboard_shows_the_order_and_sets_it_with_refusals_at_the_field,
 );
 
 /// How long a whole stream may take to arrive: a bound, not a measurement.
@@ -605,4 +607,59 @@ async fn a_killed_process_keeps_each_key_in_order_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_keeps_each_key_in_order_on_postgres() {
     a_killed_process_keeps_each_key_in_order(Backend::Postgres).await;
+}
+
+async fn the_dashboard_shows_the_order_and_sets_it_with_refusals_at_the_field(app: &mut TestApp) {
+    let app = &*app;
+    app.create_tenant("acme").await;
+    let (_, w) = app
+        .post(
+            "/v1/tenants/acme/webhooks",
+            json!({"url": "http://127.0.0.1:9/in"}),
+        )
+        .await;
+    let id = w["id"].as_str().unwrap();
+    let cookie = tenant_session(app, "acme").await;
+    let shown = format!("/dashboard/t/acme/webhooks/{id}");
+    let (_, html) = page(app, &cookie, &shown).await;
+    assert!(html.contains("none: as soon as possible"), "{html}");
+    let edit = format!("{shown}/edit");
+    let (_, html) = page(app, &cookie, &edit).await;
+    assert!(
+        html.contains("name=\"ordering\"") && html.contains("name=\"ordering_key\""),
+        "{html}"
+    );
+    let token = csrf(&html);
+    let send = |key: &'static str| {
+        let (cookie, edit, token) = (cookie.clone(), edit.clone(), token.clone());
+        async move {
+            let form = [
+                ("_csrf", token.as_str()),
+                ("url", "http://127.0.0.1:9/in"),
+                ("ordering", "fifo"),
+                ("ordering_key", key),
+                ("retry_schedule", "30"),
+                ("timeout_seconds", "10"),
+                ("active", "true"),
+            ];
+            post_form(app, &cookie, &edit, &form).await
+        }
+    };
+    let (status, _, html) = send("meeting_id").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    let at = html.find("id=\"ordering_key-error\"").expect(&html);
+    assert!(html[at..].contains("is not a path"), "{html}");
+    assert_eq!(
+        app.get(&format!("/v1/tenants/acme/webhooks/{id}")).await.1["ordering"],
+        "none"
+    );
+    let (status, _, _) = send("data.meeting_id").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, read) = app.get(&format!("/v1/tenants/acme/webhooks/{id}")).await;
+    assert_eq!(
+        (&read["ordering"], &read["ordering_key"]),
+        (&json!("fifo"), &json!("data.meeting_id"))
+    );
+    let (_, html) = page(app, &cookie, &shown).await;
+    assert!(html.contains("fifo per data.meeting_id"), "{html}");
 }

@@ -124,12 +124,15 @@ impl Entered {
                 .map_err(|e| ApiError::invalid("filter", format!("is not JSON: {e}")))?,
         };
         patch.insert("filter".into(), filter);
-        patch.insert("ordering".into(), json!(self.ordering));
-        let key = match self.ordering_key.as_str() {
-            "" => Value::Null,
-            path => json!(path),
-        };
-        patch.insert("ordering_key".into(), key);
+        // A form without the field (a page from before it existed) keeps the order.
+        if !self.ordering.is_empty() {
+            patch.insert("ordering".into(), json!(self.ordering));
+            let key = match self.ordering_key.as_str() {
+                "" => Value::Null,
+                path => json!(path),
+            };
+            patch.insert("ordering_key".into(), key);
+        }
         patch.insert("retry_schedule".into(), json!(schedule));
         patch.insert(
             "timeout_seconds".into(),
