@@ -29,6 +29,8 @@ pub struct Launch<'a> {
     pub deliver: bool,
     /// File that receives the server's stdout and stderr.
     pub log: &'a Path,
+    /// `HOOKRELAY_EXTRA_ROOT_CERTIFICATES`: a PEM file of CAs HTTPS deliveries trust.
+    pub extra_root_certificates: Option<&'a Path>,
 }
 
 /// A running hookrelay.
@@ -48,7 +50,8 @@ impl Hookrelay {
     ///
     /// The child inherits the bench's environment, so `HOOKRELAY_*` settings (and `RUST_LOG`) set
     /// by the caller apply; the bench itself sets only the admin key, `deliver`, and a 1 s
-    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set.
+    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set, and for `tls` the CA
+    /// it must trust.
     pub async fn start(launch: &Launch<'_>) -> anyhow::Result<Self> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
@@ -66,6 +69,9 @@ impl Hookrelay {
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("duplicating the log file")?)
             .stderr(log);
+        if let Some(pem) = launch.extra_root_certificates {
+            command.env("HOOKRELAY_EXTRA_ROOT_CERTIFICATES", pem);
+        }
         if std::env::var_os("HOOKRELAY_SHUTDOWN_GRACE_SECONDS").is_none() {
             command.env("HOOKRELAY_SHUTDOWN_GRACE_SECONDS", "1");
         }
