@@ -90,6 +90,8 @@ pub struct Config {
     pub per_webhook_concurrency: usize,
     /// Connections (and so requests in flight) to any one host.
     pub per_host_connections: usize,
+    /// A delivery connection unused this many seconds is closed.
+    pub connection_idle_timeout_seconds: u64,
     /// Most deliveries claimed by one query.
     pub claim_batch: usize,
     /// Seconds a claimed delivery stays leased before another worker may take it.
@@ -153,6 +155,7 @@ impl Default for Config {
             max_in_flight: 1024,
             per_webhook_concurrency: 32,
             per_host_connections: 64,
+            connection_idle_timeout_seconds: 50,
             claim_batch: 1024,
             lease_seconds: 60,
             poll_interval_ms: 1000,
@@ -227,6 +230,7 @@ pub const KEYS: &[&str] = &[
     "max_in_flight",
     "per_webhook_concurrency",
     "per_host_connections",
+    "connection_idle_timeout_seconds",
     "claim_batch",
     "lease_seconds",
     "poll_interval_ms",

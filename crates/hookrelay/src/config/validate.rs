@@ -50,6 +50,9 @@ impl Config {
         {
             bail!("admin_key: must be at least 16 characters");
         }
+        if self.connection_idle_timeout_seconds == 0 {
+            bail!("connection_idle_timeout_seconds: must be at least 1");
+        }
         if self.disable_after_seconds == 0 {
             bail!("disable_after_seconds: must be at least 1");
         }

@@ -4,15 +4,13 @@
 //! Through a pooled client, every request was handed to a connection task (which tokio may run
 //! on the other core) and the response handed back: on this 2-core machine that hop cost a
 //! fifth of the delivery CPU (bench/README.md). Between slots, connections wait in a small
-//! per-host idle pool.
+//! per-host idle pool (`idle.rs`).
 //!
 //! Hosts that take HTTP/2 alone (they refuse HTTP/1.1 by ALPN) go through the pooled `reqwest`
 //! client instead (`pooled.rs`).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,9 +23,6 @@ use super::failure::{Failure, FailureKind, io_failure};
 use super::retry_after;
 use super::stream::{Connector, Stream};
 
-/// How long an unused connection is kept (servers close idle ones after a minute or more).
-const IDLE_FOR: Duration = Duration::from_secs(50);
-
 /// The driven half of a connection.
 type Driven = Pin<Box<Connection<TokioIo<Stream>, Full<Bytes>>>>;
 
@@ -37,43 +32,14 @@ pub struct Conn {
     conn: Driven,
     /// Whether it is encrypted: it carries `https://` requests, and only those.
     tls: bool,
-    idle_since: Instant,
+    /// When it was last put aside (see `idle.rs`).
+    pub(super) idle_since: Instant,
 }
 
-/// Connections not in use, by `host:port`.
-#[derive(Default)]
-pub struct IdlePool {
-    by_host: Mutex<HashMap<Arc<str>, Vec<Conn>>>,
-}
-
-impl IdlePool {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Vec<Conn>>> {
-        self.by_host.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// An idle connection to `host`, if one is fresh enough.
-    pub fn take(&self, host: &str) -> Option<Conn> {
-        let mut by_host = self.lock();
-        let idle = by_host.get_mut(host)?;
-        let conn = std::iter::from_fn(|| idle.pop()).find(|c| c.idle_since.elapsed() < IDLE_FOR);
-        if idle.is_empty() {
-            by_host.remove(host);
-        }
-        conn
-    }
-
-    /// Keeps `conn` for the next slot of `host`; at most `cap` per host.
-    pub fn put(&self, host: &Arc<str>, mut conn: Conn, cap: usize) {
-        if conn.sender.is_closed() {
-            return;
-        }
-        conn.idle_since = Instant::now();
-        let mut by_host = self.lock();
-        let idle = by_host.entry(host.clone()).or_default();
-        idle.retain(|c| c.idle_since.elapsed() < IDLE_FOR);
-        if idle.len() < cap {
-            idle.push(conn);
-        }
+impl Conn {
+    /// Whether the connection has ended (the server closed it, or it broke).
+    pub(super) fn is_closed(&self) -> bool {
+        self.sender.is_closed()
     }
 }
 

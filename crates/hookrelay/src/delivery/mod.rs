@@ -2,7 +2,8 @@
 //! [`worker`] is the claim loop (`walk`: where its claims resume); [`handoff`] takes new
 //! deliveries straight from publishes; both feed `dispatch`, which starts each attempt or queues
 //! it behind its busy host ([`limits`]); [`send`] makes one HTTP attempt (to a [`Target`], a
-//! webhook prepared once per version; `http1` keeps HTTP/1.1 connections per host slot over
+//! webhook prepared once per version; `http1` keeps HTTP/1.1 connections per host slot (and
+//! `idle` between slots, closing those unused too long) over
 //! `stream`'s TCP or TLS, opened through the address [`guard`] with the process's one [`tls`]
 //! configuration; `pooled` is the client for hosts that take HTTP/2 alone; `failure` says why
 //! an attempt got no answer); [`schedule`] is the retry math (`retry_after` reads what a
@@ -15,6 +16,7 @@ mod failure;
 pub mod guard;
 pub mod handoff;
 mod http1;
+mod idle;
 pub mod limits;
 mod pooled;
 pub mod rate;

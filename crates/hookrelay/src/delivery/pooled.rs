@@ -28,13 +28,14 @@ pub struct Pooled {
 pub type Failed = (FailureKind, String, bool);
 
 impl Pooled {
-    /// A client whose connections are pooled and kept alive, never follow redirects (a
-    /// redirect could lead anywhere), resolve names through `policy`, and trust what `tls`
-    /// trusts.
+    /// A client whose connections are pooled and kept alive for `idle_timeout`, never follow
+    /// redirects (a redirect could lead anywhere), resolve names through `policy`, and trust
+    /// what `tls` trusts.
     pub fn new(
         policy: Arc<AddressPolicy>,
         per_host_connections: usize,
         tls: &rustls::ClientConfig,
+        idle_timeout: Duration,
     ) -> anyhow::Result<Self> {
         let mut tls = tls.clone();
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -44,7 +45,7 @@ impl Pooled {
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver::new(policy)))
             .pool_max_idle_per_host(per_host_connections)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_idle_timeout(idle_timeout)
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .build()?;

@@ -12,6 +12,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use super::failure::FailureKind;
 use super::guard::AddressPolicy;
 use super::http1::{self, Answer};
+use super::idle::IdlePool;
 use super::pooled::Pooled;
 use super::schedule::Verdict;
 use super::stream::Connector;
@@ -92,23 +93,27 @@ pub struct Sender {
     /// For hosts that take HTTP/2 alone.
     pooled: Arc<Pooled>,
     /// Slot connections between host slots.
-    idle: Arc<http1::IdlePool>,
+    idle: Arc<IdlePool>,
     per_host_connections: usize,
 }
 
 impl Sender {
     /// A sender whose connections reach only what `policy` allows, never follow redirects (a
-    /// redirect could lead anywhere) and trust what `tls` trusts (see `tls.rs`).
+    /// redirect could lead anywhere), trust what `tls` trusts (see `tls.rs`) and are closed
+    /// once unused for `idle_timeout`. Starts the idle connections' sweeper on the current
+    /// runtime.
     pub fn new(
         policy: AddressPolicy,
         per_host_connections: usize,
         tls: &rustls::ClientConfig,
+        idle_timeout: Duration,
     ) -> anyhow::Result<Self> {
         let policy = Arc::new(policy);
+        let pooled = Pooled::new(policy.clone(), per_host_connections, tls, idle_timeout)?;
         Ok(Self {
-            pooled: Arc::new(Pooled::new(policy.clone(), per_host_connections, tls)?),
+            pooled: Arc::new(pooled),
             connector: Arc::new(Connector::new(policy, tls)),
-            idle: Arc::default(),
+            idle: IdlePool::start(idle_timeout),
             per_host_connections,
         })
     }
