@@ -60,6 +60,8 @@ pub enum Which {
     Backlog,
     /// Render times of the dashboard's main pages with 1,000,000 deliveries in the log.
     Dashboard,
+    /// 200,000 deliveries drained by 1, 2 and 3 worker nodes (PostgreSQL only).
+    Nodes,
 }
 
 /// Problem sizes.

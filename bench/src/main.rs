@@ -54,6 +54,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Which::Isolation => vec![Scenario::Isolation],
         Which::Backlog => vec![Scenario::Backlog],
         Which::Dashboard => vec![Scenario::Dashboard],
+        Which::Nodes => vec![Scenario::Nodes],
     };
     let bin = binary::locate(args.hookrelay_bin.as_deref())?;
     let receiver = Arc::new(Receiver::start().await?);
@@ -71,6 +72,10 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut incomplete = 0usize;
     for scenario in scenarios {
         for backend in &backends {
+            if !scenario.runs_on(backend) {
+                eprintln!("-- {} does not run on {}", scenario.name(), backend.name());
+                continue;
+            }
             let ctx = Ctx {
                 bin: bin.clone(),
                 backend: backend.clone(),

@@ -27,6 +27,8 @@ pub struct Launch<'a> {
     pub database_url: &'a str,
     /// `HOOKRELAY_DELIVER`: false runs the API only, so deliveries queue up.
     pub deliver: bool,
+    /// `HOOKRELAY_ROLE` (`api`, `worker`); none: the default, `all`.
+    pub role: Option<&'a str>,
     /// File that receives the server's stdout and stderr.
     pub log: &'a Path,
     /// `HOOKRELAY_EXTRA_ROOT_CERTIFICATES`: a PEM file of CAs HTTPS deliveries trust.
@@ -49,9 +51,9 @@ impl Hookrelay {
     /// Spawns the server and waits until `/healthz` answers 200.
     ///
     /// The child inherits the bench's environment, so `HOOKRELAY_*` settings (and `RUST_LOG`) set
-    /// by the caller apply; the bench itself sets only the admin key, `deliver`, and a 1 s
-    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set, and for `tls` the CA
-    /// it must trust.
+    /// by the caller apply; the bench itself sets only the admin key, `deliver`, the role, a 1 s
+    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set, and for `tls` the CA it
+    /// must trust.
     pub async fn start(launch: &Launch<'_>) -> anyhow::Result<Self> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
@@ -69,6 +71,9 @@ impl Hookrelay {
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("duplicating the log file")?)
             .stderr(log);
+        if let Some(role) = launch.role {
+            command.env("HOOKRELAY_ROLE", role);
+        }
         if let Some(pem) = launch.extra_root_certificates {
             command.env("HOOKRELAY_EXTRA_ROOT_CERTIFICATES", pem);
         }

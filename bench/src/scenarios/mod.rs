@@ -25,6 +25,7 @@ mod fanout;
 mod isolation;
 mod latency;
 mod log_fill;
+mod nodes;
 mod throughput;
 mod tls;
 
@@ -45,11 +46,13 @@ pub enum Scenario {
     Backlog,
     /// The dashboard's pages with a large delivery log.
     Dashboard,
+    /// A backlog drained by 1, 2 and 3 worker nodes (PostgreSQL).
+    Nodes,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Throughput,
         Scenario::Tls,
         Scenario::Fanout,
@@ -57,6 +60,7 @@ impl Scenario {
         Scenario::Isolation,
         Scenario::Backlog,
         Scenario::Dashboard,
+        Scenario::Nodes,
     ];
 
     /// The scenario's name, as printed in reports.
@@ -69,7 +73,13 @@ impl Scenario {
             Scenario::Isolation => "isolation",
             Scenario::Backlog => "backlog",
             Scenario::Dashboard => "dashboard",
+            Scenario::Nodes => "nodes",
         }
+    }
+
+    /// Whether the scenario applies to `backend`: several nodes need PostgreSQL.
+    pub fn runs_on(self, backend: &Backend) -> bool {
+        self != Scenario::Nodes || matches!(backend, Backend::Postgres { .. })
     }
 
     /// Runs the scenario once.
@@ -83,6 +93,7 @@ impl Scenario {
             Scenario::Isolation => isolation::run(ctx, &mut report).await?,
             Scenario::Backlog => backlog::run(ctx, &mut report).await?,
             Scenario::Dashboard => dashboard::run(ctx, &mut report).await?,
+            Scenario::Nodes => nodes::run(ctx, &mut report).await?,
         }
         Ok(report)
     }
@@ -126,6 +137,7 @@ async fn start_server_over(
         bin: &ctx.bin,
         database_url: &db.url,
         deliver,
+        role: None,
         log: &log,
         extra_root_certificates: (transport == Transport::Tls)
             .then_some(ctx.receiver.tls.ca_pem.as_path()),

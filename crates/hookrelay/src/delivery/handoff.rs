@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::cache::Endpoint;
 use super::dispatch::{Claimed, Shared, dispatch};
@@ -40,8 +41,10 @@ impl Handoff {
         let lease_until = shared
             .as_ref()
             .map_or(0, |s| now_ms() + s.lease.as_millis() as i64);
+        let in_flight = shared.as_ref().map(|s| s.tracker.token());
         Taking {
             shared,
+            in_flight,
             lease_until,
             taken: Vec::new(),
             per_webhook: HashMap::new(),
@@ -77,6 +80,9 @@ impl Handoff {
             })
             .collect();
         dispatch(&shared, ready).await;
+        // Its attempts are tracked tasks now (or queued for a slot, which the worker gives
+        // back when it stops).
+        drop(taking.in_flight);
     }
 }
 
@@ -86,6 +92,10 @@ impl Handoff {
 /// slots back.
 pub struct Taking {
     shared: Option<Arc<Shared>>,
+    /// Counts this publish among the worker's tasks until its deliveries are started: a
+    /// stopping worker waits for it as for an attempt, so nothing it leased is sent after the
+    /// recorder has ended (the send would be unrecorded, its lease left to expire).
+    in_flight: Option<TaskTrackerToken>,
     lease_until: i64,
     taken: Vec<(Endpoint, OwnedSemaphorePermit)>,
     per_webhook: HashMap<WebhookId, usize>,
