@@ -847,6 +847,11 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * @description The `ordering` field's values.
+         * @enum {string}
+         */
+        OrderingMode: "none" | "fifo";
+        /**
          * @description The body a delivery carries.
          * @enum {string}
          */
@@ -1144,6 +1149,12 @@ export interface components {
             headers?: {
                 [key: string]: string;
             } | null;
+            ordering?: null | components["schemas"]["OrderingMode"];
+            /**
+             * @description With `"ordering": "fifo"` only: deliveries are ordered per value at this path of the event (`type`, `tenant`, `channels`, `data` or `data.<key>…`, as filters write paths), so unrelated values do not wait for each other; null or absent: one order for the whole webhook (docs/ordering.md).
+             * @example data.meeting_id
+             */
+            ordering_key?: string | null;
             payload_format?: null | components["schemas"]["PayloadFormat"];
             /**
              * Format: int64
@@ -1198,6 +1209,16 @@ export interface components {
             };
             /** @description `wh_…` */
             id: string;
+            /**
+             * @description `fifo`: deliveries go strictly in publish order, one at a time (per `ordering_key`
+             *     value); `none`: as soon as they can (docs/ordering.md).
+             */
+            ordering: components["schemas"]["OrderingMode"];
+            /**
+             * @description With `fifo`: the path (as filters write them, e.g. `data.meeting_id`) whose value
+             *     splits the order into independent queues; null: one queue for the webhook.
+             */
+            ordering_key?: string | null;
             /** @description The body's shape. */
             payload_format: components["schemas"]["PayloadFormat"];
             /**
@@ -1264,6 +1285,12 @@ export interface components {
             headers?: {
                 [key: string]: string;
             } | null;
+            ordering?: null | components["schemas"]["OrderingMode"];
+            /**
+             * @description With `"ordering": "fifo"` only: deliveries are ordered per value at this path of the event (`type`, `tenant`, `channels`, `data` or `data.<key>…`, as filters write paths), so unrelated values do not wait for each other; null or absent: one order for the whole webhook (docs/ordering.md).
+             * @example data.meeting_id
+             */
+            ordering_key?: string | null;
             payload_format?: null | components["schemas"]["PayloadFormat"];
             /**
              * Format: int64

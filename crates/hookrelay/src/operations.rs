@@ -95,6 +95,7 @@ pub async fn settle(
         headers: CustomHeaders::default(),
         signature: Default::default(),
         payload_format: Default::default(),
+        ordering: Default::default(),
         created_at: now,
         updated_at: now,
     });

@@ -378,6 +378,12 @@ class ListResponseEventTypeOut(TypedDict):
     """
 
 
+OrderingMode: TypeAlias = Literal['none', 'fifo']
+"""
+The `ordering` field's values.
+"""
+
+
 PayloadFormat: TypeAlias = Literal['envelope', 'event-timestamp', 'object-event', 'data']
 """
 The body a delivery carries.
@@ -864,6 +870,11 @@ class WebhookIn(TypedDict):
     """
     Extra headers.
     """
+    ordering: NotRequired[OrderingMode | None]
+    ordering_key: NotRequired[str | None]
+    """
+    With `"ordering": "fifo"` only: deliveries are ordered per value at this path of the event (`type`, `tenant`, `channels`, `data` or `data.<key>…`, as filters write paths), so unrelated values do not wait for each other; null or absent: one order for the whole webhook (docs/ordering.md).
+    """
     payload_format: NotRequired[PayloadFormat | None]
     rate_limit_per_second: NotRequired[int | None]
     """
@@ -940,6 +951,16 @@ class WebhookOut(TypedDict):
     """
     `wh_…`
     """
+    ordering: OrderingMode
+    """
+    `fifo`: deliveries go strictly in publish order, one at a time (per `ordering_key`
+    value); `none`: as soon as they can (docs/ordering.md).
+    """
+    ordering_key: NotRequired[str | None]
+    """
+    With `fifo`: the path (as filters write them, e.g. `data.meeting_id`) whose value
+    splits the order into independent queues; null: one queue for the webhook.
+    """
     payload_format: PayloadFormat
     """
     The body's shape.
@@ -1007,6 +1028,11 @@ class WebhookPatch(TypedDict):
     Only events whose content holds this filter are delivered (docs/filters.md). Each key is a path: `type`, `tenant` (the delivery's own tenant), `channels` (a list), `data`, or `data.<key>.<key>…` (a key of digits also indexes an array); every key must hold. Its value is a bare value (equality) or an object of operators, all of which must hold: `$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte` (a number or a string; other types never order), `$in`, `$nin` (an array), `$exists` (a boolean), `$not` (a condition). `$and` and `$or` (non-empty arrays of filters) and `$not` (a filter) combine filters. Equality is deep and numbers equal by value; on an array, a condition holds if it holds for any element; a missing path holds only `$ne`, `$nin` and `$exists: false`. At most 8 KiB as compact JSON, 8 levels deep and 64 conditions; a refusal's `field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no filter; in a PATCH, null removes it.
     """
     headers: NotRequired[dict[str, str]]
+    ordering: NotRequired[OrderingMode | None]
+    ordering_key: NotRequired[str | None]
+    """
+    With `"ordering": "fifo"` only: deliveries are ordered per value at this path of the event (`type`, `tenant`, `channels`, `data` or `data.<key>…`, as filters write paths), so unrelated values do not wait for each other; null or absent: one order for the whole webhook (docs/ordering.md).
+    """
     payload_format: NotRequired[PayloadFormat | None]
     rate_limit_per_second: NotRequired[int | None]
     """

@@ -97,6 +97,7 @@ fn models() -> Vec<Model> {
         },
         enumeration::<SignatureEncoding>(s("SignatureEncoding"), &[]),
         enumeration::<PayloadFormat>(s("PayloadFormat"), &[]),
+        enumeration::<Ordering>(s("OrderingMode"), &[]),
         structure::<Delivery>(s("DeliveryOut")),
         structure::<Page<Delivery>>(s("ListResponse_DeliveryOut")),
         structure::<DeliveryDetail>(s("DeliveryDetail")),

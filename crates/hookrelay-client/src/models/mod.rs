@@ -28,7 +28,7 @@ pub use webhook_actions::{
     Rotated, Stats, TestResult, TestSend,
 };
 pub use webhooks::{
-    NewWebhook, PayloadFormat, Signature, SignatureEncoding, Webhook, WebhookPatch,
+    NewWebhook, Ordering, PayloadFormat, Signature, SignatureEncoding, Webhook, WebhookPatch,
 };
 
 use serde::{Deserialize, Deserializer, Serialize};

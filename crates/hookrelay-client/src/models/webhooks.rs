@@ -66,6 +66,17 @@ pub enum PayloadFormat {
     Data,
 }
 
+/// The order a webhook's deliveries go in (schema `OrderingMode`; docs/ordering.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// As soon as they can, several at once (the default).
+    #[default]
+    None,
+    /// Strictly in publish order, one at a time, per webhook or per `ordering_key` value.
+    Fifo,
+}
+
 /// A webhook to create (schema `WebhookIn`): only `url` is required.
 ///
 /// ```
@@ -119,6 +130,12 @@ pub struct NewWebhook {
     /// The body's shape (default `envelope`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload_format: Option<PayloadFormat>,
+    /// Delivery order (default `none`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<Ordering>,
+    /// With `fifo`: one queue per value at this path, e.g. `data.meeting_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering_key: Option<String>,
 }
 
 impl NewWebhook {
@@ -182,6 +199,16 @@ pub struct WebhookPatch {
     /// The body's shape.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload_format: Option<PayloadFormat>,
+    /// Delivery order, for deliveries published from now on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<Ordering>,
+    /// A new key path; `Some(None)` makes one queue for the whole webhook.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ordering_key: Option<Option<String>>,
 }
 
 /// A webhook as the API shows it (schema `WebhookOut`).
@@ -232,6 +259,11 @@ pub struct Webhook {
     pub signature: Signature,
     /// The body's shape.
     pub payload_format: PayloadFormat,
+    /// Delivery order.
+    pub ordering: Ordering,
+    /// With `fifo`: the key path, if the order is per value.
+    #[serde(default)]
+    pub ordering_key: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.

@@ -143,6 +143,8 @@ pub(crate) async fn test_send_in(
             DeliveryStatus::Failed
         },
         next_attempt_at: None,
+        // Test sends are in no queue: they go at once, whatever the webhook's order.
+        ordering_key: None,
     };
     state
         .store

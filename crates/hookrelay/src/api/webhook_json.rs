@@ -17,8 +17,8 @@ use super::whole::Whole;
 use crate::clock::{now_ms, rfc3339};
 use crate::ids::{TenantId, WebhookId};
 use crate::model::{
-    Channel, CustomHeaders, EventFilter, PayloadFilter, PayloadFormat, RetrySchedule,
-    SignatureConfig, TimeoutSeconds, UrlPolicy, WebhookUrl,
+    Channel, CustomHeaders, EventFilter, Ordering, OrderingMode, PayloadFilter, PayloadFormat,
+    RetrySchedule, SignatureConfig, TimeoutSeconds, UrlPolicy, WebhookUrl,
 };
 use crate::store::Webhook;
 
@@ -75,6 +75,12 @@ pub struct WebhookOut {
     signature: SignatureConfig,
     /// The body's shape.
     payload_format: PayloadFormat,
+    /// `fifo`: deliveries go strictly in publish order, one at a time (per `ordering_key`
+    /// value); `none`: as soon as they can (docs/ordering.md).
+    ordering: OrderingMode,
+    /// With `fifo`: the path (as filters write them, e.g. `data.meeting_id`) whose value
+    /// splits the order into independent queues; null: one queue for the webhook.
+    ordering_key: Option<String>,
     /// RFC 3339.
     created_at: String,
     /// RFC 3339.
@@ -115,6 +121,8 @@ impl From<Webhook> for WebhookOut {
             headers: w.headers.as_map().clone(),
             signature: w.signature,
             payload_format: w.payload_format,
+            ordering: w.ordering.mode(),
+            ordering_key: w.ordering.key_path().map(str::to_owned),
             created_at: rfc3339(w.created_at),
             updated_at: rfc3339(w.updated_at),
         }
@@ -172,6 +180,10 @@ pub struct WebhookIn {
     signature: Option<SignatureConfig>,
     /// Default `envelope`.
     payload_format: Option<PayloadFormat>,
+    /// Default `none`; `fifo` delivers strictly in publish order (docs/ordering.md).
+    ordering: Option<OrderingMode>,
+    /// With `fifo` only: one queue per value at this path (e.g. `data.meeting_id`).
+    ordering_key: Option<String>,
 }
 
 impl WebhookIn {
@@ -191,6 +203,8 @@ impl WebhookIn {
             headers: None,
             signature: None,
             payload_format: None,
+            ordering: None,
+            ordering_key: None,
         }
     }
 }
@@ -223,6 +237,11 @@ pub struct WebhookPatch {
     headers: Option<BTreeMap<String, String>>,
     signature: Option<SignatureConfig>,
     payload_format: Option<PayloadFormat>,
+    /// Applies to deliveries published from now on; queued ones keep their order.
+    ordering: Option<OrderingMode>,
+    /// null: one queue for the webhook. Dropped by `"ordering": "none"`.
+    #[serde(default, deserialize_with = "super::extract::double_option")]
+    ordering_key: Option<Option<String>>,
 }
 
 impl WebhookPatch {
@@ -371,6 +390,10 @@ pub(super) fn parse_new(
         headers: CustomHeaders::parse(input.headers.unwrap_or_default())?,
         signature,
         payload_format: input.payload_format.unwrap_or_default(),
+        ordering: Ordering::parse(
+            input.ordering.unwrap_or_default(),
+            input.ordering_key.as_deref(),
+        )?,
         created_at: now,
         updated_at: now,
     })
@@ -439,6 +462,9 @@ pub(super) fn apply_patch(
     if let Some(f) = p.payload_format {
         w.payload_format = f;
     }
+    w.ordering = w
+        .ordering
+        .patched(p.ordering, p.ordering_key.as_ref().map(Option::as_deref))?;
     w.updated_at = now_ms();
     Ok(())
 }

@@ -272,6 +272,7 @@ async fn attempt(
         gone: outcome.gone,
         status,
         next_attempt_at,
+        ordering_key: delivery.ordering_key.clone(),
     };
     if shared.results.send(record).await.is_err() {
         warn!(

@@ -73,6 +73,7 @@ impl Handoff {
                         event_created_at: event.created_at,
                         data: event.data.clone(),
                         webhook: endpoint.target,
+                        ordering_key: t.ordering_key,
                     },
                     endpoint.host,
                     permit,

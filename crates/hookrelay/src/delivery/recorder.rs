@@ -93,8 +93,13 @@ pub async fn run(
         // A retry was scheduled: the dispatcher may need to sleep less than it planned. Only
         // then: a wake-up costs a claim, and a saturated host would make that claim come back
         // empty after filtering out its webhooks.
-        // So is one that disabled a webhook: its `webhook.disabled` event is due now.
-        if announced || batch.iter().any(|r| r.status == DeliveryStatus::Pending) {
+        // So is one that disabled a webhook: its `webhook.disabled` event is due now. So is
+        // one that finished an ordered delivery: the next of its queue is due now.
+        if announced
+            || batch
+                .iter()
+                .any(|r| r.status == DeliveryStatus::Pending || r.ordering_key.is_some())
+        {
             wake.notify_one();
         }
         batch.clear();

@@ -5,11 +5,13 @@
 pub mod address;
 pub mod data;
 pub mod filter;
+pub mod ordering;
 pub mod payload_filter;
 pub mod webhook;
 
 pub use filter::{Channel, EventFilter, EventTypeName};
-pub use payload_filter::PayloadFilter;
+pub use ordering::{Ordering, OrderingMode};
+pub use payload_filter::{FieldPath, PayloadFilter};
 pub use webhook::{
     CustomHeaders, PayloadFormat, RetrySchedule, SignatureConfig, TimeoutSeconds, UrlPolicy,
     WebhookUrl,

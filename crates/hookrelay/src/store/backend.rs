@@ -160,4 +160,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Takes, for the rest of `tx`, the right to purge old rows, unless another node holds it
     /// (PostgreSQL); always granted where one process owns the database.
     async fn lock_purge(tx: &mut Self::Tx) -> Result<bool>;
+
+    /// Takes, for the rest of `tx`, the right to change these fifo queues (webhook id, key):
+    /// see `shared/ordering.rs`. Waits for any transaction holding one of them; nothing where
+    /// one writer serializes every transaction anyway.
+    async fn lock_queues(tx: &mut Self::Tx, queues: &[(&str, &str)]) -> Result<()>;
 }

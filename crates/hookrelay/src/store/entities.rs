@@ -4,7 +4,7 @@
 
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
-    Channel, CustomHeaders, EventFilter, PayloadFilter, PayloadFormat, RetrySchedule,
+    Channel, CustomHeaders, EventFilter, Ordering, PayloadFilter, PayloadFormat, RetrySchedule,
     SignatureConfig, TimeoutSeconds, WebhookUrl,
 };
 
@@ -85,6 +85,9 @@ pub struct Webhook {
     pub signature: SignatureConfig,
     /// Body format.
     pub payload_format: PayloadFormat,
+    /// Delivery order (`model/ordering.rs`). A change applies to deliveries published after
+    /// it: those queued keep the order they were queued with.
+    pub ordering: Ordering,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms.

@@ -8,17 +8,21 @@ use serde_json::Value;
 
 use super::{NewEvent, Published};
 use crate::model::filter::channels_match;
+use crate::model::ordering::queue_key;
 use crate::model::payload_filter::Subject;
-use crate::model::{EventFilter, PayloadFilter};
+use crate::model::{EventFilter, FieldPath, Ordering, PayloadFilter};
 
 /// A target tenant joined with one of its active webhooks, if it has any:
-/// (tenant, webhook, events JSON, channels JSON, webhook updated_at, payload filter JSON).
+/// (tenant, webhook, events JSON, channels JSON, webhook updated_at, payload filter JSON,
+/// ordering, ordering key path).
 pub type TargetRow = (
     String,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
+    Option<String>,
     Option<String>,
 );
 
@@ -30,6 +34,9 @@ pub struct Plan<'a> {
     pub new_events: Vec<(&'a NewEvent, u64)>,
     /// Deliveries to insert.
     pub deliveries: Vec<PlannedDelivery<'a>>,
+    /// The deliveries to fifo webhooks, by their place in `deliveries`, in order, each with
+    /// the key of its queue (`model::ordering::queue_key`). Empty unless a target is fifo.
+    pub ordered: Vec<(usize, String)>,
 }
 
 /// A delivery a publish writes.
@@ -54,6 +61,8 @@ struct Target<'a> {
     channels: Vec<String>,
     /// Compiled once per group, and only for the webhooks that have one.
     filter: Option<PayloadFilter>,
+    /// `Some` for a fifo webhook, with its key path if it has one.
+    fifo: Option<Option<FieldPath>>,
 }
 
 impl Target<'_> {
@@ -84,6 +93,30 @@ impl Target<'_> {
             data,
         })
     }
+
+    /// The queue `event` joins on this fifo webhook (`path` its key path).
+    fn queue(
+        &self,
+        path: Option<&FieldPath>,
+        event: &NewEvent,
+        data: &mut Option<Value>,
+    ) -> String {
+        let data: &Value = match path {
+            Some(p) if p.reads_data() => {
+                data.get_or_insert_with(|| serde_json::from_str(&event.data).unwrap_or(Value::Null))
+            }
+            _ => &Value::Null,
+        };
+        queue_key(
+            path,
+            &Subject {
+                event_type: &event.event_type,
+                tenant: self.tenant,
+                channels: &event.channels,
+                data,
+            },
+        )
+    }
 }
 
 impl<'a> Plan<'a> {
@@ -93,22 +126,33 @@ impl<'a> Plan<'a> {
             results: Vec::with_capacity(events.len()),
             new_events: Vec::new(),
             deliveries: Vec::new(),
+            ordered: Vec::new(),
         };
         let targets: Vec<Target<'a>> = rows
             .iter()
-            .filter_map(|(tenant, webhook, events, channels, updated_at, filter)| {
-                Some(Target {
-                    tenant,
-                    webhook: webhook.as_deref()?,
-                    updated_at: updated_at.unwrap_or_default(),
-                    events: EventFilter::from_trusted(
-                        serde_json::from_str(events.as_deref().unwrap_or("[]")).unwrap_or_default(),
-                    ),
-                    channels: serde_json::from_str(channels.as_deref().unwrap_or("[]"))
-                        .unwrap_or_default(),
-                    filter: filter.as_deref().map(PayloadFilter::from_trusted),
-                })
-            })
+            .filter_map(
+                |(tenant, webhook, events, channels, updated_at, filter, ordering, key)| {
+                    Some(Target {
+                        tenant,
+                        webhook: webhook.as_deref()?,
+                        updated_at: updated_at.unwrap_or_default(),
+                        events: EventFilter::from_trusted(
+                            serde_json::from_str(events.as_deref().unwrap_or("[]"))
+                                .unwrap_or_default(),
+                        ),
+                        channels: serde_json::from_str(channels.as_deref().unwrap_or("[]"))
+                            .unwrap_or_default(),
+                        filter: filter.as_deref().map(PayloadFilter::from_trusted),
+                        fifo: match Ordering::from_stored(
+                            ordering.as_deref().unwrap_or_default(),
+                            key.as_deref(),
+                        ) {
+                            Ordering::None => None,
+                            Ordering::Fifo(path) => Some(path),
+                        },
+                    })
+                },
+            )
             .collect();
         let mut seen: HashMap<&str, u64> = existing
             .iter()
@@ -129,17 +173,21 @@ impl<'a> Plan<'a> {
             }
             let before = plan.deliveries.len();
             let mut data = None;
-            plan.deliveries.extend(
-                targets
-                    .iter()
-                    .filter(|t| t.wants(event, &mut data))
-                    .map(|t| PlannedDelivery {
-                        event: index,
-                        webhook: t.webhook,
-                        updated_at: t.updated_at,
-                        tenant: t.tenant,
-                    }),
-            );
+            for target in &targets {
+                if !target.wants(event, &mut data) {
+                    continue;
+                }
+                if let Some(path) = &target.fifo {
+                    let key = target.queue(path.as_ref(), event, &mut data);
+                    plan.ordered.push((plan.deliveries.len(), key));
+                }
+                plan.deliveries.push(PlannedDelivery {
+                    event: index,
+                    webhook: target.webhook,
+                    updated_at: target.updated_at,
+                    tenant: target.tenant,
+                });
+            }
             let n = (plan.deliveries.len() - before) as u64;
             seen.insert(event.id.as_str(), n);
             plan.new_events.push((event, n));

@@ -60,6 +60,8 @@ pub struct Claimed<W = WebhookVersion> {
     pub data: String,
     /// The webhook it goes to.
     pub webhook: W,
+    /// Its fifo queue's key, if its webhook was fifo when it was published.
+    pub ordering_key: Option<String>,
 }
 
 impl<W> Claimed<W> {
@@ -73,6 +75,7 @@ impl<W> Claimed<W> {
             event_created_at: self.event_created_at,
             data: self.data,
             webhook,
+            ordering_key: self.ordering_key,
         }
     }
 }
@@ -136,6 +139,8 @@ pub struct Taken {
     pub event: usize,
     /// The webhook it goes to.
     pub webhook: WebhookId,
+    /// Its fifo queue's key, if it is ordered (a head: only heads are taken).
+    pub ordering_key: Option<String>,
 }
 
 /// What a publish wrote.
@@ -164,6 +169,8 @@ pub struct AttemptRecord {
     pub status: DeliveryStatus,
     /// When to try again (pending only), unix ms.
     pub next_attempt_at: Option<i64>,
+    /// The delivery's fifo queue key, if it is ordered: finishing it lets the next one go.
+    pub ordering_key: Option<String>,
 }
 
 /// What recording attempts does to the webhooks that keep failing.

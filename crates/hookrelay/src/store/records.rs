@@ -10,7 +10,7 @@ use super::{
 };
 use crate::ids::{AttemptId, DeliveryId, EventId, TenantId, WebhookId};
 use crate::model::{
-    Channel, CustomHeaders, EventFilter, PayloadFilter, PayloadFormat, RetrySchedule,
+    Channel, CustomHeaders, EventFilter, Ordering, PayloadFilter, PayloadFormat, RetrySchedule,
     TimeoutSeconds, WebhookUrl,
 };
 
@@ -18,7 +18,7 @@ use crate::model::{
 pub const WEBHOOK_COLUMNS: &str = "w.id, w.tenant_id, w.url, w.description, w.events, w.channels, \
     w.secret, w.previous_secret, w.previous_secret_expires_at, w.active, w.disabled_reason, w.retry_schedule, w.timeout_seconds, \
     w.rate_limit_per_second, w.headers, w.signature, w.payload_format, w.created_at, w.updated_at, \
-    w.disabled_at, w.failing_since, w.payload_filter";
+    w.disabled_at, w.failing_since, w.payload_filter, w.ordering, w.ordering_key";
 
 #[derive(FromRow)]
 pub struct TenantRecord {
@@ -65,6 +65,8 @@ pub struct WebhookRecord {
     disabled_at: Option<i64>,
     failing_since: Option<i64>,
     payload_filter: Option<String>,
+    ordering: String,
+    ordering_key: Option<String>,
 }
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
@@ -100,6 +102,7 @@ impl TryFrom<WebhookRecord> for Webhook {
             headers: CustomHeaders::from_trusted(json_or_default(&r.headers)),
             signature: json_or_default(&r.signature),
             payload_format: PayloadFormat::from_stored(&r.payload_format),
+            ordering: Ordering::from_stored(&r.ordering, r.ordering_key.as_deref()),
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -164,11 +167,13 @@ pub struct ClaimedRecord {
     data: String,
     webhook_id: String,
     webhook_updated_at: i64,
+    ordering_key: Option<String>,
 }
 
 /// The select list for [`ClaimedRecord`], given aliases `d` (deliveries), `e` (events), `w`.
 pub const CLAIMED_SELECT: &str = "d.id AS delivery_id, d.attempts, e.id AS event_id, e.event_type, \
-     e.created_at AS event_created_at, e.data, w.id AS webhook_id, w.updated_at AS webhook_updated_at";
+     e.created_at AS event_created_at, e.data, w.id AS webhook_id, w.updated_at AS webhook_updated_at, \
+     d.ordering_key";
 
 impl From<ClaimedRecord> for Claimed {
     fn from(r: ClaimedRecord) -> Self {
@@ -183,6 +188,7 @@ impl From<ClaimedRecord> for Claimed {
                 id: WebhookId::from_trusted(r.webhook_id),
                 updated_at: r.webhook_updated_at,
             },
+            ordering_key: r.ordering_key,
         }
     }
 }
@@ -283,4 +289,5 @@ impl From<AttemptRow> for Attempt {
 /// The `json_object(...)` of one claimed delivery, given aliases `d`, `e` and `w`.
 pub const CLAIMED_JSON_OBJECT: &str = "json_object('delivery_id', d.id, 'attempts', d.attempts, \
      'event_id', e.id, 'event_type', e.event_type, 'event_created_at', e.created_at, \
-     'data', e.data, 'webhook_id', w.id, 'webhook_updated_at', w.updated_at)";
+     'data', e.data, 'webhook_id', w.id, 'webhook_updated_at', w.updated_at, \
+     'ordering_key', d.ordering_key)";

@@ -176,6 +176,7 @@ async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut
                 gone: false,
                 status: DeliveryStatus::Pending,
                 next_attempt_at: Some(now - 1),
+                ordering_key: None,
             }],
             &policy(),
         )

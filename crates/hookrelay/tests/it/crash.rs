@@ -28,8 +28,8 @@ const EVENTS: usize = 3_000;
 const STOP_AFTER: usize = 1_000;
 const PUBLISHERS: usize = 16;
 
-/// A `hookrelay serve` child process and its port.
-struct Node {
+/// A `hookrelay serve` child process and its port (`ordering.rs` kills one too).
+pub(crate) struct Node {
     child: Child,
     port: u16,
     /// Every line it printed, drained by threads so the pipes never fill.
@@ -39,7 +39,7 @@ struct Node {
 impl Node {
     /// Starts `hookrelay serve` on `database` (dev mode, so it may deliver to 127.0.0.1) and
     /// waits (bounded) until it listens.
-    fn start(database: &str) -> Node {
+    pub(crate) fn start(database: &str) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
             .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
             .args(["--database-url", database])
@@ -82,12 +82,12 @@ impl Node {
         Node { child, port, lines }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// `kill -9`.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("SIGKILL sent");
         self.child.wait().expect("reaped");
     }

@@ -59,6 +59,7 @@ fn delivered(c: &Claimed, at: i64) -> AttemptRecord {
         gone: false,
         status: DeliveryStatus::Succeeded,
         next_attempt_at: None,
+        ordering_key: None,
     }
 }
 

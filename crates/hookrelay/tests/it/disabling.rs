@@ -397,6 +397,7 @@ async fn the_failure_clock_restarts_after_a_success(app: &mut TestApp) {
         gone: false,
         status: DeliveryStatus::Pending,
         next_attempt_at: None,
+        ordering_key: None,
     };
     let since = |w: &Value| w["failing_since"].as_str().map(str::to_owned);
     let at = |ms: i64| Some(hookrelay::clock::rfc3339(ms));

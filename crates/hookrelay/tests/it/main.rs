@@ -41,6 +41,7 @@ mod metrics;
 mod nodes;
 mod notify;
 mod openapi;
+mod ordering;
 mod outage;
 mod planner;
 mod readme;

@@ -107,6 +107,7 @@ fn attempt(c: &Claimed, status: DeliveryStatus) -> AttemptRecord {
         gone: false,
         status,
         next_attempt_at: (status == DeliveryStatus::Pending).then_some(now + HOUR_MS),
+        ordering_key: None,
     }
 }
 

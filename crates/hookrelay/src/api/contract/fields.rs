@@ -42,6 +42,9 @@ condition holds if it holds for any element; a missing path holds only `$ne`, `$
 `field` names the part at fault (e.g. `filter.$or[1].data.amount.$gt`). `{}` and null mean no \
 filter; in a PATCH, null removes it.";
 
+/// A webhook's `ordering_key`: a path as filters write them, without NUL (`FieldPath::parse`).
+pub const ORDERING_KEY: &str = "^(type|tenant|channels|data(\\.[^.\\u0000]+)*)$";
+
 /// A generated id: its prefix and a ULID as generated (`is_well_formed`).
 pub fn generated(prefix: &str) -> String {
     format!("^{prefix}[0-7][0-9A-HJKMNP-TV-Z]{{25}}$")
@@ -157,6 +160,18 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "secret",
             json!({ "pattern": NO_NUL, "minLength": 1, "maxLength": 512 }),
+        ),
+        (
+            "ordering_key",
+            json!({
+                "pattern": ORDERING_KEY,
+                "maxLength": 256,
+                "description": "With `\"ordering\": \"fifo\"` only: deliveries are ordered per \
+                    value at this path of the event (`type`, `tenant`, `channels`, `data` or \
+                    `data.<key>…`, as filters write paths), so unrelated values do not wait for \
+                    each other; null or absent: one order for the whole webhook (docs/ordering.md).",
+                "examples": ["data.meeting_id"]
+            }),
         ),
         (
             "retry_schedule",

@@ -243,6 +243,7 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
             dl.facts {
                 dt { "Status" } dd #status { (status_badge(w)) }
                 dt { "Events" } dd { (events_text(w)) }
+                dt { "Order" } dd #ordering { (ordering_text(w)) }
                 dt { "Filter" } dd { @match &w.filter { Some(f) => { pre #filter { (pretty(f)) } }, None => { span.muted { "none: every event" } } } }
                 dt { "Success, " (rate_label.to_lowercase()) } dd { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
                 dt { "Timeout" } dd { (w.timeout_seconds.get()) " s" }
@@ -262,6 +263,17 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
             (log)
         },
     )
+}
+
+/// The webhook's delivery order in words.
+fn ordering_text(w: &Webhook) -> String {
+    match w.ordering.key_path() {
+        Some(path) => format!("fifo per {path}: one at a time per value, in publish order"),
+        None if w.ordering.mode() == crate::model::OrderingMode::Fifo => {
+            "fifo: one at a time, in publish order".to_owned()
+        }
+        None => "none: as soon as possible".to_owned(),
+    }
 }
 
 /// A payload filter as indented JSON (maud escapes it where it is shown).

@@ -1,4 +1,5 @@
-//! Editing a webhook's settings: URL, description, events, payload filter (JSON, empty for
+//! Editing a webhook's settings: URL, description, events, delivery order (none or fifo, and
+//! its key path), payload filter (JSON, empty for
 //! none), retry schedule, timeout, rate limit, custom headers, wire format (`wire_format.rs`: a
 //! named preset for each scheme the README's "Wire formats" table lists, or custom) and active.
 //! The form is turned into the API's own `WebhookPatch` and
@@ -41,6 +42,8 @@ struct Entered {
     description: String,
     events: Vec<String>,
     filter: String,
+    ordering: String,
+    ordering_key: String,
     retry_schedule: String,
     timeout_seconds: String,
     rate_limit: String,
@@ -60,6 +63,8 @@ impl Entered {
                 .as_ref()
                 .map(super::webhook::pretty)
                 .unwrap_or_default(),
+            ordering: w.ordering.as_str().to_owned(),
+            ordering_key: w.ordering.key_path().unwrap_or_default().to_owned(),
             retry_schedule: join(w.retry_schedule.delays()),
             timeout_seconds: w.timeout_seconds.get().to_string(),
             rate_limit: w
@@ -84,6 +89,8 @@ impl Entered {
             description: text("description"),
             events: fields.all("events"),
             filter: text("filter"),
+            ordering: text("ordering"),
+            ordering_key: text("ordering_key").trim().to_owned(),
             retry_schedule: text("retry_schedule"),
             timeout_seconds: text("timeout_seconds"),
             rate_limit: text("rate_limit_per_second"),
@@ -117,6 +124,15 @@ impl Entered {
                 .map_err(|e| ApiError::invalid("filter", format!("is not JSON: {e}")))?,
         };
         patch.insert("filter".into(), filter);
+        // A form without the field (a page from before it existed) keeps the order.
+        if !self.ordering.is_empty() {
+            patch.insert("ordering".into(), json!(self.ordering));
+            let key = match self.ordering_key.as_str() {
+                "" => Value::Null,
+                path => json!(path),
+            };
+            patch.insert("ordering_key".into(), key);
+        }
         patch.insert("retry_schedule".into(), json!(schedule));
         patch.insert(
             "timeout_seconds".into(),
@@ -176,6 +192,8 @@ const FIELDS: &[&str] = &[
     "description",
     "events",
     "filter",
+    "ordering",
+    "ordering_key",
     "retry_schedule",
     "timeout_seconds",
     "rate_limit_per_second",
@@ -216,6 +234,15 @@ fn form(
                 textarea #filter name="filter" rows="4" spellcheck="false" aria-describedby="filter-hint" { (entered.filter) }
                 p.hint #filter-hint { "E.g. " code { r#"{"data.amount": {"$gte": 100}}"# } "; see docs/filters.md." }
                 (err("filter"))
+                label for="ordering" { "Delivery order" }
+                select #ordering name="ordering" {
+                    option value="none" selected[entered.ordering != "fifo"] { "none: as soon as possible" }
+                    option value="fifo" selected[entered.ordering == "fifo"] { "fifo: one at a time, in publish order" }
+                }
+                (err("ordering"))
+                label for="ordering_key" { "Order key path (fifo only; empty for one order for the whole webhook)" }
+                input #ordering_key name="ordering_key" value=(entered.ordering_key) placeholder="data.meeting_id" spellcheck="false";
+                (err("ordering_key"))
                 label for="retry_schedule" { "Retry schedule (seconds after each failed attempt)" }
                 input #retry_schedule name="retry_schedule" value=(entered.retry_schedule) inputmode="numeric";
                 (err("retry_schedule"))

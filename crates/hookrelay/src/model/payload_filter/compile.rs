@@ -281,7 +281,7 @@ fn bound(operand: &Value, at: &str) -> Result<Bound, Invalid> {
 }
 
 /// Splits a path once: `type`, `tenant`, `channels`, `data` or `data.<key>[.<key>…]`.
-fn parse_path(path: &str, at: &str) -> Result<Path, Invalid> {
+pub(super) fn parse_path(path: &str, at: &str) -> Result<Path, Invalid> {
     let bad = || {
         Invalid::new(
             at,

@@ -55,6 +55,17 @@ impl Node {
     }
 }
 
+/// The value at `path` as compact JSON text (a string quoted, `channels` an array), or `None`
+/// where the path is missing: what a webhook's ordering key reads (`model/ordering.rs`).
+pub(super) fn json_text(path: &Path, subject: &Subject<'_>) -> Option<String> {
+    let text = match resolve(path, subject)? {
+        Found::Json(v) => serde_json::to_string(v),
+        Found::Text(s) => serde_json::to_string(s),
+        Found::Texts(items) => serde_json::to_string(items),
+    };
+    text.ok()
+}
+
 fn resolve<'a>(path: &Path, subject: &Subject<'a>) -> Option<Found<'a>> {
     match path.root {
         Root::Type => Some(Found::Text(subject.event_type)),

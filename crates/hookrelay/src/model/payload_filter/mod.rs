@@ -16,7 +16,7 @@ mod eval;
 use serde_json::Value;
 
 use super::Invalid;
-use compile::Node;
+use compile::{Node, Path, Root};
 pub use eval::Subject;
 
 /// The deepest a filter nests: the filter object is level 1, and each `$and`, `$or` or
@@ -108,6 +108,63 @@ impl PayloadFilter {
     }
 }
 
+/// The longest a [`FieldPath`] may be.
+pub const MAX_PATH_BYTES: usize = 256;
+
+/// A path on its own, in the filters' syntax (`type`, `tenant`, `channels`, `data`,
+/// `data.<key>[.<key>…]`): what a webhook's `ordering_key` names.
+#[derive(Clone, Debug)]
+pub struct FieldPath {
+    text: String,
+    path: Path,
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl FieldPath {
+    /// Checks a path given as `field`; the refusal names that field.
+    pub fn parse(text: &str, field: &str) -> Result<Self, Invalid> {
+        if text.len() > MAX_PATH_BYTES {
+            return Err(Invalid::new(
+                field,
+                format!("must be at most {MAX_PATH_BYTES} bytes"),
+            ));
+        }
+        // Stored as text, which PostgreSQL refuses with a NUL.
+        super::check_text(text, field)?;
+        let path = compile::parse_path(text, field)?;
+        Ok(Self {
+            text: text.to_owned(),
+            path,
+        })
+    }
+
+    /// A path read from storage, written only after [`FieldPath::parse`] accepted it; `None`
+    /// for text that is not one (only a hand-edited database holds such).
+    pub fn from_trusted(text: &str) -> Option<Self> {
+        Self::parse(text, "").ok()
+    }
+
+    /// The path as given.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether it reads the event's `data`, which must then be parsed.
+    pub fn reads_data(&self) -> bool {
+        self.path.root == Root::Data
+    }
+
+    /// The value at the path in `subject`, as compact JSON text; `None` where it is missing.
+    pub fn value_text(&self, subject: &Subject<'_>) -> Option<String> {
+        eval::json_text(&self.path, subject)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -143,6 +200,45 @@ mod tests {
             };
             assert!(!filter.matches(&subject), "{text}");
         }
+    }
+
+    #[test]
+    fn a_field_path_reads_the_value_at_it_as_json_text() {
+        let data = json!({"meeting": {"id": "m_1", "n": 7}, "tags": ["a", "b"]});
+        let subject = Subject {
+            event_type: "meeting.ended",
+            tenant: "acme",
+            channels: &["eu".to_owned()],
+            data: &data,
+        };
+        let at = |p: &str| {
+            FieldPath::parse(p, "ordering_key")
+                .unwrap()
+                .value_text(&subject)
+        };
+        assert_eq!(at("data.meeting.id").as_deref(), Some("\"m_1\""));
+        assert_eq!(at("data.meeting.n").as_deref(), Some("7"));
+        assert_eq!(at("data.tags.1").as_deref(), Some("\"b\""));
+        assert_eq!(at("type").as_deref(), Some("\"meeting.ended\""));
+        assert_eq!(at("channels").as_deref(), Some("[\"eu\"]"));
+        assert_eq!(at("data.missing"), None);
+        assert!(
+            FieldPath::parse("data.meeting.id", "k")
+                .unwrap()
+                .reads_data()
+        );
+        assert!(!FieldPath::parse("tenant", "k").unwrap().reads_data());
+        for bad in ["", "meta.x", "data..x", "type.x"] {
+            assert_eq!(
+                FieldPath::parse(bad, "ordering_key").unwrap_err().field,
+                "ordering_key"
+            );
+        }
+        let long = format!("data.{}", "k".repeat(MAX_PATH_BYTES));
+        assert_eq!(
+            FieldPath::parse(&long, "ordering_key").unwrap_err().field,
+            "ordering_key"
+        );
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl PgStore {
             "WITH d AS ( \
                 UPDATE deliveries SET next_attempt_at = $3 \
                 WHERE id = ANY($1) AND status = 'pending' AND next_attempt_at <= $2 \
-                RETURNING id, attempts, event_id, webhook_id \
+                RETURNING id, attempts, event_id, webhook_id, ordering_key \
              ) \
              SELECT {CLAIMED_SELECT} FROM d JOIN events e ON e.id = d.event_id \
              JOIN webhooks w ON w.id = d.webhook_id"

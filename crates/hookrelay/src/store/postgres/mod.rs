@@ -247,4 +247,28 @@ impl Backend for PgStore {
         .fetch_one(&mut **tx)
         .await?)
     }
+
+    /// Transaction-level advisory locks, one per bucket of queues: the schema's hash in the
+    /// high bits (deployments in other schemas never wait for these), and 8 bits of the
+    /// queue's hash, so a group with thousands of queues takes at most 256 locks (the server's
+    /// lock table is small) and unrelated queues sharing a bucket only wait for each other's
+    /// short transactions. Single-key (`int8`) locks: never the same as the two-key locks of
+    /// `solo.rs` and retention. Taken in order of their key so two transactions never wait
+    /// for each other in a cycle; the outer projection runs over the sorted subquery's rows.
+    async fn lock_queues(tx: &mut Self::Tx, queues: &[(&str, &str)]) -> Result<()> {
+        if queues.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = queues.iter().map(|(w, k)| format!("{w} {k}")).collect();
+        sqlx::query(&format!(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT \
+             ({}::int8 << 8) | (hashtextextended(q, 0) & 255) AS h \
+             FROM unnest($1::text[]) AS q ORDER BY h) AS s",
+            solo::SCHEMA_KEY
+        ))
+        .bind(texts)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }

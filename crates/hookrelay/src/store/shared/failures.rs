@@ -212,6 +212,7 @@ mod tests {
             gone,
             status: DeliveryStatus::Pending,
             next_attempt_at: None,
+            ordering_key: None,
         }
     }
 

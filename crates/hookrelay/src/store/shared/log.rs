@@ -1,7 +1,7 @@
 //! The delivery log: reading deliveries, attempts and events, statistics, logging test sends,
 //! and putting deliveries back in the queue (retry, replay, release).
 
-use super::{ID_CHUNK, paginate, webhooks};
+use super::{ID_CHUNK, ordering, paginate, webhooks};
 use crate::ids::{DeliveryId, EventId, TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
 use crate::store::query::Query;
@@ -273,11 +273,12 @@ pub async fn replay<B: Backend>(
     webhook: &WebhookId,
     replay: &Replay,
 ) -> Result<u64> {
-    // Test sends are left out: a replay re-sends what was published, not pings.
+    // Test sends are left out: a replay re-sends what was published, not pings. Deliveries
+    // of fifo queues join their queues instead (`ordering.rs`).
     let mut q = Query::new(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1 \
          WHERE webhook_id = $2 AND tenant_id = $3 AND created_at >= $4 AND created_at < $5 \
-         AND test = $6",
+         AND test = $6 AND ordering_key IS NULL",
     )
     .arg(replay.now)
     .arg(webhook.as_str())
@@ -288,7 +289,8 @@ pub async fn replay<B: Backend>(
     if let Some(status) = replay.status {
         q.push(" AND status = ").push_arg(status.as_str());
     }
-    db.execute(Conn::Write, q).await
+    let unordered = db.execute(Conn::Write, q).await?;
+    Ok(unordered + ordering::replay(db, tenant, webhook, replay).await?)
 }
 
 pub async fn retry<B: Backend>(
@@ -297,6 +299,9 @@ pub async fn retry<B: Backend>(
     id: &DeliveryId,
     now: i64,
 ) -> Result<Delivery> {
+    if let Some(ordered) = ordering::retry(db, tenant, id, now).await? {
+        return Ok(ordered);
+    }
     let q = Query::new(format!(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, updated_at = $3 \
          WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2) RETURNING {DELIVERY_COLUMNS}"

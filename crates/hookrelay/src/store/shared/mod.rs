@@ -12,6 +12,7 @@ mod dashboard;
 mod failures;
 mod health;
 mod log;
+mod ordering;
 mod publish;
 mod retention;
 mod tenants;
@@ -60,7 +61,9 @@ fn one_row(affected: u64) -> Result<()> {
     }
 }
 
-/// Writes attempt results, in one transaction when a failure clock may disable a webhook.
+/// Writes attempt results, in one transaction when a failure clock may disable a webhook or
+/// when the batch finishes the head of a fifo queue, whose next delivery then becomes due
+/// (`ordering.rs`: the queues are locked before any row is written).
 async fn record<B: Backend>(
     db: &B,
     records: &[AttemptRecord],
@@ -68,12 +71,22 @@ async fn record<B: Backend>(
 ) -> Result<Vec<Disabled>> {
     let summaries = failures::summarize(records);
     let clocks = failures::clocks(&summaries);
-    if failures::any_failing(&summaries) {
+    let queues = ordering::finished_queues(records);
+    let failing = failures::any_failing(&summaries);
+    if failing || !queues.is_empty() {
         let mut tx = db.begin().await?;
+        B::lock_queues(&mut tx, &queues).await?;
         db.write_attempts(Conn::Tx(&mut tx), records, &clocks)
             .await?;
         let now = crate::clock::now_ms();
-        let disabled = failures::disable(db, &mut tx, summaries, policy, now).await?;
+        if ordering::advance(db, &mut tx, &queues, now).await? {
+            B::notify_work(&mut tx).await?;
+        }
+        let disabled = if failing {
+            failures::disable(db, &mut tx, summaries, policy, now).await?
+        } else {
+            Vec::new()
+        };
         B::commit(tx).await?;
         Ok(disabled)
     } else {

@@ -2,6 +2,7 @@
 //! commit). The plan (which events are new, which deliveries each fans out to) is `plan.rs`;
 //! the bulk inserts are the backend's.
 
+use super::ordering;
 use crate::ids::{DeliveryId, TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
 use crate::store::plan::{Plan, TargetRow};
@@ -53,7 +54,13 @@ pub(super) async fn publish_in<B: Backend>(
     let placed: Vec<(DeliveryId, i64)> = (plan.deliveries.iter())
         .map(|d| (DeliveryId::generate(), events[d.event].created_at))
         .collect();
-    B::insert_deliveries(tx, events, &plan.deliveries, &placed).await?;
+    if plan.ordered.is_empty() {
+        B::insert_deliveries(tx, events, &plan.deliveries, &placed).await?;
+    } else {
+        // The operator's webhook may be fifo too.
+        let places = ordering::place(db, tx, &plan).await?;
+        ordering::insert(db, tx, events, &plan, &placed, &places).await?;
+    }
     if !placed.is_empty() {
         B::notify_work(tx).await?;
     }
@@ -75,8 +82,9 @@ async fn targets<B: Backend>(
     tenants.sort_unstable();
     tenants.dedup();
     let mut q = Query::new(
-        "SELECT t.id, w.id, w.events, w.channels, w.updated_at, w.payload_filter FROM tenants t \
-         LEFT JOIN (SELECT id, tenant_id, events, channels, updated_at, payload_filter FROM webhooks \
+        "SELECT t.id, w.id, w.events, w.channels, w.updated_at, w.payload_filter, w.ordering, \
+         w.ordering_key FROM tenants t LEFT JOIN (SELECT id, tenant_id, events, channels, \
+         updated_at, payload_filter, ordering, ordering_key FROM webhooks \
          WHERE active = $1 AND tenant_id IN (",
     )
     .arg(true);
@@ -92,7 +100,8 @@ async fn targets<B: Backend>(
 }
 
 /// Writes the deliveries of a publish whose events are written, and commits: each leased to
-/// this node if `intake` takes it, else due at once.
+/// this node if `intake` takes it, else due at once; a fifo webhook's delivery that waits
+/// behind an earlier one of its queue is neither (see `ordering.rs`).
 async fn write_deliveries<B: Backend>(
     db: &B,
     mut tx: B::Tx,
@@ -106,20 +115,36 @@ async fn write_deliveries<B: Backend>(
             ..Default::default()
         });
     }
+    // Only a group with deliveries to fifo webhooks reads (and on PostgreSQL locks) queues.
+    let places = if plan.ordered.is_empty() {
+        Vec::new()
+    } else {
+        ordering::place(db, &mut tx, &plan).await?
+    };
+    let mut ordered = plan.ordered.iter().zip(&places).peekable();
     let mut taken = Vec::new();
     let mut queued = 0;
     // (id, due at) per planned delivery: leased to this node if the intake took it.
     let placed: Vec<(DeliveryId, i64)> = plan
         .deliveries
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
             let id = DeliveryId::generate();
+            let order = ordered.next_if(|((at, _), _)| *at == i);
+            if let Some((_, place)) = order
+                && !place.head
+            {
+                // Waits: written due at NULL, never handed over.
+                return (id, 0);
+            }
             let due = match intake.take(d.webhook, d.updated_at) {
                 Some(lease_until) => {
                     taken.push(Taken {
                         id: id.clone(),
                         event: d.event,
                         webhook: WebhookId::from_trusted(d.webhook.to_owned()),
+                        ordering_key: order.map(|((_, key), _)| key.clone()),
                     });
                     lease_until
                 }
@@ -131,7 +156,11 @@ async fn write_deliveries<B: Backend>(
             (id, due)
         })
         .collect();
-    B::insert_deliveries(&mut tx, events, &plan.deliveries, &placed).await?;
+    if places.is_empty() {
+        B::insert_deliveries(&mut tx, events, &plan.deliveries, &placed).await?;
+    } else {
+        ordering::insert(db, &mut tx, events, &plan, &placed, &places).await?;
+    }
     // Other nodes need waking only for deliveries this node did not take.
     if queued > 0 {
         B::notify_work(&mut tx).await?;

@@ -8,7 +8,7 @@ use crate::store::query::Query;
 use crate::store::records::{WEBHOOK_COLUMNS, WebhookJson, WebhookRecord};
 use crate::store::{Page, Paged, Result, Webhook};
 
-/// Binds a webhook's columns as `$1…$21`, in the order both [`create`] and [`update`] name
+/// Binds a webhook's columns as `$1…$23`, in the order both [`create`] and [`update`] name
 /// them. The failure clock is not among them: only the attempt recorder writes it.
 fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'a> {
     q.arg(w.id.as_str())
@@ -32,6 +32,8 @@ fn bind_columns<'a>(q: Query<'a>, w: &'a Webhook, j: &'a WebhookJson) -> Query<'
         .arg(w.previous_secret.as_ref().map(|p| p.1))
         .arg(w.disabled_at)
         .arg(w.filter.as_ref().map(PayloadFilter::as_text))
+        .arg(w.ordering.as_str())
+        .arg(w.ordering.key_path())
 }
 
 pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
@@ -40,9 +42,9 @@ pub async fn create<B: Backend>(db: &B, w: &Webhook) -> Result<()> {
         "INSERT INTO webhooks (id, tenant_id, url, description, events, channels, secret, \
          active, disabled_reason, retry_schedule, timeout_seconds, rate_limit_per_second, \
          headers, signature, payload_format, created_at, updated_at, previous_secret, \
-         previous_secret_expires_at, disabled_at, payload_filter) \
+         previous_secret_expires_at, disabled_at, payload_filter, ordering, ordering_key) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21)",
+         $18, $19, $20, $21, $22, $23)",
     );
     db.execute(Conn::Write, bind_columns(q, w, &j)).await?;
     Ok(())
@@ -94,7 +96,7 @@ pub async fn update<B: Backend>(db: &B, w: &Webhook) -> Result<i64> {
          signature = $14, payload_format = $15, \
          updated_at = CASE WHEN updated_at >= $17 THEN updated_at + 1 ELSE $17 END, \
          previous_secret = $18, previous_secret_expires_at = $19, disabled_at = $20, \
-         payload_filter = $21, \
+         payload_filter = $21, ordering = $22, ordering_key = $23, \
          failing_since = CASE WHEN $8 AND NOT active THEN NULL ELSE failing_since END \
          WHERE id = $1 AND tenant_id = $2 RETURNING updated_at",
     );
@@ -104,12 +106,10 @@ pub async fn update<B: Backend>(db: &B, w: &Webhook) -> Result<i64> {
     match (was_active, w.active) {
         (true, false) => park(db, &mut tx, &[w.id.as_str()]).await?,
         (false, true) => {
-            let q = Query::new(
-                "UPDATE deliveries SET next_attempt_at = $2 WHERE webhook_id = $1 \
-                 AND status = 'pending' AND next_attempt_at IS NULL",
-            )
-            .arg(w.id.as_str())
-            .arg(w.updated_at);
+            // Of a fifo queue only its head goes: the rest wait as they did.
+            let q = Query::new(super::ordering::UNPARK_HEADS)
+                .arg(w.id.as_str())
+                .arg(w.updated_at);
             if db.execute(Conn::Tx(&mut tx), q).await? > 0 {
                 B::notify_work(&mut tx).await?;
             }

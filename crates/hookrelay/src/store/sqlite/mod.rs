@@ -302,4 +302,9 @@ impl Backend for SqliteStore {
     async fn lock_purge(_tx: &mut Self::Tx) -> Result<bool> {
         Ok(true)
     }
+
+    /// One writer: every transaction has the queues to itself already.
+    async fn lock_queues(_tx: &mut Self::Tx, _queues: &[(&str, &str)]) -> Result<()> {
+        Ok(())
+    }
 }
