@@ -9,6 +9,9 @@
 //! requests/s, run to run, and some sessions only ever saw the low mode. On a thread of its own
 //! the same client measured ~81k on a machine where the shared runtime gave ~47k, every time.
 //!
+//! Over TLS (`tls`), the client trusts the bench's CA, offers HTTP/1.1 alone and resumes
+//! sessions as rustls does by default; the same connection count, so the same handshakes.
+//!
 //! It is also the best of [`ATTEMPTS`] attempts, each of as many requests as the scenario
 //! delivered (at most [`MAX_REQUESTS`]). The best attempt is what the machine can do, so the
 //! ratio errs on hookrelay's side of the ledger, never in its favour.
@@ -21,7 +24,7 @@ use anyhow::Context;
 use axum::body::Bytes;
 use tokio::task::JoinSet;
 
-use crate::receiver::Receiver;
+use crate::receiver::{Receiver, Transport};
 use crate::stats::rate;
 
 /// Connections (and requests in flight): hookrelay's default `per_host_connections`.
@@ -49,14 +52,15 @@ pub const MAX_REQUESTS: usize = 200_000;
 /// The best of [`ATTEMPTS`] runs of [`attempt`] with `requests` (at most [`MAX_REQUESTS`]).
 pub async fn measure(
     receiver: &Receiver,
+    transport: Transport,
     requests: usize,
     webhooks: usize,
     body_len: usize,
 ) -> anyhow::Result<Ceiling> {
     let requests = requests.clamp(1, MAX_REQUESTS);
-    let mut best = attempt(receiver, requests, webhooks, body_len).await?;
+    let mut best = attempt(receiver, transport, requests, webhooks, body_len).await?;
     for _ in 1..ATTEMPTS {
-        let next = attempt(receiver, requests, webhooks, body_len).await?;
+        let next = attempt(receiver, transport, requests, webhooks, body_len).await?;
         let missing = best.missing + next.missing;
         if next.rate > best.rate {
             best = next;
@@ -66,15 +70,20 @@ pub async fn measure(
     Ok(best)
 }
 
-/// Sends `requests` POSTs of `body_len` bytes to webhooks `0..webhooks` of `receiver`.
+/// Sends `requests` POSTs of `body_len` bytes to webhooks `0..webhooks` of `receiver`, over
+/// `transport`. A fresh client each time: every attempt opens (and handshakes) its connections.
 async fn attempt(
     receiver: &Receiver,
+    transport: Transport,
     requests: usize,
     webhooks: usize,
     body_len: usize,
 ) -> anyhow::Result<Ceiling> {
     let body = Bytes::from(filler(body_len.max(2)));
-    let urls: Arc<[String]> = (0..webhooks.max(1)).map(|n| receiver.url(n)).collect();
+    let urls: Arc<[String]> = (0..webhooks.max(1))
+        .map(|n| receiver.url_over(transport, n))
+        .collect();
+    let tls = (transport == Transport::Tls).then(|| receiver.tls.client.clone());
     let tracker = receiver.track(requests, 1, requests as u64);
     let started = tracker.now_ns();
     let driver = std::thread::Builder::new()
@@ -84,12 +93,14 @@ async fn attempt(
                 .enable_all()
                 .build()
                 .context("starting the ceiling client's runtime")?;
-            let client = reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .pool_max_idle_per_host(CONNECTIONS)
                 .tcp_nodelay(true)
-                .timeout(Duration::from_secs(30))
-                .build()
-                .context("building the ceiling client")?;
+                .timeout(Duration::from_secs(30));
+            if let Some(tls) = tls {
+                builder = builder.use_preconfigured_tls(tls);
+            }
+            let client = builder.build().context("building the ceiling client")?;
             runtime.block_on(drive(&client, &body, &urls, requests));
             Ok(())
         })

@@ -48,6 +48,8 @@ pub enum Which {
     All,
     /// 100 webhooks, 100,000 events, each to one webhook.
     Throughput,
+    /// `throughput` with every endpoint HTTPS (a CA the bench creates).
+    Tls,
     /// 1,000 webhooks on one event type, 1,000 events: 1,000,000 deliveries.
     Fanout,
     /// A steady 500 events/s for 30 s.

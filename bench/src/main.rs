@@ -23,6 +23,7 @@ mod report;
 mod scenarios;
 mod server;
 mod stats;
+mod tls;
 
 use cli::{Args, BackendChoice, Which};
 use database::Backend;
@@ -47,6 +48,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let scenarios: Vec<Scenario> = match args.scenario {
         Which::All => Scenario::ALL.to_vec(),
         Which::Throughput => vec![Scenario::Throughput],
+        Which::Tls => vec![Scenario::Tls],
         Which::Fanout => vec![Scenario::Fanout],
         Which::Latency => vec![Scenario::Latency],
         Which::Isolation => vec![Scenario::Isolation],
@@ -57,10 +59,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bin = binary::locate(args.hookrelay_bin.as_deref())?;
     let receiver = Arc::new(Receiver::start().await?);
     eprintln!(
-        "hookrelay-bench: server {}; receiver {} (hanging: {}); scale {}; {} CPUs",
+        "hookrelay-bench: server {}; receiver {} (hanging: {}, TLS: {}); scale {}; {} CPUs",
         bin.display(),
         receiver.addr,
         receiver.hanging_addr,
+        receiver.tls_addr,
         args.scale.name(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );

@@ -1,6 +1,7 @@
 //! The in-process receiver: answers every delivery 200 with an empty body at once and records its
 //! arrival in the current [`Tracker`]. A second listener (for `isolation`) holds every request
-//! far beyond any webhook timeout.
+//! far beyond any webhook timeout. A third answers as the first does, over TLS (for `tls`), with
+//! the certificate of the bench's own CA ([`BenchTls`]).
 //!
 //! Requests go to `/w/<webhook number>` with the event id in the `webhook-id` header. The bench
 //! chooses event ids itself: one letter and the event's index (`e123`), so an arrival maps to a
@@ -17,15 +18,30 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 
+use crate::tls::{self, BenchTls, TlsListener};
+
 /// How long the hanging endpoints hold a request: longer than any webhook timeout (30 s max).
 const HANG: Duration = Duration::from_secs(60);
 
-/// The two listeners and what they have seen.
+/// How deliveries reach the answering receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `http://127.0.0.1:<port>`.
+    Plain,
+    /// `https://localhost:<port>`, a certificate of the bench's CA.
+    Tls,
+}
+
+/// The three listeners and what they have seen.
 pub struct Receiver {
     /// Address of the answering listener.
     pub addr: SocketAddr,
     /// Address of the hanging listener.
     pub hanging_addr: SocketAddr,
+    /// Address of the answering listener over TLS.
+    pub tls_addr: SocketAddr,
+    /// The CA and configurations the TLS listener and its clients use.
+    pub tls: BenchTls,
     shared: Arc<Shared>,
 }
 
@@ -47,8 +63,15 @@ impl Receiver {
         let hanging = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the hanging receiver")?;
+        let tls = BenchTls::create().context("creating the bench's CA")?;
+        let secure = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the TLS receiver")?;
         let (addr, hanging_addr) = (listener.local_addr()?, hanging.local_addr()?);
+        let secure = TlsListener::new(secure, tls.server.clone())?;
+        let tls_addr = axum::serve::Listener::local_addr(&secure)?;
         let answering = Router::new().fallback(receive).with_state(shared.clone());
+        let answering_tls = answering.clone();
         let holding = Router::new().fallback(hang).with_state(shared.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, answering).await {
@@ -60,9 +83,16 @@ impl Receiver {
                 eprintln!("hanging receiver stopped: {e}");
             }
         });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(secure, answering_tls).await {
+                eprintln!("TLS receiver stopped: {e}");
+            }
+        });
         Ok(Self {
             addr,
             hanging_addr,
+            tls_addr,
+            tls,
             shared,
         })
     }
@@ -70,6 +100,14 @@ impl Receiver {
     /// URL of webhook `n` on the answering listener.
     pub fn url(&self, n: usize) -> String {
         format!("http://{}/w/{n}", self.addr)
+    }
+
+    /// URL of webhook `n` on the answering listener, reached over `transport`.
+    pub fn url_over(&self, transport: Transport, n: usize) -> String {
+        match transport {
+            Transport::Plain => self.url(n),
+            Transport::Tls => format!("https://{}:{}/w/{n}", tls::HOST, self.tls_addr.port()),
+        }
     }
 
     /// URL of webhook `n` on the hanging listener.

@@ -31,6 +31,8 @@ pub struct Launch<'a> {
     pub role: Option<&'a str>,
     /// File that receives the server's stdout and stderr.
     pub log: &'a Path,
+    /// `HOOKRELAY_EXTRA_ROOT_CERTIFICATES`: a PEM file of CAs HTTPS deliveries trust.
+    pub extra_root_certificates: Option<&'a Path>,
 }
 
 /// A running hookrelay.
@@ -49,8 +51,9 @@ impl Hookrelay {
     /// Spawns the server and waits until `/healthz` answers 200.
     ///
     /// The child inherits the bench's environment, so `HOOKRELAY_*` settings (and `RUST_LOG`) set
-    /// by the caller apply; the bench itself sets only the admin key, `deliver`, the role, and a 1 s
-    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set.
+    /// by the caller apply; the bench itself sets only the admin key, `deliver`, the role, a 1 s
+    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set, and for `tls` the CA it
+    /// must trust.
     pub async fn start(launch: &Launch<'_>) -> anyhow::Result<Self> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
@@ -70,6 +73,9 @@ impl Hookrelay {
             .stderr(log);
         if let Some(role) = launch.role {
             command.env("HOOKRELAY_ROLE", role);
+        }
+        if let Some(pem) = launch.extra_root_certificates {
+            command.env("HOOKRELAY_EXTRA_ROOT_CERTIFICATES", pem);
         }
         if std::env::var_os("HOOKRELAY_SHUTDOWN_GRACE_SECONDS").is_none() {
             command.env("HOOKRELAY_SHUTDOWN_GRACE_SECONDS", "1");

@@ -14,7 +14,7 @@ use crate::cli::{PublishChoice, Scale};
 use crate::database::{Backend, Database};
 use crate::procfs::ProcStats;
 use crate::publisher::{Event, Mode, PublishReport};
-use crate::receiver::{Receiver, Tracker, WaitOutcome};
+use crate::receiver::{Receiver, Tracker, Transport, WaitOutcome};
 use crate::report::Report;
 use crate::server::{Hookrelay, Launch};
 use crate::stats::{Percentiles, rate};
@@ -27,12 +27,15 @@ mod latency;
 mod log_fill;
 mod nodes;
 mod throughput;
+mod tls;
 
 /// A scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
     /// One-to-one deliveries as fast as possible.
     Throughput,
+    /// `Throughput` over HTTPS.
+    Tls,
     /// Every event to 1,000 webhooks.
     Fanout,
     /// Latency at a steady, moderate rate.
@@ -49,8 +52,9 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Throughput,
+        Scenario::Tls,
         Scenario::Fanout,
         Scenario::Latency,
         Scenario::Isolation,
@@ -63,6 +67,7 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Throughput => "throughput",
+            Scenario::Tls => "tls",
             Scenario::Fanout => "fanout",
             Scenario::Latency => "latency",
             Scenario::Isolation => "isolation",
@@ -82,6 +87,7 @@ impl Scenario {
         let mut report = Report::new(self.name(), ctx.backend.name(), ctx.scale.name(), run);
         match self {
             Scenario::Throughput => throughput::run(ctx, &mut report).await?,
+            Scenario::Tls => tls::run(ctx, &mut report).await?,
             Scenario::Fanout => fanout::run(ctx, &mut report).await?,
             Scenario::Latency => latency::run(ctx, &mut report).await?,
             Scenario::Isolation => isolation::run(ctx, &mut report).await?,
@@ -114,6 +120,18 @@ async fn start_server(
     deliver: bool,
     log_name: &str,
 ) -> anyhow::Result<(Hookrelay, Api)> {
+    start_server_over(ctx, db, deliver, log_name, Transport::Plain).await
+}
+
+/// [`start_server`] for deliveries over `transport`: over TLS, hookrelay trusts the bench's CA
+/// (`extra_root_certificates`).
+async fn start_server_over(
+    ctx: &Ctx,
+    db: &Database,
+    deliver: bool,
+    log_name: &str,
+    transport: Transport,
+) -> anyhow::Result<(Hookrelay, Api)> {
     let log = db.dir().join(log_name);
     let server = Hookrelay::start(&Launch {
         bin: &ctx.bin,
@@ -121,6 +139,8 @@ async fn start_server(
         deliver,
         role: None,
         log: &log,
+        extra_root_certificates: (transport == Transport::Tls)
+            .then_some(ctx.receiver.tls.ca_pem.as_path()),
     })
     .await?;
     let api = Api::new(&server.base_url)?;
@@ -242,12 +262,41 @@ async fn record_ceiling(
     webhooks: usize,
     rate: f64,
 ) -> anyhow::Result<Ceiling> {
+    record_ceiling_over(
+        ctx,
+        report,
+        tracker,
+        Transport::Plain,
+        requests,
+        webhooks,
+        rate,
+    )
+    .await
+}
+
+/// [`record_ceiling`] with the bare client reaching the receiver over `transport`.
+async fn record_ceiling_over(
+    ctx: &Ctx,
+    report: &mut Report,
+    tracker: &Tracker,
+    transport: Transport,
+    requests: u64,
+    webhooks: usize,
+    rate: f64,
+) -> anyhow::Result<Ceiling> {
     // Before any delivery arrived there is no body to copy; 400 bytes is about an envelope.
     let body_len = match tracker.mean_body_len() {
         0 => 400,
         n => n,
     };
-    let ceiling = ceiling::measure(&ctx.receiver, requests as usize, webhooks, body_len).await?;
+    let ceiling = ceiling::measure(
+        &ctx.receiver,
+        transport,
+        requests as usize,
+        webhooks,
+        body_len,
+    )
+    .await?;
     report
         .set_f("ceiling_rate", ceiling.rate, 1)
         .set_f(

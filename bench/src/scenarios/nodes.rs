@@ -117,6 +117,7 @@ async fn start_node(
         deliver: true,
         role: Some(role),
         log: &db.dir().join(log_name),
+        extra_root_certificates: None,
     })
     .await
 }

@@ -90,6 +90,7 @@ impl App {
             },
             config.per_host_connections,
             &tls,
+            Duration::from_secs(config.connection_idle_timeout_seconds),
         )?;
         let metrics = Arc::new(Metrics::new(role.as_str()));
         let settings = WorkerSettings {

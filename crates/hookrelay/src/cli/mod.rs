@@ -98,8 +98,9 @@ impl ServeArgs {
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => block_on(async move { serve::run(args.load()?).await }),
-        Command::Migrate(args) => block_on(async move { migrate::run(args.load()?).await }),
+        // The configuration is read before the runtime starts: it says how many threads.
+        Command::Serve(args) => with_config(args.load(), serve::run),
+        Command::Migrate(args) => with_config(args.load(), migrate::run),
         // `listen` reads the local time zone before any runtime thread exists, then calls
         // `block_on` itself; `verify` is synchronous and has its own exit codes.
         Command::Listen(args) => listen::run(args),
@@ -114,9 +115,26 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Runs `future` on a fresh multi-threaded runtime; an error is printed and exits 1.
-fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+/// Runs `command` with `config` on a runtime of `worker_threads` threads; an error (the
+/// configuration's too) is printed and exits 1.
+fn with_config<F: Future<Output = anyhow::Result<()>>>(
+    config: anyhow::Result<Config>,
+    command: impl FnOnce(Config) -> F,
+) -> ExitCode {
+    match config {
+        Ok(config) => block_on(config.worker_threads(), command(config)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `future` on a fresh multi-threaded runtime of `threads` worker threads; an error is
+/// printed and exits 1.
+fn block_on(threads: usize, future: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
         .enable_all()
         .build()
     {

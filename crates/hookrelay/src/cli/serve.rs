@@ -9,6 +9,10 @@ use crate::telemetry;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
+    info!(
+        worker_threads = tokio::runtime::Handle::current().metrics().num_workers(),
+        "async runtime started"
+    );
     if !config.deliver {
         warn!(
             "deliver = false is deprecated: with PostgreSQL set role = \"api\" instead; on SQLite it still runs the one process without delivering"

@@ -32,6 +32,12 @@ impl Config {
                 bail!("{key}: must be at least 1");
             }
         }
+        if self.worker_threads == Some(0) {
+            bail!(
+                "worker_threads: must be at least 1 (leave it unset for the machine's cores, at most {})",
+                super::DEFAULT_MAX_WORKER_THREADS
+            );
+        }
         if self.lease_seconds < 35 {
             bail!("lease_seconds: must be at least 35 (longer than the 30 s maximum timeout)");
         }
@@ -43,6 +49,9 @@ impl Config {
             && key.expose().len() < 16
         {
             bail!("admin_key: must be at least 16 characters");
+        }
+        if self.connection_idle_timeout_seconds == 0 {
+            bail!("connection_idle_timeout_seconds: must be at least 1");
         }
         if self.disable_after_seconds == 0 {
             bail!("disable_after_seconds: must be at least 1");

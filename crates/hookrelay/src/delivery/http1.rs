@@ -1,17 +1,16 @@
-//! Plain-HTTP/1.1 connections owned by host slots. A host slot sends its host's deliveries one
-//! after another; here it owns its connection and drives it inside its own task, so a request
-//! and its connection never wait on each other across threads. Through a pooled client, every
-//! request was handed to a connection task (which tokio may run on the other core) and the
-//! response handed back: on this 2-core machine that hop cost a fifth of the delivery CPU
-//! (bench/README.md). Between slots, connections wait in a small per-host idle pool.
+//! HTTP/1.1 connections owned by host slots, plain or over TLS (`stream.rs`). A host slot sends
+//! its host's deliveries one after another; here it owns its connection and drives it inside
+//! its own task, so a request and its connection never wait on each other across threads.
+//! Through a pooled client, every request was handed to a connection task (which tokio may run
+//! on the other core) and the response handed back: on this 2-core machine that hop cost a
+//! fifth of the delivery CPU (bench/README.md). Between slots, connections wait in a small
+//! per-host idle pool (`idle.rs`).
 //!
-//! HTTPS goes through the pooled `reqwest` client (`send.rs`), which negotiates HTTP/2.
+//! Hosts that take HTTP/2 alone (they refuse HTTP/1.1 by ALPN) go through the pooled `reqwest`
+//! client instead (`pooled.rs`).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,94 +18,28 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
-use super::guard::{AddressPolicy, Forbidden};
+use super::failure::{Failure, FailureKind, io_failure};
 use super::retry_after;
+use super::stream::{Connector, Stream};
 
-/// How long an unused connection is kept (servers close idle ones after a minute or more).
-const IDLE_FOR: Duration = Duration::from_secs(50);
-
-/// How long establishing a connection may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The driven half of a connection.
+type Driven = Pin<Box<Connection<TokioIo<Stream>, Full<Bytes>>>>;
 
 /// One connection to one `host:port`.
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
-    conn: Pin<Box<Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-    idle_since: Instant,
+    conn: Driven,
+    /// Whether it is encrypted: it carries `https://` requests, and only those.
+    tls: bool,
+    /// When it was last put aside (see `idle.rs`).
+    pub(super) idle_since: Instant,
 }
 
-/// Connections not in use, by `host:port`.
-#[derive(Default)]
-pub struct IdlePool {
-    by_host: Mutex<HashMap<Arc<str>, Vec<Conn>>>,
-}
-
-impl IdlePool {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Vec<Conn>>> {
-        self.by_host.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// An idle connection to `host`, if one is fresh enough.
-    pub fn take(&self, host: &str) -> Option<Conn> {
-        let mut by_host = self.lock();
-        let idle = by_host.get_mut(host)?;
-        let conn = std::iter::from_fn(|| idle.pop()).find(|c| c.idle_since.elapsed() < IDLE_FOR);
-        if idle.is_empty() {
-            by_host.remove(host);
-        }
-        conn
-    }
-
-    /// Keeps `conn` for the next slot of `host`; at most `cap` per host.
-    pub fn put(&self, host: &Arc<str>, mut conn: Conn, cap: usize) {
-        if conn.sender.is_closed() {
-            return;
-        }
-        conn.idle_since = Instant::now();
-        let mut by_host = self.lock();
-        let idle = by_host.entry(host.clone()).or_default();
-        idle.retain(|c| c.idle_since.elapsed() < IDLE_FOR);
-        if idle.len() < cap {
-            idle.push(conn);
-        }
-    }
-}
-
-/// What kind of failure left an attempt without a (whole) response: structured, so that
-/// metrics classify attempts without reading their messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureKind {
-    /// No response within the webhook's timeout.
-    Timeout,
-    /// No connection could be made (refused, unreachable).
-    Connect,
-    /// The host name did not resolve.
-    Dns,
-    /// The TLS handshake or certificate check failed.
-    Tls,
-    /// The address guard refused every address of the host.
-    RefusedAddress,
-    /// Anything else: a connection that broke mid-request, an unrenderable payload.
-    Other,
-}
-
-/// Why an attempt got no response, and whether trying again could help.
-#[derive(Debug)]
-pub struct Failure {
-    pub kind: FailureKind,
-    pub reason: String,
-    pub retryable: bool,
-}
-
-impl Failure {
-    fn retryable(kind: FailureKind, reason: impl Into<String>) -> Self {
-        Self {
-            kind,
-            reason: reason.into(),
-            retryable: true,
-        }
+impl Conn {
+    /// Whether the connection has ended (the server closed it, or it broke).
+    pub(super) fn is_closed(&self) -> bool {
+        self.sender.is_closed()
     }
 }
 
@@ -118,7 +51,7 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
 }
 
-/// A POST for [`post`]: the URL (`http://`), its headers and body.
+/// A POST for [`post`]: the URL (`http://` or `https://`), its headers and body.
 pub struct Post<'a> {
     pub url: &'a reqwest::Url,
     pub headers: http::HeaderMap,
@@ -135,7 +68,7 @@ pub struct Post<'a> {
 /// at-least-once anyway); the alternative is a failed attempt that did nothing wrong.
 pub async fn post(
     slot: &mut Option<Conn>,
-    policy: &AddressPolicy,
+    connector: &Connector,
     request: Post<'_>,
     excerpt: usize,
 ) -> Result<Answer, Failure> {
@@ -148,14 +81,16 @@ pub async fn post(
     let mut resent = false;
     loop {
         let mut reused = false;
+        let tls = url.scheme() == "https";
         if let Some(mut conn) = slot.take()
+            && conn.tls == tls
             && ready(&mut conn).await
         {
             *slot = Some(conn);
             reused = true;
         }
         if slot.is_none() {
-            *slot = Some(connect(url, policy).await?);
+            *slot = Some(connect(url, connector).await?);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(Failure::retryable(
@@ -268,45 +203,19 @@ async fn ready(conn: &mut Conn) -> bool {
         && matches!(drive(&mut conn.conn, conn.sender.ready()).await, Ok(Ok(())))
 }
 
-/// Resolves `url`'s host through the address policy and connects to the first allowed address
-/// that answers.
-async fn connect(url: &reqwest::Url, policy: &AddressPolicy) -> Result<Conn, Failure> {
-    let host = url.host_str().unwrap_or_default();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = url.port_or_known_default().unwrap_or(80);
-    let allowed: Vec<SocketAddr> = policy
-        .lookup(host, port)
+/// A new connection to `url`'s host (see [`Connector::open`]), ready for HTTP/1.1.
+async fn connect(url: &reqwest::Url, connector: &Connector) -> Result<Conn, Failure> {
+    let stream = connector.open(url).await?;
+    let tls = !matches!(stream, Stream::Plain(_));
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| Failure::retryable(FailureKind::Dns, format!("dns: {e}")))?;
-    if allowed.is_empty() {
-        return Err(Failure {
-            kind: FailureKind::RefusedAddress,
-            reason: Forbidden(host.to_owned()).to_string(),
-            retryable: false,
-        });
-    }
-    let mut last = None;
-    for addr in allowed {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(|e| failure(&e))?;
-                return Ok(Conn {
-                    sender,
-                    conn: Box::pin(conn),
-                    idle_since: Instant::now(),
-                });
-            }
-            Ok(Err(e)) => last = Some(io_failure(&e)),
-            Err(_) => last = Some(Failure::retryable(FailureKind::Timeout, "timeout")),
-        }
-    }
-    Err(last.unwrap_or_else(|| Failure::retryable(FailureKind::Connect, "connect: no address")))
+        .map_err(|e| failure(&e))?;
+    Ok(Conn {
+        sender,
+        conn: Box::pin(conn),
+        tls,
+        idle_since: Instant::now(),
+    })
 }
 
 /// Reads at most `excerpt` bytes of the body (the rest is read and dropped, so the connection
@@ -333,10 +242,7 @@ async fn read_excerpt(
 }
 
 /// Polls `fut` while driving the connection it needs; fails if the connection ends first.
-async fn drive<F: Future>(
-    conn: &mut Pin<Box<Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-    fut: F,
-) -> Result<F::Output, Failure> {
+async fn drive<F: Future>(conn: &mut Driven, fut: F) -> Result<F::Output, Failure> {
     let mut fut = std::pin::pin!(fut);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = fut.as_mut().poll(cx) {
@@ -357,19 +263,7 @@ async fn drive<F: Future>(
     .await
 }
 
-fn io_failure(e: &std::io::Error) -> Failure {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => {
-            Failure::retryable(FailureKind::Connect, "connection refused")
-        }
-        std::io::ErrorKind::ConnectionReset => {
-            Failure::retryable(FailureKind::Other, "connection reset")
-        }
-        _ => Failure::retryable(FailureKind::Connect, format!("connect: {e}")),
-    }
-}
-
-/// The same short descriptions `send.rs` gives `reqwest`'s errors.
+/// The same short descriptions `pooled.rs` gives `reqwest`'s errors.
 fn failure(e: &hyper::Error) -> Failure {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut innermost = e.to_string();

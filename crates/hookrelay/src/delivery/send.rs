@@ -1,18 +1,21 @@
-//! One HTTP attempt: render the body, sign it, POST it (plain HTTP over the host slot's own
-//! connection, HTTPS over the pooled client), and describe what happened as data ([`Outcome`]),
-//! never as an `Err`.
+//! One HTTP attempt: render the body, sign it, POST it (over the host slot's own HTTP/1.1
+//! connection, plain or TLS; to a host that takes HTTP/2 alone over the pooled client), and
+//! describe what happened as data ([`Outcome`]), never as an `Err`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use hookrelay_signature::{Scheme, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
-use super::http1::{self, Answer, FailureKind};
-use super::retry_after;
+use super::failure::FailureKind;
+use super::guard::AddressPolicy;
+use super::http1::{self, Answer};
+use super::idle::IdlePool;
+use super::pooled::Pooled;
 use super::schedule::Verdict;
+use super::stream::Connector;
 use super::target::Target;
 use crate::measure::AttemptClass;
 use crate::payload::{self, EventView};
@@ -48,7 +51,8 @@ impl Outcome {
             (Some(FailureKind::Dns), _) => AttemptClass::Dns,
             (Some(FailureKind::Tls), _) => AttemptClass::Tls,
             (Some(FailureKind::RefusedAddress), _) => AttemptClass::RefusedAddress,
-            (Some(FailureKind::Other), _) => AttemptClass::Other,
+            // Never recorded: such an attempt is sent again over the pooled client.
+            (Some(FailureKind::Http2Only | FailureKind::Other), _) => AttemptClass::Other,
             (None, Some(status)) => AttemptClass::of_status(status),
             (None, None) => AttemptClass::Other,
         }
@@ -81,47 +85,40 @@ pub struct Message<'a> {
     pub data: &'a str,
 }
 
-/// Sends attempts over one shared, pooled HTTP client.
+/// Sends attempts: over host slots' own connections, and the pooled client for HTTP/2 hosts.
 #[derive(Clone)]
 pub struct Sender {
-    client: reqwest::Client,
-    policy: Arc<AddressPolicy>,
-    /// Plain-HTTP connections between host slots.
-    idle: Arc<http1::IdlePool>,
+    /// Opens slot connections, through the address guard, with TLS for HTTPS.
+    connector: Arc<Connector>,
+    /// For hosts that take HTTP/2 alone.
+    pooled: Arc<Pooled>,
+    /// Slot connections between host slots.
+    idle: Arc<IdlePool>,
     per_host_connections: usize,
 }
 
 impl Sender {
-    /// A client whose connections are pooled and kept alive, never follow redirects (a
-    /// redirect could lead anywhere), resolve names through the address guard, and trust what
-    /// `tls` trusts (see `tls.rs`).
+    /// A sender whose connections reach only what `policy` allows, never follow redirects (a
+    /// redirect could lead anywhere), trust what `tls` trusts (see `tls.rs`) and are closed
+    /// once unused for `idle_timeout`. Starts the idle connections' sweeper on the current
+    /// runtime.
     pub fn new(
         policy: AddressPolicy,
         per_host_connections: usize,
         tls: &rustls::ClientConfig,
+        idle_timeout: Duration,
     ) -> anyhow::Result<Self> {
         let policy = Arc::new(policy);
-        let mut pooled_tls = tls.clone();
-        pooled_tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(pooled_tls)
-            .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
-            .pool_max_idle_per_host(per_host_connections)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10))
-            .build()?;
+        let pooled = Pooled::new(policy.clone(), per_host_connections, tls, idle_timeout)?;
         Ok(Self {
-            client,
-            policy,
-            idle: Arc::default(),
+            pooled: Arc::new(pooled),
+            connector: Arc::new(Connector::new(policy, tls)),
+            idle: IdlePool::start(idle_timeout),
             per_host_connections,
         })
     }
 
-    /// An idle plain-HTTP connection to `host` (`host:port`) for a host slot starting.
+    /// An idle connection to `host` (`host:port`) for a host slot starting.
     pub fn checkout(&self, host: &str) -> Option<http1::Conn> {
         self.idle.take(host)
     }
@@ -133,13 +130,13 @@ impl Sender {
         }
     }
 
-    /// Makes one attempt of `message` to `target`, on a connection of its own if plain HTTP.
+    /// Makes one attempt of `message` to `target`, on a connection of its own.
     pub async fn attempt(&self, target: &Target, message: Message<'_>) -> Outcome {
         self.attempt_in(&mut None, target, message).await
     }
 
-    /// Makes one attempt of `message` to `target`. A plain-HTTP one goes over `slot`'s own
-    /// connection (see `http1.rs`), HTTPS over the pooled client.
+    /// Makes one attempt of `message` to `target` over `slot`'s own connection (see
+    /// `http1.rs`), or over the pooled client if the host takes HTTP/2 alone.
     pub async fn attempt_in(
         &self,
         slot: &mut Option<http1::Conn>,
@@ -176,43 +173,42 @@ impl Sender {
             }
         };
         let timeout = Duration::from_secs(u64::from(target.timeout_seconds.get()));
-        if url.scheme() == "http" {
+        // Only a slot without a connection can be at a host it has not reached yet.
+        if slot.is_some() || !self.pooled.takes(url) {
             let post = http1::Post { url, headers, body };
-            let sent = http1::post(slot, &self.policy, post, RESPONSE_EXCERPT_BYTES);
-            return match tokio::time::timeout(timeout, sent).await {
+            let sent = http1::post(slot, &self.connector, post, RESPONSE_EXCERPT_BYTES);
+            match tokio::time::timeout(timeout, sent).await {
                 Err(_) => {
                     // Mid-request: the connection's state is unknown.
                     *slot = None;
-                    finish(None, Some(timed_out(timeout)), true)
+                    return finish(None, Some(timed_out(timeout)), true);
+                }
+                Ok(Err(failed)) if failed.kind == FailureKind::Http2Only => {
+                    self.pooled.remember(url);
                 }
                 Ok(Err(failed)) => {
-                    finish(None, Some((failed.kind, failed.reason)), failed.retryable)
+                    return finish(None, Some((failed.kind, failed.reason)), failed.retryable);
                 }
-                Ok(Ok(answer)) => finish(Some(answer), None, true),
-            };
-        }
-        let request = self.client.post(url.clone()).headers(headers).body(body);
-        let response = match tokio::time::timeout(timeout, request.send()).await {
-            Err(_) => return finish(None, Some(timed_out(timeout)), true),
-            Ok(Err(e)) => {
-                let (kind, reason, retryable) = classify(&e);
-                return finish(None, Some((kind, reason)), retryable);
+                Ok(Ok(answer)) => return finish(Some(answer), None, true),
             }
-            Ok(Ok(response)) => response,
+        }
+        // The request was given to the slot's connection, so it is rendered again (once per
+        // HTTP/2 host learnt; afterwards the slot connection is not tried).
+        let (url, headers, body) = match self.prepare(target, message, started_at) {
+            Ok(prepared) => prepared,
+            Err(BuildError::Permanent(kind, reason)) => {
+                return finish(None, Some((kind, reason)), false);
+            }
         };
-        let status = response.status().as_u16();
-        let retry_after = retry_after::parse(status, response.headers(), SystemTime::now());
         let remaining = timeout.saturating_sub(clock.elapsed());
-        let (body, error) = match tokio::time::timeout(remaining, read_excerpt(response)).await {
-            Ok(body) => (body, None),
-            Err(_) => (None, Some(timed_out(timeout))),
-        };
-        let answer = Answer {
-            status,
-            body,
-            retry_after,
-        };
-        finish(Some(answer), error, true)
+        let (answer, failed) = self
+            .pooled
+            .post(url, headers, body, remaining, RESPONSE_EXCERPT_BYTES)
+            .await;
+        match failed {
+            Some((kind, reason, retryable)) => finish(answer, Some((kind, reason)), retryable),
+            None => finish(answer, None, true),
+        }
     }
 
     /// The URL, headers and body of one attempt.
@@ -224,7 +220,7 @@ impl Sender {
     ) -> Result<(&'t reqwest::Url, reqwest::header::HeaderMap, Vec<u8>), BuildError> {
         let url = target.url();
         if let Some(ip) = literal_ip(url)
-            && !self.policy.allows(ip)
+            && !self.connector.policy().allows(ip)
         {
             return Err(BuildError::Permanent(
                 FailureKind::RefusedAddress,
@@ -319,88 +315,4 @@ fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
         url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
         url::Host::Domain(_) => None,
     }
-}
-
-/// Reads at most [`RESPONSE_EXCERPT_BYTES`] of the body; the rest is never buffered.
-async fn read_excerpt(mut response: reqwest::Response) -> Option<String> {
-    let mut buf = Vec::new();
-    while buf.len() < RESPONSE_EXCERPT_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    buf.truncate(RESPONSE_EXCERPT_BYTES);
-    if buf.is_empty() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-/// The kind and a short, stable description of a transport error, and whether retrying can
-/// help.
-fn classify(e: &reqwest::Error) -> (FailureKind, String, bool) {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut text = String::new();
-    while let Some(err) = source {
-        if let Some(forbidden) = err.downcast_ref::<Forbidden>() {
-            return (FailureKind::RefusedAddress, forbidden.to_string(), false);
-        }
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            return (FailureKind::Tls, format!("tls: {tls}"), true);
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = rustls_error(io) {
-                return (FailureKind::Tls, format!("tls: {tls}"), true);
-            }
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    return (FailureKind::Connect, "connection refused".into(), true);
-                }
-                std::io::ErrorKind::ConnectionReset => {
-                    return (FailureKind::Other, "connection reset".into(), true);
-                }
-                _ => {}
-            }
-        }
-        text.push_str(&err.to_string().to_ascii_lowercase());
-        text.push(' ');
-        source = err.source();
-    }
-    // reqwest does not type these; its messages are the only signal, read here once.
-    let (kind, reason) = if e.is_timeout() {
-        (FailureKind::Timeout, "timeout".to_owned())
-    } else if text.contains("dns error") || text.contains("failed to lookup") {
-        (FailureKind::Dns, format!("dns: {}", innermost(e)))
-    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-        (FailureKind::Tls, format!("tls: {}", innermost(e)))
-    } else if e.is_connect() {
-        (FailureKind::Connect, format!("connect: {}", innermost(e)))
-    } else {
-        (
-            FailureKind::Other,
-            format!("request failed: {}", innermost(e)),
-        )
-    };
-    (kind, reason, true)
-}
-
-/// The TLS error inside (possibly nested) `io::Error`s, whose `source()` skips their payload.
-fn rustls_error(io: &std::io::Error) -> Option<&rustls::Error> {
-    let mut payload = io.get_ref();
-    while let Some(inner) = payload {
-        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        payload = inner.downcast_ref::<std::io::Error>()?.get_ref();
-    }
-    None
-}
-
-fn innermost(e: &reqwest::Error) -> String {
-    let mut last: &dyn std::error::Error = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }

@@ -1,16 +1,29 @@
 //! The TLS client configuration HTTPS deliveries share: ring's crypto (nothing that builds C),
 //! the built-in webpki (Mozilla) roots plus the operator's own CA certificates
 //! (`extra_root_certificates`). The process builds it once: a configuration carries the session
-//! cache, so one shared by every connection lets a reconnection to a host resume its TLS session
-//! instead of repeating the full handshake.
+//! cache, so one shared by every connection (slot connections and the pooled client clone it,
+//! each setting its own ALPN, and the clones share the cache) lets a reconnection to a host
+//! resume its TLS session instead of repeating the full handshake.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use rustls::client::Resumption;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
+
+/// Hosts whose TLS sessions are kept for resumption. rustls's default keeps 256 tickets, at
+/// most 8 a host: 32 hosts, which a busy operator's thousands of endpoints would turn over
+/// (the cache forgets the host stored first) before a reconnection could use them. An entry is
+/// the host's tickets (a few hundred bytes each) and the certificate chains of the handshakes
+/// they came from (shared between tickets, commonly 2 to 5 KB): about 10 KB a host that keeps
+/// reconnecting, so 4,096 hosts stay well under the tens of MB, and a host met once costs less.
+const SESSION_CACHE_HOSTS: usize = 4096;
+
+/// Tickets rustls keeps per host (its `ClientSessionMemoryCache` sizes by tickets).
+const TICKETS_PER_HOST: usize = 8;
 
 /// Reads every certificate of the PEM file at `path`. A missing or unreadable file, a malformed
 /// PEM section or a file without a single certificate is an error.
@@ -41,11 +54,13 @@ pub fn client_config(extra_roots: &[CertificateDer<'static>]) -> anyhow::Result<
             .with_context(|| format!("certificate {} is not a usable CA certificate", i + 1))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
         .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_no_client_auth();
+    config.resumption = Resumption::in_memory_sessions(SESSION_CACHE_HOSTS * TICKETS_PER_HOST);
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Connections to plain-HTTP receivers: kept alive and reused from one delivery to the next, and
-//! a receiver that closes every connection after answering still gets every delivery on its
-//! first attempt. The receiver here is a bare HTTP/1.1 server on a TCP listener, so the test
+//! Connections to plain-HTTP receivers: kept alive and reused from one delivery to the next, a
+//! receiver that closes every connection after answering still gets every delivery on its
+//! first attempt, and a connection left unused past `connection_idle_timeout_seconds` is closed
+//! by hookrelay (the receiver sees it end). The receiver here is a bare HTTP/1.1 server on a TCP listener, so the test
 //! sees every connection the sender opens.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::helpers::{TestApp, eventually};
 backend_tests!(
     deliveries_to_one_host_reuse_its_connection,
     a_receiver_that_closes_every_connection_still_gets_each_delivery_first_time,
+    a_connection_unused_past_the_idle_timeout_is_closed,
 );
 
 /// A bare HTTP/1.1 receiver answering 200 to every request.
@@ -24,6 +26,8 @@ struct BareReceiver {
     url: String,
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    /// Connections hookrelay closed (the receiver read their end).
+    closed_by_peer: Arc<AtomicUsize>,
 }
 
 impl BareReceiver {
@@ -34,11 +38,16 @@ impl BareReceiver {
         let url = format!("http://{}/h", listener.local_addr().unwrap());
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (conns, reqs) = (connections.clone(), requests.clone());
+        let closed_by_peer = Arc::new(AtomicUsize::new(0));
+        let (conns, reqs, closed) = (
+            connections.clone(),
+            requests.clone(),
+            closed_by_peer.clone(),
+        );
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 conns.fetch_add(1, Ordering::SeqCst);
-                let reqs = reqs.clone();
+                let (reqs, closed) = (reqs.clone(), closed.clone());
                 tokio::spawn(async move {
                     let mut stream = BufReader::new(stream);
                     loop {
@@ -47,7 +56,10 @@ impl BareReceiver {
                         loop {
                             line.clear();
                             match stream.read_line(&mut line).await {
-                                Ok(0) | Err(_) => return,
+                                Ok(0) | Err(_) => {
+                                    closed.fetch_add(1, Ordering::SeqCst);
+                                    return;
+                                }
                                 Ok(_) => {}
                             }
                             if line == "\r\n" {
@@ -76,6 +88,7 @@ impl BareReceiver {
             url,
             connections,
             requests,
+            closed_by_peer,
         }
     }
 }
@@ -129,4 +142,31 @@ async fn a_receiver_that_closes_every_connection_still_gets_each_delivery_first_
     }
     assert_eq!(receiver.requests.load(Ordering::SeqCst), 10);
     assert_eq!(receiver.connections.load(Ordering::SeqCst), 10);
+}
+
+async fn a_connection_unused_past_the_idle_timeout_is_closed(app: &mut TestApp) {
+    app.stop().await;
+    let short = app
+        .spawn_peer(|c| c.connection_idle_timeout_seconds = 1)
+        .await;
+    let receiver = BareReceiver::spawn(false).await;
+    let w = short.create_webhook(json!({"url": receiver.url})).await;
+    let id = w["id"].as_str().unwrap();
+    publish_one_by_one(&short, &receiver, 1).await;
+    all_succeed(&short, id, 1).await;
+    assert_eq!(receiver.connections.load(Ordering::SeqCst), 1);
+    eventually(
+        Duration::from_secs(10),
+        "hookrelay closes the idle connection",
+        || async { receiver.closed_by_peer.load(Ordering::SeqCst) == 1 },
+    )
+    .await;
+    // The next delivery opens a new connection.
+    short
+        .publish(json!({"type": "a.b", "data": {"i": 1}}))
+        .await;
+    all_succeed(&short, id, 2).await;
+    assert_eq!(receiver.connections.load(Ordering::SeqCst), 2);
+    short.teardown().await;
+    app.restart().await;
 }

@@ -436,6 +436,8 @@ async fn fresh_postgres_schema() -> Option<Database> {
 #[derive(Clone, Debug)]
 pub struct Received {
     pub at: Instant,
+    /// The HTTP version it came over.
+    pub version: axum::http::Version,
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -496,11 +498,15 @@ impl TestReceiver {
         let address = listener.local_addr().expect("addr");
         let shared = state.clone();
         let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+            move |version: axum::http::Version,
+                  uri: axum::http::Uri,
+                  headers: HeaderMap,
+                  body: Bytes| {
                 let state = shared.clone();
                 async move {
                     state.received.lock().expect("lock").push(Received {
                         at: Instant::now(),
+                        version,
                         path: uri.path().to_owned(),
                         headers,
                         body,

@@ -174,7 +174,7 @@ async fn attempt_once(app: &TestApp, id: &str) -> Outcome {
         data: "{}",
     };
     let tls = hookrelay::delivery::tls::client_config(&[]).unwrap();
-    let sender = Sender::new(policy, 1, &tls).unwrap();
+    let sender = Sender::new(policy, 1, &tls, Duration::from_secs(50)).unwrap();
     sender.attempt(&Target::new(webhook), message).await
 }
 

@@ -127,9 +127,15 @@ impl Served {
 
 /// `hookrelay serve` run to its end: what a refused start prints.
 pub(crate) fn refused_serve(args: &[&str]) -> String {
+    refused_serve_with(args, &[])
+}
+
+/// [`refused_serve`] with environment variables set.
+pub(crate) fn refused_serve_with(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .output()
         .expect("hookrelay runs");
@@ -257,6 +263,29 @@ async fn development_mode_is_announced_loudly() {
     served.port();
     served.wait_for_line("DEVELOPMENT MODE");
     served.terminate();
+}
+
+#[tokio::test]
+async fn worker_threads_sizes_the_runtime_and_zero_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("hookrelay.db").display());
+    let mut served = Served::start_with(&database, false, |cmd| {
+        cmd.env("HOOKRELAY_WORKER_THREADS", "3");
+    });
+    served.port();
+    // The runtime's own count of its workers, as it started.
+    let line = served.wait_for_line("async runtime started");
+    assert!(line.contains("worker_threads=3"), "{line}");
+    served.terminate();
+
+    let printed = refused_serve_with(
+        &["--database-url", &database],
+        &[("HOOKRELAY_WORKER_THREADS", "0")],
+    );
+    assert!(
+        printed.contains("worker_threads: must be at least 1"),
+        "{printed}"
+    );
 }
 
 #[tokio::test]

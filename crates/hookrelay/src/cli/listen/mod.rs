@@ -115,7 +115,10 @@ pub fn run(args: ListenArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    super::block_on(serve(args, receiver))
+    super::block_on(
+        crate::config::default_worker_threads(),
+        serve(args, receiver),
+    )
 }
 
 impl Receiver {
