@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use entities::{
-    Activity, Attempt, AttemptResult, DashboardSession, Delivery, DeliveryFilter, DeliveryStatus,
-    EventType, KeyOwner, NewDashboardSession, Page, Paged, Replay, Tenant, Webhook,
+    Activity, Attempt, AttemptHour, AttemptResult, DashboardSession, Delivery, DeliveryFilter,
+    DeliveryStatus, EventType, KeyOwner, NewDashboardSession, Page, Paged, Replay, Tenant, Webhook,
 };
 pub use leases::DeliveryLock;
 pub use queue::{
@@ -306,6 +306,16 @@ pub trait Store: Send + Sync + 'static {
         since: i64,
         limit: u32,
     ) -> Result<Vec<(i64, i64, bool)>>;
+    /// For each of `webhooks` (of `tenant`), the attempts of its newest deliveries created since
+    /// `since` (unix ms), at most `per_webhook` each, counted per hour: in one query, each
+    /// webhook's part a bounded walk down its delivery index (the webhooks list).
+    async fn attempt_hours(
+        &self,
+        tenant: &TenantId,
+        webhooks: &[WebhookId],
+        since: i64,
+        per_webhook: u32,
+    ) -> Result<Vec<AttemptHour>>;
     /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
     /// pending and due at `now`, test sends excepted; answers how many.
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64>;

@@ -71,7 +71,7 @@ impl Window {
     }
 
     /// The first bar's start: whole hours or UTC days, the last bar the current one.
-    fn start(&self, now: i64) -> i64 {
+    pub fn start(&self, now: i64) -> i64 {
         now - now.rem_euclid(self.bucket_ms) - (self.buckets as i64 - 1) * self.bucket_ms
     }
 }
