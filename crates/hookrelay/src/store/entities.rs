@@ -194,6 +194,18 @@ pub struct Delivery {
     pub updated_at: i64,
 }
 
+/// A page of the delivery log read with a bounded scan ([`super::Store::scan_deliveries`]).
+#[derive(Debug)]
+pub struct LogPage {
+    /// Matching deliveries, newest first.
+    pub items: Vec<Delivery>,
+    /// Pass as `cursor` to read on.
+    pub next_cursor: Option<String>,
+    /// When the scan stopped at its bound short of a page: the time of the oldest delivery
+    /// it looked at, where `next_cursor` resumes.
+    pub searched_to: Option<i64>,
+}
+
 /// Filters of the delivery log.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryFilter {

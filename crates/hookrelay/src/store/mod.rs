@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use entities::{
     Activity, Attempt, AttemptHour, AttemptResult, DashboardSession, Delivery, DeliveryFilter,
-    DeliveryStatus, EventType, KeyOwner, NewDashboardSession, Page, Paged, Replay, Tenant, Webhook,
+    DeliveryStatus, EventType, KeyOwner, LogPage, NewDashboardSession, Page, Paged, Replay, Tenant,
+    Webhook,
 };
 pub use leases::DeliveryLock;
 pub use queue::{
@@ -286,6 +287,17 @@ pub trait Store: Send + Sync + 'static {
         filter: &DeliveryFilter,
         page: &Page,
     ) -> Result<Paged<Delivery>>;
+    /// A webhook's deliveries matching `filter`, newest first, looking at no more than `scan`
+    /// of its deliveries from the cursor on: a page can be short of `page.limit` with a
+    /// `next_cursor` and `searched_to` (the dashboard's log).
+    async fn scan_deliveries(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        filter: &DeliveryFilter,
+        page: &Page,
+        scan: u32,
+    ) -> Result<LogPage>;
     /// Attempts of a webhook since `since` (unix ms), newest first, at most `limit`, and its
     /// deliveries created since then counted by status.
     async fn webhook_activity(

@@ -23,6 +23,7 @@ mod dashboard_activity;
 mod dashboard_browser;
 mod dashboard_edit;
 mod dashboard_glance;
+mod dashboard_log_scan;
 mod dashboard_operator;
 mod dashboard_test_send;
 mod dashboard_wire;

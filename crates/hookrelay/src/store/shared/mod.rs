@@ -13,6 +13,7 @@ mod failures;
 mod glance;
 mod health;
 mod log;
+mod log_scan;
 mod publish;
 mod retention;
 mod tenants;
@@ -28,7 +29,7 @@ use super::backend::{Backend, Conn};
 use super::{
     Activity, AttemptHour, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery,
     DeliveryDetail, DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType,
-    FailurePolicy, Intake, KeyOwner, NewDashboardSession, NewEvent, NotReady, Page, Paged,
+    FailurePolicy, Intake, KeyOwner, LogPage, NewDashboardSession, NewEvent, NotReady, Page, Paged,
     Publication, PurgeCursor, Purged, QueueDepth, Replay, Result, Store, SystemOverview, Tenant,
     Webhook,
 };
@@ -292,6 +293,17 @@ impl<B: Backend> Store for B {
         page: &Page,
     ) -> Result<Paged<Delivery>> {
         log::list(self, tenant, webhook, filter, page).await
+    }
+
+    async fn scan_deliveries(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        filter: &DeliveryFilter,
+        page: &Page,
+        scan: u32,
+    ) -> Result<LogPage> {
+        log_scan::scan(self, tenant, webhook, filter, page, scan).await
     }
 
     async fn webhook_activity(
