@@ -44,6 +44,12 @@ macro_rules! generated_id {
                 Self(format!("{}{}", $prefix, ulid::Ulid::from_parts(ms.max(0) as u64, 0)))
             }
 
+            /// When the id `s` of this kind was made (unix ms), if it is one.
+            pub fn timestamp_of(s: &str) -> Option<i64> {
+                let u = ulid::Ulid::from_string(s.strip_prefix($prefix)?).ok()?;
+                i64::try_from(u.timestamp_ms()).ok()
+            }
+
             /// Whether `s` has the shape of an id of this kind (the prefix and a ULID), as a list's
             /// `next_cursor` does.
             /// Exactly as generated: 26 upper-case Crockford base32 digits, the first at most `7`
@@ -207,6 +213,12 @@ mod tests {
         let id = DeliveryId::generate();
         assert!(bound < id);
         assert!(DeliveryId::lower_bound(now + 60_000) > id);
+        let at = DeliveryId::timestamp_of(id.as_str()).unwrap();
+        assert!(at >= now - 1 && at <= crate::clock::now_ms());
+        assert_eq!(
+            DeliveryId::timestamp_of("wh_01M91J43QSVMKVZCERV0ZVK3TZ"),
+            None
+        );
     }
 
     #[test]

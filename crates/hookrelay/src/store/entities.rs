@@ -197,6 +197,18 @@ pub struct Delivery {
     pub updated_at: i64,
 }
 
+/// A page of the delivery log read with a bounded scan ([`super::Store::scan_deliveries`]).
+#[derive(Debug)]
+pub struct LogPage {
+    /// Matching deliveries, newest first.
+    pub items: Vec<Delivery>,
+    /// Pass as `cursor` to read on.
+    pub next_cursor: Option<String>,
+    /// When the scan stopped at its bound short of a page: the time of the oldest delivery
+    /// it looked at, where `next_cursor` resumes.
+    pub searched_to: Option<i64>,
+}
+
 /// Filters of the delivery log.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryFilter {
@@ -217,6 +229,21 @@ pub struct Activity {
     pub attempts: Vec<(i64, i64, bool)>,
     /// Deliveries created in the window, by status.
     pub deliveries: Vec<(DeliveryStatus, u64)>,
+}
+
+/// One hour of a webhook's attempts as the webhooks list reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptHour {
+    /// The webhook.
+    pub webhook: WebhookId,
+    /// The hour's start (unix ms, a whole hour).
+    pub hour_start: i64,
+    /// Attempts read in this hour that succeeded.
+    pub succeeded: u64,
+    /// Attempts read in this hour that failed.
+    pub failed: u64,
+    /// The earliest `started_at` among them.
+    pub oldest_started_at: i64,
 }
 
 /// Which past deliveries to queue again.

@@ -14,8 +14,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use entities::{
-    Activity, Attempt, AttemptResult, DashboardSession, Delivery, DeliveryFilter, DeliveryStatus,
-    EventType, KeyOwner, NewDashboardSession, Page, Paged, Replay, Tenant, Webhook,
+    Activity, Attempt, AttemptHour, AttemptResult, DashboardSession, Delivery, DeliveryFilter,
+    DeliveryStatus, EventType, KeyOwner, LogPage, NewDashboardSession, Page, Paged, Replay, Tenant,
+    Webhook,
 };
 pub use leases::DeliveryLock;
 pub use queue::{
@@ -286,6 +287,17 @@ pub trait Store: Send + Sync + 'static {
         filter: &DeliveryFilter,
         page: &Page,
     ) -> Result<Paged<Delivery>>;
+    /// A webhook's deliveries matching `filter`, newest first, looking at no more than `scan`
+    /// of its deliveries from the cursor on: a page can be short of `page.limit` with a
+    /// `next_cursor` and `searched_to` (the dashboard's log).
+    async fn scan_deliveries(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        filter: &DeliveryFilter,
+        page: &Page,
+        scan: u32,
+    ) -> Result<LogPage>;
     /// Attempts of a webhook since `since` (unix ms), newest first, at most `limit`, and its
     /// deliveries created since then counted by status.
     async fn webhook_activity(
@@ -306,6 +318,16 @@ pub trait Store: Send + Sync + 'static {
         since: i64,
         limit: u32,
     ) -> Result<Vec<(i64, i64, bool)>>;
+    /// For each of `webhooks` (of `tenant`), the attempts of its newest deliveries created since
+    /// `since` (unix ms), at most `per_webhook` each, counted per hour: in one query, each
+    /// webhook's part a bounded walk down its delivery index (the webhooks list).
+    async fn attempt_hours(
+        &self,
+        tenant: &TenantId,
+        webhooks: &[WebhookId],
+        since: i64,
+        per_webhook: u32,
+    ) -> Result<Vec<AttemptHour>>;
     /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
     /// pending and due at `now`, test sends excepted; answers how many.
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64>;

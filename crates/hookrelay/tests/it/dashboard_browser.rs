@@ -267,6 +267,15 @@ async fn the_dashboard_works_in_a_real_browser() {
     .await;
     c.goto(webhook_page.as_str()).await.unwrap();
     shoot(&c, "webhook").await;
+    // The list: the failed attempt in the webhook's rate and sparkline.
+    let list = app.url("/dashboard/t/default/webhooks");
+    c.goto(&list).await.unwrap();
+    assert_eq!(text(&c, ".glance .rate").await, "0.0 %");
+    let spark = c.find(Locator::Css("svg.spark")).await.unwrap();
+    let label = spark.attr("aria-label").await.unwrap().unwrap_or_default();
+    assert!(label.ends_with("0 succeeded, 1 failed"), "{label}");
+    shoot(&c, "webhooks").await;
+    c.goto(webhook_page.as_str()).await.unwrap();
     click(&c, "#log a").await;
     assert!(text(&c, "section.attempt").await.contains("500"));
     assert!(text(&c, "pre.response").await.contains("receiver is down"));
@@ -307,11 +316,16 @@ async fn the_dashboard_works_in_a_real_browser() {
     c.goto(webhook_page.as_str()).await.unwrap();
     no_horizontal_scroll(&c, "the webhook page").await;
     shoot(&c, "webhook-phone").await;
+    c.goto(&list).await.unwrap();
+    no_horizontal_scroll(&c, "the webhooks list").await;
+    shoot(&c, "webhooks-phone").await;
     c.goto(&app.url("/dashboard/system")).await.unwrap();
     no_horizontal_scroll(&c, "the system page").await;
     shoot(&c, "system-phone").await;
     c.set_window_size(1280, 900).await.unwrap();
     c.goto(webhook_page.as_str()).await.unwrap();
+    // Its page with failed and succeeded attempts (README's docs/dashboard.png).
+    shoot(&c, "webhook-active").await;
 
     // Disable and re-enable; rotate the secret.
     click_confirmed(&c, "#disable").await;

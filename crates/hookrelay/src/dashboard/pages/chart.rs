@@ -19,6 +19,8 @@ use crate::dashboard::error::DashError;
 use crate::dashboard::layout::time;
 use crate::ids::{TenantId, WebhookId};
 
+use super::log::LogFilter;
+
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 /// Most attempts one chart reads; bench/README.md ("dashboard") has what a read costs.
@@ -71,7 +73,7 @@ impl Window {
     }
 
     /// The first bar's start: whole hours or UTC days, the last bar the current one.
-    fn start(&self, now: i64) -> i64 {
+    pub fn start(&self, now: i64) -> i64 {
         now - now.rem_euclid(self.bucket_ms) - (self.buckets as i64 - 1) * self.bucket_ms
     }
 }
@@ -150,8 +152,9 @@ impl Activity {
         self.window.label
     }
 
-    /// The chart section; `base` is the webhook page's path.
-    pub fn render(&self, base: &str) -> Markup {
+    /// The chart section; `base` is the webhook page's path, and its window links keep the
+    /// log's filters.
+    pub fn render(&self, base: &str, log: &LogFilter) -> Markup {
         let w = self.window;
         let peak = self
             .bars
@@ -179,7 +182,7 @@ impl Activity {
                             @if other.name == w.name {
                                 span.current aria-current="page" { (other.name) }
                             } @else {
-                                a href=(format!("{base}?window={}#activity", other.name)) { (other.name) }
+                                a href=(window_link(base, log, other)) { (other.name) }
                             }
                         }
                     }
@@ -226,6 +229,15 @@ impl Activity {
             }
         }
     }
+}
+
+/// The page in `window`, with the log's filters (not its cursor: the log starts over).
+fn window_link(base: &str, log: &LogFilter, window: &Window) -> String {
+    let keep = LogFilter {
+        window: Some(window.name),
+        ..log.clone()
+    };
+    format!("{base}?{}#activity", keep.query(None))
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The webhook page's delivery log: filters by status, event type and time (a plain GET form,
-//! so a filtered view is a link), paging, and "replay failed since…", which queues the failed
-//! deliveries again through the API's replay (the page then says how many).
+//! so a filtered view is a link, which keeps the chart's window), paging, and "replay failed
+//! since…", which queues the failed deliveries again through the API's replay (the page then
+//! says how many). A page reads at most [`SCAN`] deliveries
+//! ([`crate::store::Store::scan_deliveries`]): a filter that matches almost nothing shows what
+//! it found, how far back it searched, and a link that searches on from there.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,12 +33,18 @@ const PERIODS: &[(&str, &str, i64)] = &[
     ("7d", "last 7 days", 7 * 24 * 3_600_000),
 ];
 
+/// Most deliveries one page of the log looks at; bench/README.md ("dashboard") has what that
+/// costs.
+pub const SCAN: u32 = 10_000;
+
 /// The log's filters, as read from the page's query (unknown values are no filter).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct LogFilter {
     pub status: Option<DeliveryStatus>,
     pub event_type: Option<String>,
     pub period: Option<&'static str>,
+    /// The chart's window, kept by the log's links and form (`None`: the default).
+    pub window: Option<&'static str>,
 }
 
 impl LogFilter {
@@ -48,6 +57,7 @@ impl LogFilter {
                 .iter()
                 .find(|(p, _, _)| Some(*p) == period)
                 .map(|(p, _, _)| *p),
+            window: None,
         }
     }
 
@@ -65,7 +75,7 @@ impl LogFilter {
     }
 
     /// The page's query for these filters and `cursor`.
-    fn query(&self, cursor: Option<&str>) -> String {
+    pub fn query(&self, cursor: Option<&str>) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if let Some(s) = self.status {
             q.append_pair("status", s.as_str());
@@ -75,6 +85,9 @@ impl LogFilter {
         }
         if let Some(p) = self.period {
             q.append_pair("period", p);
+        }
+        if let Some(w) = self.window {
+            q.append_pair("window", w);
         }
         if let Some(c) = cursor {
             q.append_pair("cursor", c);
@@ -88,6 +101,8 @@ pub struct LogView<'a> {
     pub filter: &'a LogFilter,
     pub deliveries: &'a [Delivery],
     pub next: Option<&'a str>,
+    /// When the page's scan stopped short of a page: how far back it searched.
+    pub searched_to: Option<i64>,
     pub catalog: &'a [EventType],
     /// Deliveries a replay just queued again.
     pub replayed: Option<u64>,
@@ -106,7 +121,8 @@ pub fn section(viewer: &Viewer, t: &TenantId, base: &str, v: &LogView<'_>) -> Ma
         .map_or_else(|| rfc3339(v.now - 24 * 3_600_000), str::to_owned);
     html! {
         h2 { "Deliveries" }
-        form.filters #log-filters method="get" action=(base) {
+        form.filters #log-filters method="get" action=(format!("{base}#log-filters")) {
+            @if let Some(w) = f.window { input type="hidden" name="window" value=(w); }
             label for="f-status" { "Status" }
             select #f-status name="status" {
                 option value="" { "any" }
@@ -129,9 +145,18 @@ pub fn section(viewer: &Viewer, t: &TenantId, base: &str, v: &LogView<'_>) -> Ma
             }
             button.secondary type="submit" { "Filter" }
         }
-        (table(t, v.deliveries))
-        @if let Some(next) = v.next {
-            p { a #older href=(format!("{base}?{}", f.query(Some(next)))) { "Older deliveries →" } }
+        @if let (Some(to), Some(next)) = (v.searched_to, v.next) {
+            @if !v.deliveries.is_empty() { (table(t, v.deliveries)) }
+            p #searched-to role="status" {
+                @if v.deliveries.is_empty() { "No match among the deliveries back to " } @else { "Searched the deliveries back to " }
+                (time(to)) ". "
+                a #search-older href=(format!("{base}?{}#log-filters", f.query(Some(next)))) { "Search older →" }
+            }
+        } @else {
+            (table(t, v.deliveries))
+            @if let Some(next) = v.next {
+                p { a #older href=(format!("{base}?{}", f.query(Some(next)))) { "Older deliveries →" } }
+            }
         }
         form.replay #replay method="post" action=(format!("{base}/replay")) {
             (csrf_field(viewer))

@@ -14,6 +14,7 @@ mod event_picker;
 pub mod log;
 pub mod login;
 pub mod receiving;
+mod sparkline;
 pub mod system;
 pub mod tenants;
 pub mod test_send;

@@ -142,31 +142,41 @@ pub async fn render_page(
     let t = &view.tenant;
     let w = state.app.store.get_webhook(t, &id).await?;
     let now = now_ms();
-    let filter = LogFilter::read(
+    let window = chart::Window::read(q.window.as_deref());
+    let mut filter = LogFilter::read(
         q.status.as_deref(),
         q.event_type.as_deref(),
         q.period.as_deref(),
     );
+    filter.window = (window.name != chart::WINDOWS[0].name).then_some(window.name);
     let cursor = q.cursor.filter(|c| DeliveryId::is_well_formed(c));
     let page_q = Page {
         limit: LOG_PAGE,
         cursor,
     };
-    let log = state
-        .app
-        .store
-        .list_deliveries(t, &w.id, &filter.store(now), &page_q)
-        .await?;
-    let window = chart::Window::read(q.window.as_deref());
-    let activity = chart::Activity::load(state, t, &w.id, window, now).await?;
+    let store_filter = filter.store(now);
+    // The page's reads do not depend on each other: on SQLite they run on separate reading
+    // connections at once, so the page takes its slowest read, not their sum.
+    let log = async {
+        let log = state
+            .app
+            .store
+            .scan_deliveries(t, &w.id, &store_filter, &page_q, log::SCAN);
+        Ok::<_, DashError>(log.await?)
+    };
+    let (log, activity, catalog, sent) = tokio::try_join!(
+        log,
+        chart::Activity::load(state, t, &w.id, window, now),
+        catalog(state),
+        test_send::sent(state, view, &w.id, &panel),
+    )?;
     let base = format!("/dashboard/t/{t}/webhooks/{}", w.id);
-    let catalog = catalog(state).await?;
-    let sent = test_send::sent(state, view, &w.id, &panel).await?;
     let test = test_send::panel(&view.viewer, &base, &catalog, &panel, sent.as_ref());
     let log_view = LogView {
         filter: &filter,
         deliveries: &log.items,
         next: log.next_cursor.as_deref(),
+        searched_to: log.searched_to,
         catalog: &catalog,
         replayed: q.replayed,
         replay_error: q.replay_error.as_ref(),
@@ -178,7 +188,7 @@ pub async fn render_page(
         rate: activity.rate,
         rate_label: activity.label(),
         reveal: q.reveal.is_some(),
-        activity: activity.render(&base),
+        activity: activity.render(&base, &filter),
         test,
         log: log::section(&view.viewer, t, &base, &log_view),
     };

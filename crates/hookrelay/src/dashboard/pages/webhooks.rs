@@ -1,6 +1,7 @@
-//! A tenant's webhooks: the list (status, events, 24-hour success rate), and creating one with
-//! events picked from the catalog. The form goes through the API's own parsing, so a refused
-//! value is shown at its field with the API's message.
+//! A tenant's webhooks: the list (status, events, 24-hour success rate and sparkline, from
+//! `sparkline.rs`), and creating one with events picked from the catalog. The form goes
+//! through the API's own parsing, so a refused value is shown at its field with the API's
+//! message.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,30 +21,10 @@ use crate::ids::TenantId;
 use crate::store::{EventType, Page, Webhook};
 
 use super::event_picker::{event_picker, field_error, other_error};
+use super::sparkline;
 
 /// Webhooks and catalog entries a page shows.
 const SHOWN: u32 = 250;
-/// Attempts the success rate is worked out from: those of the newest deliveries of the last
-/// 24 hours.
-const RATE_SAMPLE: u32 = 500;
-const DAY_MS: i64 = 24 * 3_600_000;
-
-/// Share of a webhook's attempts of the last 24 hours that succeeded, if it made any.
-pub async fn success_rate(
-    state: &DashState,
-    tenant: &TenantId,
-    webhook: &Webhook,
-) -> Result<Option<f64>, DashError> {
-    // The newest attempts along the webhook's delivery index: bounded, however large the log.
-    let attempts = state
-        .app
-        .store
-        .recent_attempts(tenant, &webhook.id, now_ms() - DAY_MS, RATE_SAMPLE)
-        .await?;
-    let total = attempts.len();
-    let ok = attempts.iter().filter(|(_, _, ok)| *ok).count();
-    Ok((total > 0).then(|| ok as f64 / total as f64))
-}
 
 /// `active`, or `disabled (reason) since …`.
 pub fn status_badge(w: &Webhook) -> Markup {
@@ -83,10 +64,7 @@ pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Re
         .list_webhooks(&view.tenant, &page_q)
         .await?
         .items;
-    let mut rates = Vec::with_capacity(hooks.len());
-    for w in &hooks {
-        rates.push(success_rate(&state, &view.tenant, w).await?);
-    }
+    let glances = sparkline::load(&state, &view.tenant, &hooks, now_ms()).await?;
     let t = &view.tenant;
     let body = page(
         "Webhooks",
@@ -105,14 +83,14 @@ pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Re
                 }
             } @else {
                 table.list {
-                    thead { tr { th { "URL" } th.hide-narrow { "Events" } th { "Status" } th { "24 h success" } } }
+                    thead { tr { th { "URL" } th.hide-narrow { "Events" } th { "Status" } th { "Success, last 24 hours" } } }
                     tbody {
-                        @for (w, rate) in hooks.iter().zip(&rates) {
+                        @for (w, glance) in hooks.iter().zip(&glances) {
                             tr {
                                 td.url { a href=(format!("/dashboard/t/{t}/webhooks/{}", w.id)) { (w.url.as_str()) } }
                                 td.hide-narrow { (events_text(w)) }
                                 td { (status_badge(w)) }
-                                td { @match rate { Some(r) => { (format!("{:.1} %", r * 100.0)) }, None => { span.muted { "no attempts" } } } }
+                                td { (glance.render()) }
                             }
                         }
                     }

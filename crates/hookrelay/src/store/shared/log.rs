@@ -20,7 +20,7 @@ const LONGEST_SCHEDULE_MS: i64 = 7 * 24 * 3_600_000;
 /// How long before its event's `created_at` a delivery id may be generated: none should be
 /// (the id is generated later, on the same node's clock), this allows for the clock stepping
 /// back.
-const CLOCK_SLACK_MS: i64 = 60_000;
+pub(super) const CLOCK_SLACK_MS: i64 = 60_000;
 
 /// How long after its event's `created_at` a delivery id may be generated: the time between a
 /// publish request being parsed and its group writing, normally well under a second and

@@ -10,8 +10,10 @@
 mod catalog;
 mod dashboard;
 mod failures;
+mod glance;
 mod health;
 mod log;
+mod log_scan;
 mod ordering;
 mod publish;
 mod retention;
@@ -26,10 +28,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::{Backend, Conn};
 use super::{
-    Activity, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery, DeliveryDetail,
-    DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType, FailurePolicy, Intake,
-    KeyOwner, NewDashboardSession, NewEvent, NotReady, Page, Paged, Publication, PurgeCursor,
-    Purged, QueueDepth, Replay, Result, Store, SystemOverview, Tenant, Webhook,
+    Activity, AttemptHour, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery,
+    DeliveryDetail, DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType,
+    FailurePolicy, Intake, KeyOwner, LogPage, NewDashboardSession, NewEvent, NotReady, Page, Paged,
+    Publication, PurgeCursor, Purged, QueueDepth, Replay, Result, Store, SystemOverview, Tenant,
+    Webhook,
 };
 use crate::ids::{DeliveryId, EventId, KeyId, TenantId, WebhookId};
 
@@ -305,6 +308,17 @@ impl<B: Backend> Store for B {
         log::list(self, tenant, webhook, filter, page).await
     }
 
+    async fn scan_deliveries(
+        &self,
+        tenant: &TenantId,
+        webhook: &WebhookId,
+        filter: &DeliveryFilter,
+        page: &Page,
+        scan: u32,
+    ) -> Result<LogPage> {
+        log_scan::scan(self, tenant, webhook, filter, page, scan).await
+    }
+
     async fn webhook_activity(
         &self,
         tenant: &TenantId,
@@ -323,6 +337,16 @@ impl<B: Backend> Store for B {
         limit: u32,
     ) -> Result<Vec<(i64, i64, bool)>> {
         log::recent_attempts(self, tenant, webhook, since, limit).await
+    }
+
+    async fn attempt_hours(
+        &self,
+        tenant: &TenantId,
+        webhooks: &[WebhookId],
+        since: i64,
+        per_webhook: u32,
+    ) -> Result<Vec<AttemptHour>> {
+        glance::attempt_hours(self, tenant, webhooks, since, per_webhook).await
     }
 
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64> {

@@ -1,0 +1,167 @@
+//! The webhooks list's glance, over HTTP on both backends: each webhook's success rate over the
+//! last 24 hours and its sparkline per hour, right for live deliveries, for a past log written
+//! into the database (hours placed, older attempts left out, the same rate as the webhook's
+//! page), and for a webhook busier than its share of the page's bounded read (the newest
+//! attempts counted, the hours before them marked not counted).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::dashboard::{page, tenant_session};
+use crate::helpers::{TestApp, TestReceiver, eventually};
+use crate::history::{self, Past};
+
+backend_tests!(the_webhooks_list_shows_each_webhooks_rate_and_hours_from_one_bounded_read,);
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn now_ms() -> i64 {
+    hookrelay::clock::now_ms()
+}
+
+/// The list's row of the webhook whose URL ends with `path`.
+fn row<'a>(html: &'a str, path: &str) -> &'a str {
+    let at = html
+        .find(&format!("{path}</a>"))
+        .unwrap_or_else(|| panic!("no row for {path}: {html}"));
+    let end = html[at..].find("</tr>").unwrap() + at;
+    &html[at..end]
+}
+
+async fn the_webhooks_list_shows_each_webhooks_rate_and_hours_from_one_bounded_read(
+    app: &mut TestApp,
+) {
+    let app = &*app;
+    let receiver = TestReceiver::spawn().await;
+    app.create_tenant("acme").await;
+    app.create_tenant("globex").await;
+    let mut ids = Vec::new();
+    // Only the first takes the events published below.
+    for (path, events) in [
+        ("/live", "order.*"),
+        ("/quiet", "user.*"),
+        ("/past", "user.*"),
+        ("/busy", "user.*"),
+    ] {
+        let (status, w) = app
+            .post(
+                "/v1/tenants/acme/webhooks",
+                json!({"url": receiver.url(path), "retry_schedule": [], "events": [events]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+        ids.push(w["id"].as_str().unwrap().to_owned());
+    }
+    let (_, theirs) = app
+        .post(
+            "/v1/tenants/globex/webhooks",
+            json!({"url": receiver.url("/theirs")}),
+        )
+        .await;
+
+    // Live: one failure, three successes, through the real pipeline.
+    receiver.script(&[500, 200, 200, 200]);
+    for _ in 0..4 {
+        app.publish(json!({"type": "order.created", "tenant": "acme", "data": {}}))
+            .await;
+    }
+    eventually(Duration::from_secs(20), "four finished", || async {
+        let path = format!("/v1/tenants/acme/webhooks/{}/deliveries", ids[0]);
+        let list = app.get(&path).await.1["data"].as_array().unwrap().clone();
+        list.len() == 4 && list.iter().all(|d| d["status"] != "pending")
+    })
+    .await;
+
+    // Past: two successes and a failure five hours ago, a success 30 hours ago (outside).
+    let now = now_ms();
+    let this_hour = now - now % HOUR_MS;
+    let five_ago = this_hour - 5 * HOUR_MS + 60_000;
+    let past = |at, succeeded| Past {
+        at,
+        succeeded,
+        event_type: "order.created",
+    };
+    history::write(
+        app,
+        "acme",
+        &ids[2],
+        &[
+            past(now - 30 * HOUR_MS, true),
+            past(five_ago, true),
+            past(five_ago + 1, false),
+            past(five_ago + 2, true),
+        ],
+    )
+    .await;
+    // Busy: 3,000 attempts a second apart, one in ten failed; its share of the page's read
+    // (10,000 attempts over four webhooks) is 2,500, the newest of which have 250 failures.
+    let end = now - 60_000;
+    let busy: Vec<Past<'_>> = (0..3000)
+        .map(|n| past(end - (2999 - n) * 1000, n % 10 != 0))
+        .collect();
+    history::write(app, "acme", &ids[3], &busy).await;
+    // Another tenant's attempts count for nothing here.
+    history::write(
+        app,
+        "globex",
+        theirs["id"].as_str().unwrap(),
+        &[past(now - 1000, false)],
+    )
+    .await;
+
+    let cookie = tenant_session(app, "acme").await;
+    let (status, html) = page(app, &cookie, "/dashboard/t/acme/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("/theirs"), "{html}");
+
+    let live = row(&html, "/live");
+    assert!(live.contains(">75.0 %<"), "{live}");
+    assert!(
+        live.contains(
+            "role=\"img\" aria-label=\"Attempts per hour, last 24 hours: 3 succeeded, 1 failed\""
+        ),
+        "{live}"
+    );
+    assert!(live.contains("<title>Attempts per hour"), "{live}");
+
+    assert!(row(&html, "/quiet").contains("no attempts"));
+    assert!(!row(&html, "/quiet").contains("<svg"));
+
+    let old = row(&html, "/past");
+    assert!(old.contains(">66.7 %<"), "{old}");
+    assert!(old.contains("2 succeeded, 1 failed\""), "{old}");
+    // Five hours back is bar 18 of 24 (17 if the hour turned since `now`).
+    let bar = (18..=18)
+        .chain(17..=17)
+        .find(|h| old.contains(&format!("data-hour=\"{h}\" data-succeeded=\"2\"")))
+        .unwrap_or_else(|| panic!("no bar of two successes five hours back: {old}"));
+    assert!(
+        old.contains(&format!("data-hour=\"{bar}\" data-failed=\"1\"")),
+        "{old}"
+    );
+    assert!(!old.contains("uncounted"), "{old}");
+
+    let busy = row(&html, "/busy");
+    assert!(busy.contains(">90.0 %<"), "{busy}");
+    assert!(
+        busy.contains("2250 succeeded, 250 failed (the newest 2500, back to "),
+        "{busy}"
+    );
+    assert!(busy.contains("class=\"uncounted\""), "{busy}");
+
+    // The webhook's own page agrees over the same 24 hours.
+    let (_, html) = page(
+        app,
+        &cookie,
+        &format!("/dashboard/t/acme/webhooks/{}", ids[2]),
+    )
+    .await;
+    let at = html.find("Success, last 24 hours").unwrap();
+    assert!(
+        html[at..].starts_with("Success, last 24 hours</dt><dd>66.7 %"),
+        "{html}"
+    );
+}
