@@ -187,6 +187,15 @@ pub async fn list<B: Backend>(
     if let Some(cursor) = &page.cursor {
         q.push(" AND id < ").push_arg(cursor.as_str());
     }
+    push_filter(&mut q, filter);
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_arg(i64::from(page.limit) + 1);
+    let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
+    Ok(paginate(rows, page.limit, |d: &Delivery| d.id.to_string()))
+}
+
+/// ` AND …` for each of `filter`'s conditions on a delivery's columns.
+pub(super) fn push_filter<'a>(q: &mut Query<'a>, filter: &'a DeliveryFilter) {
     if let Some(status) = filter.status {
         q.push(" AND status = ").push_arg(status.as_str());
     }
@@ -199,10 +208,6 @@ pub async fn list<B: Backend>(
     if let Some(until) = filter.until {
         q.push(" AND created_at < ").push_arg(until);
     }
-    q.push(" ORDER BY id DESC LIMIT ")
-        .push_arg(i64::from(page.limit) + 1);
-    let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
-    Ok(paginate(rows, page.limit, |d: &Delivery| d.id.to_string()))
 }
 
 pub async fn activity<B: Backend>(

@@ -8,7 +8,7 @@
 //! such reads exact instead, but every delivery's status change would then write it too, on
 //! the delivery path.
 
-use super::log::CLOCK_SLACK_MS;
+use super::log::{CLOCK_SLACK_MS, push_filter};
 use super::paginate;
 use crate::ids::{DeliveryId, TenantId, WebhookId};
 use crate::store::backend::{Backend, Conn};
@@ -67,18 +67,7 @@ pub async fn scan<B: Backend>(
     let mut q = Query::new("SELECT * FROM (");
     push_walk(&mut q, DELIVERY_COLUMNS, &walk);
     q.push(") AS scanned WHERE 1 = 1");
-    if let Some(status) = filter.status {
-        q.push(" AND status = ").push_arg(status.as_str());
-    }
-    if let Some(t) = &filter.event_type {
-        q.push(" AND event_type = ").push_arg(t.as_str());
-    }
-    if let Some(since) = filter.since {
-        q.push(" AND created_at >= ").push_arg(since);
-    }
-    if let Some(until) = filter.until {
-        q.push(" AND created_at < ").push_arg(until);
-    }
+    push_filter(&mut q, filter);
     q.push(" ORDER BY id DESC LIMIT ")
         .push_arg(i64::from(page.limit) + 1);
     let rows: Vec<DeliveryRecord> = db.fetch_all(Conn::Read, q).await?;
