@@ -35,6 +35,7 @@ pub(crate) mod sends;
 pub(crate) mod stats;
 mod tenants;
 pub(crate) mod webhook_json;
+pub(crate) mod webhook_secret;
 pub(crate) mod webhooks;
 mod whole;
 mod wording;

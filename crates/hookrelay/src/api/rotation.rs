@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::auth::{CallerTenant, PathTenant, Scope};
 use super::extract::{ApiPath, OptionalJson};
-use super::webhook_json::{check_secret, new_secret, public_key, scheme_name};
+use super::webhook_secret::{check_secret, new_secret, public_key, scheme_name};
 use super::webhooks::find_webhook;
 use super::{ApiError, AppState};
 use crate::clock::{now_ms, rfc3339};

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::api::webhook_json::public_key;
+use crate::api::webhook_secret::public_key;
 use crate::dashboard::DashState;
 use crate::dashboard::error::DashError;
 use crate::dashboard::layout::page;
