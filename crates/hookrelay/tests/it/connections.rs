@@ -104,24 +104,11 @@ async fn publish_one_by_one(app: &TestApp, receiver: &BareReceiver, n: usize) {
     }
 }
 
-/// Waits until the webhook `id` has `n` deliveries, all recorded as succeeded.
-async fn all_succeed(app: &TestApp, id: &str, n: usize) {
-    eventually(
-        Duration::from_secs(10),
-        "every delivery recorded",
-        || async {
-            let list = app.deliveries(id).await;
-            list.len() == n && list.iter().all(|d| d["status"] == "succeeded")
-        },
-    )
-    .await;
-}
-
 async fn deliveries_to_one_host_reuse_its_connection(app: &mut TestApp) {
     let receiver = BareReceiver::spawn(false).await;
     let w = app.create_webhook(json!({"url": receiver.url})).await;
     publish_one_by_one(app, &receiver, 20).await;
-    all_succeed(app, w["id"].as_str().unwrap(), 20).await;
+    app.wait_all_succeeded(w["id"].as_str().unwrap(), 20).await;
     assert!(
         receiver.connections.load(Ordering::SeqCst) <= 2,
         "twenty deliveries over {} connections",
@@ -136,7 +123,7 @@ async fn a_receiver_that_closes_every_connection_still_gets_each_delivery_first_
     let w = app.create_webhook(json!({"url": receiver.url})).await;
     publish_one_by_one(app, &receiver, 10).await;
     let id = w["id"].as_str().unwrap();
-    all_succeed(app, id, 10).await;
+    app.wait_all_succeeded(id, 10).await;
     for d in app.deliveries(id).await {
         assert_eq!(d["attempt_count"], 1, "first time: {d}");
     }
@@ -153,7 +140,7 @@ async fn a_connection_unused_past_the_idle_timeout_is_closed(app: &mut TestApp) 
     let w = short.create_webhook(json!({"url": receiver.url})).await;
     let id = w["id"].as_str().unwrap();
     publish_one_by_one(&short, &receiver, 1).await;
-    all_succeed(&short, id, 1).await;
+    short.wait_all_succeeded(id, 1).await;
     assert_eq!(receiver.connections.load(Ordering::SeqCst), 1);
     eventually(
         Duration::from_secs(10),
@@ -165,7 +152,7 @@ async fn a_connection_unused_past_the_idle_timeout_is_closed(app: &mut TestApp) 
     short
         .publish(json!({"type": "a.b", "data": {"i": 1}}))
         .await;
-    all_succeed(&short, id, 2).await;
+    short.wait_all_succeeded(id, 2).await;
     assert_eq!(receiver.connections.load(Ordering::SeqCst), 2);
     short.teardown().await;
     app.restart().await;

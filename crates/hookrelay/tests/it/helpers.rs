@@ -362,6 +362,20 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits until the webhook `id` has `n` deliveries, all recorded as succeeded; answers them.
+    pub async fn wait_all_succeeded(&self, id: &str, n: usize) -> Vec<Value> {
+        eventually(
+            Duration::from_secs(10),
+            "every delivery recorded",
+            || async {
+                let list = self.deliveries(id).await;
+                list.len() == n && list.iter().all(|d| d["status"] == "succeeded")
+            },
+        )
+        .await;
+        self.deliveries(id).await
+    }
+
     /// Waits until the webhook's only delivery reaches `status`; answers it with its attempts.
     pub async fn wait_for_delivery(&self, webhook_id: &str, status: &str) -> Value {
         let mut last = None;

@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
@@ -22,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, HandshakeKind, ServerConfig};
 
-use crate::helpers::{Backend, TestApp, TestReceiver, eventually};
+use crate::helpers::{Backend, TestApp, TestReceiver};
 
 /// Each behaviour on both backends, with the app trusting a fresh [`TestCa`].
 macro_rules! https_tests {
@@ -229,22 +228,8 @@ async fn publish_one_by_one(app: &TestApp, id: &str, n: usize) {
     for i in 0..n {
         app.publish(json!({"type": "order.created", "data": {"n": i}}))
             .await;
-        all_succeed(app, id, i + 1).await;
+        app.wait_all_succeeded(id, i + 1).await;
     }
-}
-
-/// Waits until the webhook `id` has `n` deliveries, all recorded as succeeded.
-async fn all_succeed(app: &TestApp, id: &str, n: usize) -> Vec<serde_json::Value> {
-    eventually(
-        Duration::from_secs(10),
-        "every delivery recorded",
-        || async {
-            let list = app.deliveries(id).await;
-            list.len() == n && list.iter().all(|d| d["status"] == "succeeded")
-        },
-    )
-    .await;
-    app.deliveries(id).await
 }
 
 async fn https_deliveries_trust_the_extra_root_certificates_and_share_one_connection(
@@ -260,7 +245,7 @@ async fn https_deliveries_trust_the_extra_root_certificates_and_share_one_connec
         .await;
     let id = webhook["id"].as_str().unwrap();
     publish_one_by_one(&app, id, 5).await;
-    let deliveries = all_succeed(&app, id, 5).await;
+    let deliveries = app.wait_all_succeeded(id, 5).await;
     let one = app
         .get(&format!(
             "/v1/deliveries/{}",
@@ -387,7 +372,7 @@ async fn a_receiver_that_speaks_only_http2_still_receives(backend: Backend) {
         .await;
     let id = webhook["id"].as_str().unwrap();
     publish_one_by_one(&app, id, 3).await;
-    let deliveries = all_succeed(&app, id, 3).await;
+    let deliveries = app.wait_all_succeeded(id, 3).await;
     assert!(
         deliveries.iter().all(|d| d["attempt_count"] == 1),
         "each on its first attempt: {deliveries:?}"
