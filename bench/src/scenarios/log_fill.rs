@@ -1,6 +1,6 @@
 //! A large delivery log written straight into the database, for the `dashboard` scenario:
 //! three `INSERT … SELECT` statements over a generated series (one per table: events,
-//! deliveries, attempts), run by `psql` or `sqlite3` while hookrelay is stopped. Publishing a
+//! deliveries, attempts) and the attempts' hourly counts the recorder would have kept, run by `psql` or `sqlite3` while hookrelay is stopped. Publishing a
 //! million events would take minutes and would date them all "now"; this spreads them over the
 //! last 30 days, as a month of traffic is, in seconds.
 //!
@@ -110,7 +110,8 @@ impl Fill<'_> {
                 "BEGIN;",
                 // What autovacuum (and the store's own ANALYZE as it writes) would have done
                 // over a month: statistics, and the visibility map index-only scans need.
-                "VACUUM ANALYZE events; VACUUM ANALYZE deliveries; VACUUM ANALYZE attempts;",
+                "VACUUM ANALYZE events; VACUUM ANALYZE deliveries; VACUUM ANALYZE attempts; \
+                 VACUUM ANALYZE attempt_hours;",
             ),
         };
         format!(
@@ -127,6 +128,12 @@ SELECT {att}, {dlv}, {webhook}, 1, {at} + 5, 5 + (n * 7919) % 400,
     CASE WHEN {ok} THEN 200 ELSE 500 END,
     CASE WHEN {ok} THEN 'ok' ELSE 'receiver error' END,
     CASE WHEN {ok} THEN NULL ELSE 'HTTP 500' END, {ok} FROM {series};
+INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed)
+SELECT webhook_id, started_at - started_at % 3600000,
+    SUM(CASE WHEN succeeded THEN 1 ELSE 0 END), SUM(CASE WHEN succeeded THEN 0 ELSE 1 END)
+FROM attempts WHERE true GROUP BY 1, 2
+ON CONFLICT (webhook_id, hour_start) DO UPDATE SET succeeded = excluded.succeeded,
+    failed = excluded.failed;
 COMMIT;
 {after}
 ",

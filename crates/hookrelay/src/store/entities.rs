@@ -231,19 +231,17 @@ pub struct Activity {
     pub deliveries: Vec<(DeliveryStatus, u64)>,
 }
 
-/// One hour of a webhook's attempts as the webhooks list reads them.
+/// One hour of a webhook's attempts, as the recorder counted them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptHour {
     /// The webhook.
     pub webhook: WebhookId,
-    /// The hour's start (unix ms, a whole hour).
+    /// The hour's start (unix ms, a whole UTC hour).
     pub hour_start: i64,
-    /// Attempts read in this hour that succeeded.
+    /// Attempts started in this hour that succeeded.
     pub succeeded: u64,
-    /// Attempts read in this hour that failed.
+    /// Attempts started in this hour that failed.
     pub failed: u64,
-    /// The earliest `started_at` among them.
-    pub oldest_started_at: i64,
 }
 
 /// Which past deliveries to queue again.

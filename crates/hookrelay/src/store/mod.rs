@@ -318,15 +318,14 @@ pub trait Store: Send + Sync + 'static {
         since: i64,
         limit: u32,
     ) -> Result<Vec<(i64, i64, bool)>>;
-    /// For each of `webhooks` (of `tenant`), the attempts of its newest deliveries created since
-    /// `since` (unix ms), at most `per_webhook` each, counted per hour: in one query, each
-    /// webhook's part a bounded walk down its delivery index (the webhooks list).
+    /// For each of `webhooks` (of `tenant`), its attempts counted per UTC hour from `since` (a
+    /// whole hour, unix ms) on, as the recorder kept them (`shared/hours.rs`): exact, and at
+    /// most 720 rows per webhook (the dashboard's charts, sparklines and rates).
     async fn attempt_hours(
         &self,
         tenant: &TenantId,
         webhooks: &[WebhookId],
         since: i64,
-        per_webhook: u32,
     ) -> Result<Vec<AttemptHour>>;
     /// Makes a webhook's deliveries created in `[since, until)` (and in `status`, if given)
     /// pending and due at `now`, test sends excepted; answers how many.

@@ -16,7 +16,8 @@ pub(crate) struct Past<'a> {
 /// Rows per statement, well under both databases' limits on bound text.
 const CHUNK: usize = 400;
 
-/// Writes `deliveries` of `webhook` (of `tenant`), each with its attempt; answers their ids.
+/// Writes `deliveries` of `webhook` (of `tenant`), each with its attempt, counted in their
+/// hours as the recorder counts them; answers their ids.
 pub(crate) async fn write(
     app: &TestApp,
     tenant: &str,
@@ -66,6 +67,30 @@ pub(crate) async fn write(
             "INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
              status_code, response_body, error, succeeded) VALUES {}",
             a_rows.join(", ")
+        ));
+    }
+    // The hourly counts the recorder keeps with every attempt it writes (shared/hours.rs).
+    let mut hours = std::collections::BTreeMap::<i64, (i64, i64)>::new();
+    for p in deliveries {
+        let at = p.at + 5;
+        let hour = hours.entry(at - at.rem_euclid(3_600_000)).or_default();
+        if p.succeeded {
+            hour.0 += 1;
+        } else {
+            hour.1 += 1;
+        }
+    }
+    if !hours.is_empty() {
+        let rows: Vec<String> = hours
+            .iter()
+            .map(|(hour, (ok, bad))| format!("('{webhook}', {hour}, {ok}, {bad})"))
+            .collect();
+        statements.push(format!(
+            "INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed) VALUES {} \
+             ON CONFLICT (webhook_id, hour_start) DO UPDATE SET \
+             succeeded = attempt_hours.succeeded + excluded.succeeded, \
+             failed = attempt_hours.failed + excluded.failed",
+            rows.join(", ")
         ));
     }
     match app.backend {

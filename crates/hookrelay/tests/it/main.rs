@@ -36,6 +36,7 @@ mod filters;
 mod guard;
 mod handoff;
 mod history;
+mod hours;
 mod https;
 mod lifecycle;
 mod log;

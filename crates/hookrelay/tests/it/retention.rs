@@ -28,7 +28,7 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Runs `sql` on the app's database: the one number it selects, or the rows it changed.
-async fn sql(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn sql(app: &TestApp, sql: &str) -> i64 {
     let select = sql.starts_with("SELECT");
     match app.backend {
         Backend::Sqlite => {
@@ -66,7 +66,7 @@ async fn rows(app: &TestApp) -> (i64, i64, i64) {
 }
 
 /// A whole pass of batches of `batch`, as the job runs it; answers the totals.
-async fn purge_all(store: &dyn Store, before_ms: i64, batch: u32) -> Purged {
+pub(crate) async fn purge_all(store: &dyn Store, before_ms: i64, batch: u32) -> Purged {
     let mut cursor = PurgeCursor::default();
     let mut total = Purged::default();
     for _ in 0..1000 {

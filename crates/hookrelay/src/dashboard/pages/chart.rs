@@ -4,12 +4,12 @@
 //! p50/p90/p99 of the same attempts. Drawn by the server so it needs no script and no library;
 //! colours come from the stylesheet so both themes apply.
 //!
-//! One bounded, indexed query: the attempts of the webhook's newest deliveries in the window,
-//! at most [`SAMPLE`] of them ([`crate::store::Store::recent_attempts`]), so the page costs
-//! the same with a million deliveries as with ten. The API's `/stats` reads the whole window
-//! instead. A webhook with more attempts than that in the window gets exact bars back to the
-//! oldest attempt read, and the bars before it are drawn as "not counted", with a note saying
-//! so, rather than as an empty past.
+//! Two bounded, indexed queries, so the page costs the same with a million deliveries as with
+//! ten: the bars and the success rate from the attempts the recorder counted per hour
+//! ([`crate::store::Store::attempt_hours`], at most 720 rows, exact), and the latency from
+//! the webhook's newest attempts in the window, at most [`SAMPLE`] of them
+//! ([`crate::store::Store::recent_attempts`]; a busier webhook's latency is that of its
+//! newest [`SAMPLE`], and the page says so).
 
 use maud::{Markup, html};
 
@@ -23,7 +23,8 @@ use super::log::LogFilter;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
-/// Most attempts one chart reads; bench/README.md ("dashboard") has what a read costs.
+/// Most attempts one chart reads for its latency; bench/README.md ("dashboard") has what a
+/// read costs.
 pub const SAMPLE: u32 = 10_000;
 /// Bar pitch and chart height, in SVG units (the SVG scales to the column's width).
 const BAR: i64 = 10;
@@ -84,12 +85,11 @@ pub struct Activity {
     start: i64,
     /// (succeeded, failed) per bar, oldest first.
     bars: Vec<(u64, u64)>,
-    /// When the read stopped at [`SAMPLE`]: the oldest attempt it reached. Bars before this
-    /// one's were not counted, and its own may be short.
-    cut_at: Option<i64>,
     /// p50, p90, p99 in ms.
     latency: Option<[i64; 3]>,
-    /// Share of the attempts read that succeeded.
+    /// When the latency's read stopped at [`SAMPLE`]: the oldest attempt it reached.
+    latency_from: Option<i64>,
+    /// Share of the window's attempts that succeeded.
     pub rate: Option<f64>,
 }
 
@@ -103,48 +103,45 @@ impl Activity {
         now: i64,
     ) -> Result<Self, DashError> {
         let start = window.start(now);
-        let attempts = state
-            .app
-            .store
-            .recent_attempts(tenant, webhook, start, SAMPLE)
-            .await?;
-        Ok(Self::sum(window, start, &attempts))
+        let store = &state.app.store;
+        let ids = std::slice::from_ref(webhook);
+        let (hours, attempts) = tokio::try_join!(
+            store.attempt_hours(tenant, ids, start),
+            store.recent_attempts(tenant, webhook, start, SAMPLE),
+        )?;
+        let hours = hours.iter().map(|h| (h.hour_start, h.succeeded, h.failed));
+        Ok(Self::sum(window, start, hours, &attempts))
     }
 
-    fn sum(window: &'static Window, start: i64, attempts: &[(i64, i64, bool)]) -> Self {
+    fn sum(
+        window: &'static Window,
+        start: i64,
+        hours: impl Iterator<Item = (i64, u64, u64)>,
+        attempts: &[(i64, i64, bool)],
+    ) -> Self {
         let mut bars = vec![(0, 0); window.buckets];
-        let mut latencies = Vec::with_capacity(attempts.len());
-        let mut succeeded = 0usize;
-        for &(started_at, latency, ok) in attempts {
-            latencies.push(latency);
-            succeeded += usize::from(ok);
-            let index = (started_at - start).div_euclid(window.bucket_ms);
+        for (hour_start, ok, bad) in hours {
+            let index = (hour_start - start).div_euclid(window.bucket_ms);
             if let Some(bar) = usize::try_from(index).ok().and_then(|i| bars.get_mut(i)) {
-                if ok {
-                    bar.0 += 1;
-                } else {
-                    bar.1 += 1;
-                }
+                bar.0 += ok;
+                bar.1 += bad;
             }
         }
+        let (ok, all) = bars
+            .iter()
+            .fold((0, 0), |(o, a), (ok, bad)| (o + ok, a + ok + bad));
+        let mut latencies: Vec<i64> = attempts.iter().map(|a| a.1).collect();
         latencies.sort_unstable();
         let full = attempts.len() >= SAMPLE as usize;
         Self {
             window,
             start,
             bars,
-            cut_at: full.then(|| attempts.iter().map(|a| a.0).min()).flatten(),
             latency: (!latencies.is_empty())
                 .then(|| [0.50, 0.90, 0.99].map(|p| percentile(&latencies, p))),
-            rate: (!attempts.is_empty()).then(|| succeeded as f64 / attempts.len() as f64),
+            latency_from: full.then(|| attempts.iter().map(|a| a.0).min()).flatten(),
+            rate: (all > 0).then(|| ok as f64 / all as f64),
         }
-    }
-
-    /// Whether bar `i` was counted: it ends after the oldest attempt read (the bar holding
-    /// that attempt may then be short).
-    fn counted(&self, i: usize) -> bool {
-        self.cut_at
-            .is_none_or(|cut| self.start + (i as i64 + 1) * self.window.bucket_ms > cut)
     }
 
     /// The window's label, e.g. "Last 7 days".
@@ -192,36 +189,26 @@ impl Activity {
                     @for (i, (ok, bad)) in self.bars.iter().enumerate() {
                         @let x = i as i64 * BAR;
                         @let at = time(self.start + i as i64 * w.bucket_ms);
-                        @if self.counted(i) {
-                            @let ok_h = scale(*ok);
-                            @let bad_h = scale(*bad);
-                            g {
-                                title { (at) ": " (ok) " succeeded, " (bad) " failed" }
-                                @if ok_h > 0 { rect.ok x=(x + 1) y=(HEIGHT - ok_h) width=(BAR - 2) height=(ok_h) data-succeeded=(ok) {} }
-                                @if bad_h > 0 { rect.bad x=(x + 1) y=(HEIGHT - ok_h - bad_h) width=(BAR - 2) height=(bad_h) data-failed=(bad) {} }
-                            }
-                        } @else {
-                            g {
-                                title { (at) ": not counted" }
-                                rect.uncounted x=(x + 1) y="0" width=(BAR - 2) height=(HEIGHT) {}
-                            }
+                        @let ok_h = scale(*ok);
+                        @let bad_h = scale(*bad);
+                        g {
+                            title { (at) ": " (ok) " succeeded, " (bad) " failed" }
+                            @if ok_h > 0 { rect.ok x=(x + 1) y=(HEIGHT - ok_h) width=(BAR - 2) height=(ok_h) data-succeeded=(ok) {} }
+                            @if bad_h > 0 { rect.bad x=(x + 1) y=(HEIGHT - ok_h - bad_h) width=(BAR - 2) height=(bad_h) data-failed=(bad) {} }
                         }
                     }
                 }
                 p.legend {
                     span.key.ok { "succeeded " (ok_total) } " · " span.key.bad { "failed " (bad_total) }
                 }
-                @if let Some(cut) = self.cut_at {
-                    p.hint #chart-cut {
-                        "A busy webhook: the chart counts its newest " (SAMPLE) " attempts, back to "
-                        (time(cut)) "; the shaded bars before that were not counted."
-                    }
-                }
                 dl.facts #latency {
                     @if let Some([p50, p90, p99]) = self.latency {
                         dt { "Latency p50" } dd { (p50) " ms" }
                         dt { "p90" } dd { (p90) " ms" }
                         dt { "p99" } dd { (p99) " ms" }
+                        @if let Some(from) = self.latency_from {
+                            dt { "Latency of" } dd #latency-sample { "the newest " (SAMPLE) " attempts, back to " (time(from)) }
+                        }
                     } @else {
                         dt { "Latency" } dd { span.muted { "no attempts" } }
                     }
@@ -251,28 +238,36 @@ mod tests {
         let start = day.start(now);
         assert_eq!(start.rem_euclid(DAY_MS), 0);
         assert!(now - start < 7 * DAY_MS && now - start >= 6 * DAY_MS);
+        let this_hour = now - now.rem_euclid(HOUR_MS);
+        let hours = [
+            (this_hour, 1, 1),
+            (this_hour - HOUR_MS, 2, 0),
+            (start, 1, 0),
+            (start - HOUR_MS, 5, 5),
+        ];
         let a = Activity::sum(
             day,
             start,
+            hours.into_iter(),
             &[(now, 10, true), (now - 1, 30, false), (start, 20, true)],
         );
-        assert_eq!(a.bars[6], (1, 1));
+        assert_eq!(a.bars[6], (3, 1));
         assert_eq!(a.bars[0], (1, 0));
+        assert_eq!(a.rate, Some(0.8));
         assert_eq!(a.latency, Some([20, 30, 30]));
-        assert!(a.cut_at.is_none() && (0..7).all(|i| a.counted(i)));
+        assert_eq!(a.latency_from, None);
         assert_eq!(Window::read(Some("5y")).name, "24h");
         assert_eq!(Window::read(None).bucket_ms, HOUR_MS);
     }
 
     #[test]
-    fn a_full_read_marks_the_bars_before_its_oldest_attempt_uncounted() {
+    fn a_full_latency_read_says_how_far_back_it_reached() {
         let now = 1_795_600_000_000;
         let w = Window::read(Some("30d"));
         let start = w.start(now);
         let attempts = vec![(now - 2 * DAY_MS, 5, true); SAMPLE as usize];
-        let a = Activity::sum(w, start, &attempts);
-        assert_eq!(a.cut_at, Some(now - 2 * DAY_MS));
-        assert!(!a.counted(25) && !a.counted(26) && a.counted(27) && a.counted(29));
-        assert_eq!(a.bars[27], (u64::from(SAMPLE), 0));
+        let a = Activity::sum(w, start, std::iter::empty(), &attempts);
+        assert_eq!(a.latency_from, Some(now - 2 * DAY_MS));
+        assert_eq!(a.rate, None, "the rate is the counted hours'");
     }
 }

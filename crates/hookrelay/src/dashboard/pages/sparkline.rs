@@ -2,11 +2,9 @@
 //! 24 hours as the webhook page's default chart, and a sparkline of them per hour (a small SVG
 //! drawn here, no script; its label says the same in words for screen readers).
 //!
-//! The whole page is one query ([`crate::store::Store::attempt_hours`]): every webhook's newest
-//! attempts, at most [`chart::SAMPLE`] for the page shared between its webhooks, so the list
-//! costs the same with a million deliveries as with ten. A webhook with more attempts than its
-//! share gets exact bars back to the oldest attempt read and "not counted" bars before, as the
-//! chart does, and its rate is that of the attempts read.
+//! The whole page is one query ([`crate::store::Store::attempt_hours`]): the attempts the
+//! recorder counted per hour, at most 24 rows per webhook, so the list costs the same with a
+//! million deliveries as with ten, and its figures are exact.
 
 use maud::{Markup, html};
 
@@ -27,13 +25,8 @@ const HEIGHT: i64 = 20;
 /// One webhook's last 24 hours, as read.
 #[derive(Debug, PartialEq)]
 pub struct Glance {
-    start: i64,
     /// (succeeded, failed) per hour, oldest first.
     bars: [(u64, u64); HOURS],
-    /// When the webhook's share of the read was used up: the oldest attempt it reached.
-    cut_at: Option<i64>,
-    /// Attempts read.
-    pub read: u64,
 }
 
 /// The glances of `hooks`, in their order, from one query.
@@ -45,62 +38,33 @@ pub async fn load(
 ) -> Result<Vec<Glance>, DashError> {
     let start = chart::WINDOWS[0].start(now);
     let ids: Vec<WebhookId> = hooks.iter().map(|w| w.id.clone()).collect();
-    let per_webhook = share(hooks.len());
-    let hours = state
-        .app
-        .store
-        .attempt_hours(tenant, &ids, start, per_webhook)
-        .await?;
+    let hours = state.app.store.attempt_hours(tenant, &ids, start).await?;
     Ok(ids
         .iter()
-        .map(|id| {
-            Glance::sum(
-                start,
-                per_webhook,
-                hours.iter().filter(|h| &h.webhook == id),
-            )
-        })
+        .map(|id| Glance::sum(start, hours.iter().filter(|h| &h.webhook == id)))
         .collect())
 }
 
-/// Each of `n` webhooks' share of the page's read.
-fn share(n: usize) -> u32 {
-    let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-    (chart::SAMPLE / n).max(1)
-}
-
 impl Glance {
-    fn sum<'a>(start: i64, per_webhook: u32, hours: impl Iterator<Item = &'a AttemptHour>) -> Self {
+    fn sum<'a>(start: i64, hours: impl Iterator<Item = &'a AttemptHour>) -> Self {
         let mut bars = [(0, 0); HOURS];
-        let mut read = 0;
-        let mut oldest = None::<i64>;
         for h in hours {
-            read += h.succeeded + h.failed;
-            oldest = Some(oldest.map_or(h.oldest_started_at, |o| o.min(h.oldest_started_at)));
             let index = (h.hour_start - start).div_euclid(HOUR_MS);
             if let Some(bar) = usize::try_from(index).ok().and_then(|i| bars.get_mut(i)) {
                 bar.0 += h.succeeded;
                 bar.1 += h.failed;
             }
         }
-        Self {
-            start,
-            bars,
-            cut_at: (read >= u64::from(per_webhook)).then_some(oldest).flatten(),
-            read,
-        }
+        Self { bars }
     }
 
-    /// Share of the attempts read that succeeded.
+    /// Share of the attempts that succeeded.
     pub fn rate(&self) -> Option<f64> {
-        let ok: u64 = self.bars.iter().map(|b| b.0).sum();
-        (self.read > 0).then(|| ok as f64 / self.read as f64)
-    }
-
-    /// Whether hour `i` was counted (see `chart::Activity::counted`).
-    fn counted(&self, i: usize) -> bool {
-        self.cut_at
-            .is_none_or(|cut| self.start + (i as i64 + 1) * HOUR_MS > cut)
+        let (ok, all) = self
+            .bars
+            .iter()
+            .fold((0, 0), |(o, a), (ok, bad)| (o + ok, a + ok + bad));
+        (all > 0).then(|| ok as f64 / all as f64)
     }
 
     /// The rate, and the sparkline when there were attempts.
@@ -120,14 +84,7 @@ impl Glance {
             .unwrap_or(0)
             .max(1) as i64;
         let scale = |n: u64| (n as i64 * HEIGHT).div_euclid(peak).max(i64::from(n > 0));
-        let mut label = format!("Attempts per hour, last 24 hours: {ok} succeeded, {bad} failed");
-        if let Some(cut) = self.cut_at {
-            label.push_str(&format!(
-                " (the newest {}, back to {})",
-                self.read,
-                crate::dashboard::layout::time(cut)
-            ));
-        }
+        let label = format!("Attempts per hour, last 24 hours: {ok} succeeded, {bad} failed");
         html! {
             span.glance {
                 span.rate { (format!("{:.1} %", rate * 100.0)) }
@@ -135,14 +92,10 @@ impl Glance {
                     title { (label) }
                     @for (i, (ok, bad)) in self.bars.iter().enumerate() {
                         @let x = i as i64 * BAR;
-                        @if !self.counted(i) {
-                            rect.uncounted x=(x) y="0" width=(BAR - 1) height=(HEIGHT) {}
-                        } @else {
-                            @let ok_h = scale(*ok);
-                            @let bad_h = scale(*bad);
-                            @if ok_h > 0 { rect.ok x=(x) y=(HEIGHT - ok_h) width=(BAR - 1) height=(ok_h) data-hour=(i) data-succeeded=(ok) {} }
-                            @if bad_h > 0 { rect.bad x=(x) y=(HEIGHT - ok_h - bad_h) width=(BAR - 1) height=(bad_h) data-hour=(i) data-failed=(bad) {} }
-                        }
+                        @let ok_h = scale(*ok);
+                        @let bad_h = scale(*bad);
+                        @if ok_h > 0 { rect.ok x=(x) y=(HEIGHT - ok_h) width=(BAR - 1) height=(ok_h) data-hour=(i) data-succeeded=(ok) {} }
+                        @if bad_h > 0 { rect.bad x=(x) y=(HEIGHT - ok_h - bad_h) width=(BAR - 1) height=(bad_h) data-hour=(i) data-failed=(bad) {} }
                     }
                 }
             }
@@ -154,34 +107,28 @@ impl Glance {
 mod tests {
     use super::*;
 
-    fn hour(webhook: &str, hour_start: i64, ok: u64, bad: u64, oldest: i64) -> AttemptHour {
+    fn hour(webhook: &str, hour_start: i64, ok: u64, bad: u64) -> AttemptHour {
         AttemptHour {
             webhook: WebhookId::from_trusted(webhook),
             hour_start,
             succeeded: ok,
             failed: bad,
-            oldest_started_at: oldest,
         }
     }
 
     #[test]
-    fn hours_land_in_their_bars_and_a_used_up_share_marks_the_hours_before_it() {
+    fn hours_land_in_their_bars() {
         let start = 1_795_600_000_000 - 1_795_600_000_000 % HOUR_MS - 23 * HOUR_MS;
         let rows = [
-            hour("wh_a", start, 3, 1, start + 10),
-            hour("wh_a", start + 23 * HOUR_MS, 4, 0, start + 23 * HOUR_MS),
+            hour("wh_a", start - HOUR_MS, 9, 9),
+            hour("wh_a", start, 3, 1),
+            hour("wh_a", start + 23 * HOUR_MS, 4, 0),
         ];
-        let g = Glance::sum(start, 100, rows.iter());
-        assert_eq!((g.bars[0], g.bars[23], g.read), ((3, 1), (4, 0), 8));
+        let g = Glance::sum(start, rows.iter());
+        assert_eq!((g.bars[0], g.bars[23]), ((3, 1), (4, 0)));
         assert_eq!(g.rate(), Some(7.0 / 8.0));
-        assert!((0..HOURS).all(|i| g.counted(i)));
-        let g = Glance::sum(start, 4, rows[1..].iter());
-        assert_eq!(g.cut_at, Some(start + 23 * HOUR_MS));
-        assert!(!g.counted(22) && g.counted(23));
-        let none = Glance::sum(start, 100, [].iter());
+        let none = Glance::sum(start, [].iter());
         assert_eq!(none.rate(), None);
         assert!(none.render().into_string().contains("no attempts"));
-        assert_eq!(share(250), 40);
-        assert_eq!(share(0), chart::SAMPLE);
     }
 }

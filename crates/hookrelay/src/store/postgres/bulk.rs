@@ -8,6 +8,7 @@ use sqlx::{Postgres, Transaction};
 use crate::ids::DeliveryId;
 use crate::store::backend::FailureClock;
 use crate::store::plan::PlannedDelivery;
+use crate::store::shared::hours::ADD_ON_CONFLICT;
 use crate::store::{AttemptRecord, NewEvent, Result};
 
 /// Rows per bulk statement. One statement for a whole group commit (up to 2,000 events, 200,000
@@ -101,7 +102,9 @@ pub async fn insert_deliveries(
 /// Records attempt results in one statement per batch: the deliveries' new state, then
 /// the attempts of those the update found (a delivery deleted with its webhook since it
 /// was claimed keeps none), and the webhooks' failure clocks (writing only rows whose clock
-/// changes). The update locks the deliveries, so a deletion waits for it.
+/// changes), and the attempts counted per webhook and hour (`shared/hours.rs`; in key order,
+/// so two nodes adding to the same hours lock them in the same order). The update locks the
+/// deliveries, so a deletion waits for it.
 /// Rows travel as one array per column: the statement text never changes (prepared once
 /// per connection, however many rows), and the planner, which cannot see how many rows a
 /// parameter array holds, probes the primary key per row instead of choosing to hash a
@@ -117,7 +120,7 @@ pub async fn record(
         .iter()
         .copied()
         .partition(|c| c.exact && c.since.is_none());
-    sqlx::query(
+    sqlx::query(&format!(
         "WITH v AS ( \
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
             $6::int8[], $7::int8[], $8::text[], $9::text[], $10::bool[], $11::text[], \
@@ -138,12 +141,18 @@ pub async fn record(
          ), kept AS ( \
             UPDATE webhooks SET failing_since = k.since FROM k \
             WHERE webhooks.id = k.id AND webhooks.failing_since IS DISTINCT FROM k.since \
+         ), hours AS ( \
+            INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed) \
+            SELECT webhook_id, started_at - started_at % 3600000, \
+            count(*) FILTER (WHERE succeeded), count(*) FILTER (WHERE NOT succeeded) \
+            FROM v WHERE delivery_id IN (SELECT id FROM u) GROUP BY 1, 2 ORDER BY 1, 2 \
+            {ADD_ON_CONFLICT} \
          ) \
          INSERT INTO attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, \
             status_code, response_body, error, succeeded) \
          SELECT id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, \
-            response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)",
-    )
+            response_body, error, succeeded FROM v WHERE delivery_id IN (SELECT id FROM u)"
+    ))
     .bind(column(records, |r| r.attempt.id.as_str()))
     .bind(column(records, |r| r.delivery_id.as_str()))
     .bind(column(records, |r| r.webhook_id.as_str()))

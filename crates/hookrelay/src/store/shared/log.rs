@@ -169,6 +169,15 @@ pub async fn record_test_send<B: Backend>(
     .arg(attempt.attempt.result.error.as_deref())
     .arg(attempt.attempt.result.succeeded);
     db.execute(Conn::Tx(&mut tx), q).await?;
+    let result = &attempt.attempt.result;
+    super::hours::add_one(
+        db,
+        &mut tx,
+        &attempt.webhook_id,
+        result.started_at,
+        result.succeeded,
+    )
+    .await?;
     B::commit(tx).await
 }
 

@@ -10,8 +10,8 @@
 mod catalog;
 mod dashboard;
 mod failures;
-mod glance;
 mod health;
+pub(super) mod hours;
 mod log;
 mod log_scan;
 mod ordering;
@@ -344,9 +344,8 @@ impl<B: Backend> Store for B {
         tenant: &TenantId,
         webhooks: &[WebhookId],
         since: i64,
-        per_webhook: u32,
     ) -> Result<Vec<AttemptHour>> {
-        glance::attempt_hours(self, tenant, webhooks, since, per_webhook).await
+        hours::read(self, tenant, webhooks, since).await
     }
 
     async fn replay(&self, tenant: &TenantId, webhook: &WebhookId, replay: &Replay) -> Result<u64> {

@@ -35,6 +35,11 @@ pub async fn purge<B: Backend>(
     cursor: &mut PurgeCursor,
 ) -> Result<Purged> {
     let batch = batch.max(1);
+    if cursor.after_delivery.is_empty() && !cursor.deliveries_done {
+        // A pass's first batch. The hours' counts are kept for their own period, whatever the
+        // log's: one pass an hour deletes about one row per webhook.
+        super::hours::purge(db, crate::clock::now_ms() - super::hours::KEPT_MS).await?;
+    }
     if cursor.deliveries_done {
         events(db, before_ms - EVENT_MARGIN_MS, batch, cursor).await
     } else {

@@ -163,7 +163,7 @@ pub async fn by_id<B: Backend>(db: &B, ids: &[WebhookId]) -> Result<Vec<Webhook>
     Ok(found)
 }
 
-/// Deletes the deliveries (and their attempts) of the webhooks whose id is `webhooks`
+/// Deletes the deliveries (their attempts, and their hours' counts) of the webhooks whose id is `webhooks`
 /// (`= $1`, or `IN (…$1…)`), `$1` being `arg`. On PostgreSQL it locks the deliveries first:
 /// that waits for the recorders writing their attempts, and keeps later ones out.
 pub(super) async fn delete_deliveries<B: Backend>(
@@ -188,5 +188,5 @@ pub(super) async fn delete_deliveries<B: Backend>(
     let deliveries = format!("DELETE FROM deliveries WHERE webhook_id {webhooks}");
     db.execute(Conn::Tx(tx), Query::new(deliveries).arg(arg))
         .await?;
-    Ok(())
+    super::hours::delete(db, tx, webhooks, arg).await
 }

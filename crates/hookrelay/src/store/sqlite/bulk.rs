@@ -7,6 +7,7 @@ use sqlx::{Sqlite, Transaction};
 use crate::ids::DeliveryId;
 use crate::store::backend::FailureClock;
 use crate::store::plan::PlannedDelivery;
+use crate::store::shared::hours;
 use crate::store::{AttemptRecord, NewEvent, Result};
 
 /// A multi-row statement that could fail part-way under the default `ABORT` makes SQLite keep a
@@ -129,7 +130,8 @@ pub async fn insert_deliveries(
 }
 
 /// Records attempt results: each delivery's new state, then the attempts of those that
-/// still exist, then the webhooks' failure clocks (writing only rows whose clock changes).
+/// still exist, then the webhooks' failure clocks (writing only rows whose clock changes), then
+/// the attempts counted per webhook and hour (`shared/hours.rs`).
 /// Multi-row statements of the fixed [`SHAPES`].
 pub async fn record(
     tx: &mut Transaction<'static, Sqlite>,
@@ -197,6 +199,27 @@ pub async fn record(
             ") AS v JOIN webhooks w ON w.id = v.column1) AS k \
              WHERE webhooks.id = k.id AND webhooks.failing_since IS NOT k.since",
         );
+        q.build().execute(&mut **tx).await?;
+    }
+    // Only the hours of webhooks still there: a delivery deleted since it was claimed went
+    // with its webhook, in one transaction.
+    for chunk in shaped(&hours::count(records)) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed) \
+             SELECT h.column1, h.column2, h.column3, h.column4 FROM (",
+        );
+        q.push_values(chunk, |mut b, row| match row {
+            Some(h) => {
+                b.push_bind(h.webhook)
+                    .push_bind(h.hour_start)
+                    .push_bind(h.succeeded)
+                    .push_bind(h.failed);
+            }
+            None => push_nulls(&mut b, 4),
+        });
+        // The `WHERE` also tells SQLite's parser that `ON CONFLICT` is the upsert's.
+        q.push(") AS h WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.id = h.column1) ")
+            .push(hours::ADD_ON_CONFLICT);
         q.build().execute(&mut **tx).await?;
     }
     Ok(())
