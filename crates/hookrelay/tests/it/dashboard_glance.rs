@@ -13,7 +13,10 @@ use crate::dashboard::{page, tenant_session};
 use crate::helpers::{TestApp, TestReceiver, eventually};
 use crate::history::{self, Past};
 
-backend_tests!(the_webhooks_list_shows_each_webhooks_rate_and_hours_exactly,);
+backend_tests!(
+    the_webhooks_list_shows_each_webhooks_rate_and_hours_exactly,
+    the_webhooks_list_pages_on_by_id,
+);
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -156,4 +159,45 @@ async fn the_webhooks_list_shows_each_webhooks_rate_and_hours_exactly(app: &mut 
         html[at..].starts_with("Success, last 24 hours</dt><dd>66.7 %"),
         "{html}"
     );
+}
+
+async fn the_webhooks_list_pages_on_by_id(app: &mut TestApp) {
+    let app = &*app;
+    app.create_tenant("acme").await;
+    let mut urls = Vec::new();
+    for n in 0..130 {
+        let url = format!("https://hooks.example.com/n{n:03}");
+        let (status, w) = app
+            .post("/v1/tenants/acme/webhooks", json!({"url": url}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+        urls.push(url);
+    }
+    let cookie = tenant_session(app, "acme").await;
+    let (status, first) = page(app, &cookie, "/dashboard/t/acme/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        first.matches("<tr>").count() - 1,
+        100,
+        "a header and 100 rows"
+    );
+    assert!(!first.contains("id=\"first-page\""));
+    let at = first.find("id=\"next-page\" href=\"").expect("a next page") + 21;
+    let next = &first[at..at + first[at..].find('"').unwrap()];
+    let (status, second) = page(app, &cookie, &next.replace("&amp;", "&")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(second.matches("<tr>").count() - 1, 30);
+    assert!(second.contains("id=\"first-page\""));
+    assert!(!second.contains("id=\"next-page\""));
+    // Every webhook on exactly one page (ids are time-ordered, so in creation order).
+    for url in &urls {
+        let on = [&first, &second]
+            .iter()
+            .filter(|html| html.contains(&format!("{url}</a>")))
+            .count();
+        assert_eq!(on, 1, "{url}");
+    }
+    let (status, past) = page(app, &cookie, "/dashboard/t/acme/webhooks?after=wh_~").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(past.contains("No more webhooks."), "{past}");
 }

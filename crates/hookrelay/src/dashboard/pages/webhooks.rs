@@ -3,10 +3,11 @@
 //! through the API's own parsing, so a refused value is shown at its field with the API's
 //! message.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use crate::api::auth::Scope;
 use crate::api::webhook_json::WebhookIn;
@@ -23,8 +24,16 @@ use crate::store::{EventType, Page, Webhook};
 use super::event_picker::{event_picker, field_error, other_error};
 use super::sparkline;
 
-/// Webhooks and catalog entries a page shows.
+/// Catalog entries the create form offers.
 const SHOWN: u32 = 250;
+/// Webhooks a page of the list shows; the next page follows on by id.
+const LISTED: u32 = 100;
+
+/// `?after=`: the list's page after this webhook id.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    after: Option<String>,
+}
 
 /// `active`, or `disabled (reason) since …`.
 pub fn status_badge(w: &Webhook) -> Markup {
@@ -53,17 +62,17 @@ pub fn events_text(w: &Webhook) -> String {
 }
 
 /// The tenant's webhooks.
-pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Response, DashError> {
+pub async fn list(
+    view: TenantView,
+    State(state): State<DashState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, DashError> {
     let page_q = Page {
-        limit: SHOWN,
-        cursor: None,
+        limit: LISTED,
+        cursor: q.after.clone(),
     };
-    let hooks = state
-        .app
-        .store
-        .list_webhooks(&view.tenant, &page_q)
-        .await?
-        .items;
+    let listed = state.app.store.list_webhooks(&view.tenant, &page_q).await?;
+    let (hooks, next) = (listed.items, listed.next_cursor);
     let glances = sparkline::load(&state, &view.tenant, &hooks, now_ms()).await?;
     let t = &view.tenant;
     let body = page(
@@ -75,7 +84,9 @@ pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Re
                 h1 { "Webhooks" }
                 a.button href=(format!("/dashboard/t/{t}/webhooks/new")) { "New webhook" }
             }
-            @if hooks.is_empty() {
+            @if hooks.is_empty() && q.after.is_some() {
+                p.muted { "No more webhooks." }
+            } @else if hooks.is_empty() {
                 div.empty {
                     h2 { "No webhooks yet" }
                     p { "A webhook is a URL of yours that hookrelay sends events to, signed and retried until it answers 2xx. Create one to start receiving events." }
@@ -93,6 +104,17 @@ pub async fn list(view: TenantView, State(state): State<DashState>) -> Result<Re
                                 td { (glance.render()) }
                             }
                         }
+                    }
+                }
+            }
+            @if q.after.is_some() || next.is_some() {
+                nav.windows.pager aria-label="Pages" {
+                    @if q.after.is_some() {
+                        a #first-page href=(format!("/dashboard/t/{t}/webhooks")) { "← First page" }
+                    }
+                    @if let Some(next) = &next {
+                        @let after = form_urlencoded::Serializer::new(String::new()).append_pair("after", next).finish();
+                        a #next-page href=(format!("/dashboard/t/{t}/webhooks?{after}")) { "Next page →" }
                     }
                 }
             }
