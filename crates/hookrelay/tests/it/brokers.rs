@@ -300,6 +300,17 @@ async fn redis_streams_get_each_event_as_signed_fields(app: &mut TestApp) {
     seen.sort();
     let in_order: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
     assert_eq!(in_order, events, "every event arrived once");
+
+    // A test send goes the same way and answers with the broker's acknowledgement.
+    let (status, sent) = app
+        .post(
+            &format!("/v1/webhooks/{id}/test"),
+            json!({"event_type": "broker.test"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["succeeded"], true, "{sent}");
+    assert_eq!(xrange(&stream).await.len(), 4);
     drop_stream(&stream).await;
 }
 

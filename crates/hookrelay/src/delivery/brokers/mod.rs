@@ -16,6 +16,18 @@
 //! scheme, host and port only, and any text a client library returns is scrubbed of the
 //! password before it reaches the log.
 
+// A build without any broker keeps the types (a stored broker URL still gets a clear
+// failure) but none of the connection machinery is used.
+#![cfg_attr(
+    not(any(
+        feature = "redis",
+        feature = "nats",
+        feature = "amqp",
+        feature = "mqtt"
+    )),
+    expect(dead_code, unused_imports, reason = "no broker in this build")
+)]
+
 #[cfg(feature = "amqp")]
 mod amqp;
 #[cfg(feature = "mqtt")]
