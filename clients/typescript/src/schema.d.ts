@@ -947,9 +947,12 @@ export interface components {
             headers: {
                 [key: string]: string;
             };
-            /** @description Always `POST`. */
+            /**
+             * @description `POST`, or `PUBLISH` for a broker destination (docs/brokers.md), whose message
+             *     carries these headers as its headers, properties or fields.
+             */
             method: string;
-            /** @description The webhook's URL. */
+            /** @description The webhook's URL (a broker's password shown as `***`). */
             url: string;
         };
         /** @description The new secret. An empty body generates one. */
@@ -1174,7 +1177,12 @@ export interface components {
              * @description Default 10.
              */
             timeout_seconds?: number | null;
-            /** @description `https://…` (plain `http://` only in development mode). */
+            /**
+             * @description `https://…` (plain `http://` only in development mode), or a message broker
+             *     (docs/brokers.md): `nats://…/subject` (JetStream), `amqp://…/exchange?routing_key=…`
+             *     (RabbitMQ), `redis://…/stream?maxlen=…` (Redis Streams) or `mqtt://…/topic` (QoS 1).
+             *     Private addresses only in development mode or within `allowed_cidrs`.
+             */
             url: string;
         };
         /** @description A webhook. */

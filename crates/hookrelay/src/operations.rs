@@ -128,7 +128,7 @@ pub async fn announce_enabled(
     let data = serde_json::json!({
         "webhook_id": webhook.id.as_str(),
         "tenant_id": webhook.tenant_id.as_str(),
-        "url": webhook.url.as_str(),
+        "url": webhook.url.masked(),
         "enabled_at": rfc3339(webhook.updated_at),
     });
     let event = NewEvent {

@@ -506,11 +506,12 @@ class RequestOut(TypedDict):
     """
     method: str
     """
-    Always `POST`.
+    `POST`, or `PUBLISH` for a broker destination (docs/brokers.md), whose message
+    carries these headers as its headers, properties or fields.
     """
     url: str
     """
-    The webhook's URL.
+    The webhook's URL (a broker's password shown as `***`).
     """
 
 
@@ -896,7 +897,10 @@ class WebhookIn(TypedDict):
     """
     url: str
     """
-    `https://…` (plain `http://` only in development mode).
+    `https://…` (plain `http://` only in development mode), or a message broker
+    (docs/brokers.md): `nats://…/subject` (JetStream), `amqp://…/exchange?routing_key=…`
+    (RabbitMQ), `redis://…/stream?maxlen=…` (Redis Streams) or `mqtt://…/topic` (QoS 1).
+    Private addresses only in development mode or within `allowed_cidrs`.
     """
 
 

@@ -119,9 +119,10 @@ impl From<Attempt> for AttemptOut {
 pub struct RequestOut {
     /// The attempt it was made by (1 for the first).
     pub(crate) attempt: u32,
-    /// Always `POST`.
-    method: &'static str,
-    /// The webhook's URL.
+    /// `POST`, or `PUBLISH` for a broker destination (docs/brokers.md), whose message
+    /// carries these headers as its headers, properties or fields.
+    pub(crate) method: &'static str,
+    /// The webhook's URL (a broker's password shown as `***`).
     pub(crate) url: String,
     /// The headers hookrelay sets, by lowercase name: `content-type`, the webhook's custom
     /// headers, `webhook-id`, `webhook-timestamp` and the signature. The HTTP client adds
@@ -159,7 +160,12 @@ pub(crate) fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
     let last = detail.attempts.last()?;
     let event = detail.event.as_ref()?;
     let webhook = detail.webhook.clone()?;
-    let url = webhook.url.as_str().to_owned();
+    let url = webhook.url.masked().into_owned();
+    let method = if webhook.url.broker().is_some() {
+        "PUBLISH"
+    } else {
+        "POST"
+    };
     let target = Target::new(webhook);
     let message = Message {
         id: event.id.as_str(),
@@ -170,7 +176,7 @@ pub(crate) fn rerender(detail: &store::DeliveryDetail) -> Option<RequestOut> {
     let (headers, body) = Sender::render_request(&target, message, last.result.started_at).ok()?;
     Some(RequestOut {
         attempt: last.attempt,
-        method: "POST",
+        method,
         url,
         headers: headers
             .iter()

@@ -138,7 +138,10 @@ impl From<Webhook> for WebhookOut {
     "timeout_seconds": 10
 }))]
 pub struct WebhookIn {
-    /// `https://…` (plain `http://` only in development mode).
+    /// `https://…` (plain `http://` only in development mode), or a message broker
+    /// (docs/brokers.md): `nats://…/subject` (JetStream), `amqp://…/exchange?routing_key=…`
+    /// (RabbitMQ), `redis://…/stream?maxlen=…` (Redis Streams) or `mqtt://…/topic` (QoS 1).
+    /// Private addresses only in development mode or within `allowed_cidrs`.
     url: String,
     /// Free text.
     description: Option<String>,

@@ -18,6 +18,10 @@ pub enum FailureKind {
     /// The host refused a TLS connection offering HTTP/1.1 alone (ALPN): it speaks HTTP/2
     /// only. Not an attempt's result: the sender sends the attempt over the pooled client.
     Http2Only,
+    /// A broker answered but did not take the message (no stream captures the subject, an
+    /// unroutable AMQP message, a negative acknowledgement, an error reply). The connection
+    /// is sound: it stays in use.
+    Rejected,
     /// Anything else: a connection that broke mid-request, an unrenderable payload.
     Other,
 }

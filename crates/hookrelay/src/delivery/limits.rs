@@ -289,8 +289,15 @@ impl<T> Limits<T> {
     }
 }
 
-/// The `host:port` a URL connects to, the unit of the per-host limit.
+/// The `host:port` a URL connects to, the unit of the per-host limit; a broker's is
+/// `scheme://host:port`, which no HTTP host's key (nor idle connection) shares.
 pub fn host_key(url: &str) -> String {
+    if crate::model::broker_url::BrokerKind::of_url(url).is_some()
+        && let Ok(u) = url::Url::parse(url)
+        && let Some(broker) = crate::model::WebhookUrl::from_trusted(u).broker()
+    {
+        return format!("{}://{}:{}", broker.kind.scheme(), broker.host, broker.port);
+    }
     match url::Url::parse(url) {
         Ok(u) => format!(
             "{}:{}",
@@ -514,5 +521,9 @@ mod tests {
     fn hosts_are_keyed_by_host_and_port() {
         assert_eq!(host_key("https://a.example/x"), "a.example:443");
         assert_eq!(host_key("http://127.0.0.1:3000/y"), "127.0.0.1:3000");
+        assert_eq!(
+            host_key("redis://u:p@127.0.0.1/s"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

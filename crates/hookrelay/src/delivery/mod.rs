@@ -7,9 +7,11 @@
 //! `stream`'s TCP or TLS, opened through the address [`guard`] with the process's one [`tls`]
 //! configuration; `pooled` is the client for hosts that take HTTP/2 alone; `failure` says why
 //! an attempt got no answer); [`schedule`] is the retry math (`retry_after` reads what a
-//! receiver asks for); [`recorder`] writes results in batches. Imports between these files go
+//! receiver asks for); [`recorder`] writes results in batches; [`brokers`] sends to the
+//! message brokers a webhook's URL may name instead of an HTTP endpoint. Imports between these files go
 //! one way: `worker` → `handoff` → `dispatch` → the rest.
 
+pub mod brokers;
 mod cache;
 mod dispatch;
 mod failure;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use hookrelay_signature::{Scheme, sign};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
+use super::brokers::Brokers;
 use super::failure::FailureKind;
 use super::guard::AddressPolicy;
 use super::http1::{self, Answer};
@@ -51,9 +52,12 @@ impl Outcome {
             (Some(FailureKind::Dns), _) => AttemptClass::Dns,
             (Some(FailureKind::Tls), _) => AttemptClass::Tls,
             (Some(FailureKind::RefusedAddress), _) => AttemptClass::RefusedAddress,
+            (Some(FailureKind::Rejected), _) => AttemptClass::Rejected,
             // Never recorded: such an attempt is sent again over the pooled client.
             (Some(FailureKind::Http2Only | FailureKind::Other), _) => AttemptClass::Other,
             (None, Some(status)) => AttemptClass::of_status(status),
+            // Only a broker's acknowledgement succeeds without a status.
+            (None, None) if self.result.succeeded => AttemptClass::Acked,
             (None, None) => AttemptClass::Other,
         }
     }
@@ -95,6 +99,8 @@ pub struct Sender {
     /// Slot connections between host slots.
     idle: Arc<IdlePool>,
     per_host_connections: usize,
+    /// Connections to the brokers webhooks' URLs name.
+    brokers: Arc<Brokers>,
 }
 
 impl Sender {
@@ -112,6 +118,7 @@ impl Sender {
         let pooled = Pooled::new(policy.clone(), per_host_connections, tls, idle_timeout)?;
         Ok(Self {
             pooled: Arc::new(pooled),
+            brokers: Arc::new(Brokers::new(policy.clone())),
             connector: Arc::new(Connector::new(policy, tls)),
             idle: IdlePool::start(idle_timeout),
             per_host_connections,
@@ -143,6 +150,10 @@ impl Sender {
         target: &Target,
         message: Message<'_>,
     ) -> Outcome {
+        // HTTP's one cost of brokers: this check of a field the target worked out once.
+        if let Some(broker) = target.broker() {
+            return self.brokers.attempt(target, broker, message).await;
+        }
         let started_at = crate::clock::now_ms();
         let clock = Instant::now();
         let finish = |answer: Option<Answer>, error: Option<(FailureKind, String)>, retryable| {

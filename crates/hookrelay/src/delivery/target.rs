@@ -1,11 +1,12 @@
 //! A webhook prepared for sending: what every attempt to one version of it shares, worked out
 //! once per version (the webhook cache holds one per webhook) instead of once per attempt: its
-//! signature scheme and its keys decoded.
+//! signature scheme and its keys decoded, and for a broker URL, its parsed destination.
 
 use std::ops::Deref;
 
 use hookrelay_signature::{Scheme, Secret};
 
+use super::brokers::BrokerTarget;
 use crate::store::Webhook;
 
 /// One version of a webhook, ready to send to. Dereferences to the [`Webhook`].
@@ -17,6 +18,8 @@ pub struct Target {
     secret: Option<Secret>,
     /// The previous secret while a rotation overlaps, and until when (unix ms).
     previous: Option<(Secret, i64)>,
+    /// The broker the URL names, if it is not an HTTP URL.
+    broker: Option<Box<BrokerTarget>>,
 }
 
 impl Target {
@@ -28,10 +31,15 @@ impl Target {
             .previous_secret
             .as_ref()
             .and_then(|(old, until)| Some((Secret::new(&scheme, old).ok()?, *until)));
+        let broker = webhook
+            .url
+            .broker()
+            .map(|url| Box::new(BrokerTarget::new(url)));
         Self {
             scheme,
             secret,
             previous,
+            broker,
             webhook,
         }
     }
@@ -39,6 +47,11 @@ impl Target {
     /// The URL (parsed when the webhook was read).
     pub fn url(&self) -> &reqwest::Url {
         self.webhook.url.as_url()
+    }
+
+    /// The broker destination, when the URL names a broker.
+    pub fn broker(&self) -> Option<&BrokerTarget> {
+        self.broker.as_deref()
     }
 
     /// The signature scheme.

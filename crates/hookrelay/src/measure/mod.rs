@@ -82,11 +82,15 @@ pub enum AttemptClass {
     RefusedAddress,
     /// Anything else: a connection broken mid-request, a body that could not be rendered.
     Other,
+    /// A broker acknowledged the message (docs/brokers.md): a broker's success.
+    Acked,
+    /// A broker answered but did not take the message.
+    Rejected,
 }
 
 impl AttemptClass {
     /// Every class, in the order [`Metrics`] keeps their counters.
-    pub const ALL: [AttemptClass; 10] = [
+    pub const ALL: [AttemptClass; 12] = [
         Self::Status2xx,
         Self::Status3xx,
         Self::Status4xx,
@@ -97,6 +101,8 @@ impl AttemptClass {
         Self::Tls,
         Self::RefusedAddress,
         Self::Other,
+        Self::Acked,
+        Self::Rejected,
     ];
 
     /// The `result` label.
@@ -112,6 +118,8 @@ impl AttemptClass {
             Self::Tls => "tls",
             Self::RefusedAddress => "refused_address",
             Self::Other => "other",
+            Self::Acked => "acked",
+            Self::Rejected => "rejected",
         }
     }
 

@@ -3,11 +3,13 @@
 //! crate, so the API, the store and delivery can all depend on it.
 
 pub mod address;
+pub mod broker_url;
 pub mod data;
 pub mod filter;
 pub mod ordering;
 pub mod payload_filter;
 pub mod webhook;
+pub mod webhook_url;
 
 pub use filter::{Channel, EventFilter, EventTypeName};
 pub use ordering::{Ordering, OrderingMode};

@@ -208,7 +208,7 @@ pub struct Disabled {
     pub webhook_id: WebhookId,
     /// Its tenant.
     pub tenant_id: TenantId,
-    /// Its URL.
+    /// Its URL, a broker's password masked.
     pub url: String,
     /// Why.
     pub reason: DisabledReason,

@@ -10,6 +10,8 @@ mod helpers;
 mod asymmetric;
 mod auth;
 mod bad_input;
+#[cfg(feature = "brokers")]
+mod brokers;
 mod claims;
 mod cli;
 mod client_rust;

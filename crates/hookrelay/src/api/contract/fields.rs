@@ -21,9 +21,48 @@ pub const NO_NUL: &str = "^[^\\u0000]*$";
 pub const NAME_TEXT: &str = "^[^\\u0000]*[^\\u0000\\t\\n\\r ][^\\u0000]*$";
 /// A contact email as checked: an `@`, no space or control character.
 pub const EMAIL: &str = "^[^\\u0000-\\u0020\\u007f]*@[^\\u0000-\\u0020\\u007f]*$";
-/// An absolute http(s) URL: a host name or IPv4 address, a port, a path of visible ASCII
-/// (`WebhookUrl::parse`; production also wants https and a public address).
-pub const URL: &str = "^https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[!-~]*)?$";
+/// A host name or IPv4 address and an optional port, as URLs of every scheme take them.
+macro_rules! host_port {
+    () => {
+        "(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+    };
+}
+
+/// A broker URL's optional `user[:password]@`: unreserved characters and `%XX` escapes.
+macro_rules! userinfo {
+    () => {
+        "(([A-Za-z0-9._~!$&'()*+,-]|%[0-9A-Fa-f]{2})*(:([A-Za-z0-9._~!$&'()*+,-]|%[0-9A-Fa-f]{2})*)?@)?"
+    };
+}
+
+/// An absolute http(s) URL (a host name or IPv4 address, a port, a path of visible ASCII) or
+/// a broker URL as `model::broker_url` reads them: `nats://…/subject`, `redis://…/stream`
+/// with an optional `?maxlen=`, `mqtt://…/topic`, `amqp://…/exchange?routing_key=…` or
+/// `amqp://…/vhost?exchange=…&routing_key=…` (`WebhookUrl::parse`; production also wants
+/// https and a public address).
+pub const URL: &str = concat!(
+    "^(https?://",
+    host_port!(),
+    "(/[!-~]*)?",
+    "|nats://",
+    userinfo!(),
+    host_port!(),
+    "/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*",
+    "|redis://",
+    userinfo!(),
+    host_port!(),
+    "/[A-Za-z0-9_.:-]+(\\?maxlen=[1-9][0-9]{0,8})?",
+    "|mqtt://",
+    userinfo!(),
+    host_port!(),
+    "/[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*",
+    "|amqp://",
+    userinfo!(),
+    host_port!(),
+    "/(([A-Za-z0-9_.:-]|%[0-9A-Fa-f]{2})*\\?exchange=[A-Za-z0-9_.:-]{0,255}(&routing_key=[A-Za-z0-9_.:-]{0,255})?",
+    "|[A-Za-z0-9_.:-]{0,255}(\\?routing_key=[A-Za-z0-9_.:-]{0,255})?)",
+    ")$"
+);
 /// An HTTP header name (RFC 9110 token).
 pub const HEADER_NAME: &str = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 /// An HTTP header value: visible ASCII, spaces and tabs.

@@ -168,6 +168,44 @@ mod tests {
                 "{s:?}"
             );
         }
+        // Development mode: the pattern cannot know production's address rule.
+        for s in [
+            "https://a.example/x",
+            "http://127.0.0.1:3000/h?k=1",
+            "http://u@a/",
+            "nats://127.0.0.1:4222/orders.created",
+            "nats://tok@n.example/a-b.c_d",
+            "nats://n.example/a..b",
+            "nats://n.example/a.*",
+            "nats://n.example/$SYS.x",
+            "nats://n.example",
+            "redis://:p%40ss@127.0.0.1/s:1?maxlen=10",
+            "redis://r.example/s?maxlen=0",
+            "redis://r.example/s?maxlen=1234567890",
+            "redis://r.example/s?x=1",
+            "redis://r.example/",
+            "mqtt://m.example/a/b.c",
+            "mqtt://m.example/a//b",
+            "mqtt://m.example/a/+",
+            "mqtt://u:p%zz@m.example/a",
+            "amqp://guest:guest@127.0.0.1:5672/ex?routing_key=k.1",
+            "amqp://q.example/",
+            "amqp://q.example/%2F?exchange=&routing_key=q",
+            "amqp://q.example/v?exchange=x&routing_key=k&y=1",
+            "amqp://q.example/x?routing_key=k&exchange=y",
+            "amqp://q.example/x%2F?routing_key=k",
+            &format!("amqp://q.example/{}", "x".repeat(255)),
+            &format!("amqp://q.example/{}", "x".repeat(256)),
+            "AMQP://q.example/x",
+            "amqp://a:b:c@q.example/x",
+            "nats://[::1]/s",
+        ] {
+            assert_eq!(
+                matches(URL, s),
+                crate::model::WebhookUrl::parse(s, crate::model::UrlPolicy::Development).is_ok(),
+                "{s:?}"
+            );
+        }
         let id = WebhookId::generate();
         for s in [
             id.as_str(),

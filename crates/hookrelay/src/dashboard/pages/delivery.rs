@@ -101,7 +101,7 @@ pub async fn show(
             }
             @if let Some(r) = &request {
                 h2 { "Request (attempt " (r.attempt) ")" }
-                p { "POST " code.url { (r.url) } }
+                p { (r.method) " " code.url { (r.url) } }
                 table.list.headers {
                     tbody {
                         @for (name, value) in &r.headers {

@@ -198,7 +198,7 @@ pub async fn show(
         Some(t),
         html! {
             p { a href=(base) { "← Webhook" } }
-            h1 { "Receiving " code.url { (w.url.as_str()) } }
+            h1 { "Receiving " code.url { (w.url.masked()) } }
             p { "Deliveries are POSTs. Verify each one before you trust it: read the raw body (the signature covers those exact bytes), check the signature, and answer 401 when it is wrong." }
             (wire(&w.signature, public.as_deref()))
             p { "Body: " code { (body_shape(w.payload_format)) } "." }

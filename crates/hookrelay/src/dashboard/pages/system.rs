@@ -31,7 +31,7 @@ fn webhooks(id: &str, hooks: &[Webhook], empty: &str, since: fn(&Webhook) -> Mar
                     @for w in hooks {
                         tr {
                             td { (w.tenant_id) }
-                            td.url { a href=(format!("/dashboard/t/{}/webhooks/{}", w.tenant_id, w.id)) { (w.url.as_str()) } }
+                            td.url { a href=(format!("/dashboard/t/{}/webhooks/{}", w.tenant_id, w.id)) { (w.url.masked()) } }
                             td { (since(w)) }
                         }
                     }

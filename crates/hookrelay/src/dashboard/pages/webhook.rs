@@ -244,7 +244,7 @@ fn render(viewer: &Viewer, t: &TenantId, shown: &Shown<'_>) -> Markup {
                 }
             }
             div.heading {
-                h1.url { (w.url.as_str()) }
+                h1.url { (w.url.masked()) }
                 div.actions {
                     a.button.secondary #guide href=(format!("{base}/receiving")) { "Receiving guide" }
                     a.button.secondary #edit href=(format!("{base}/edit")) { "Edit" }

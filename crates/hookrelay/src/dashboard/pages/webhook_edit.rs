@@ -55,7 +55,8 @@ struct Entered {
 impl Entered {
     fn stored(w: &Webhook) -> Self {
         Self {
-            url: w.url.as_str().to_owned(),
+            // A broker's password stays out of the page; submitted unchanged, it is kept.
+            url: w.url.masked().into_owned(),
             description: w.description.clone(),
             events: w.events.patterns().to_vec(),
             filter: w
@@ -115,7 +116,12 @@ impl Entered {
             .map(|s| whole(s, "retry_schedule"))
             .collect::<Result<Vec<_>, _>>()?;
         let mut patch = Map::new();
-        patch.insert("url".into(), json!(self.url));
+        let url = if self.url == w.url.masked() {
+            w.url.as_str()
+        } else {
+            self.url.as_str()
+        };
+        patch.insert("url".into(), json!(url));
         patch.insert("description".into(), json!(self.description));
         patch.insert("events".into(), json!(self.events));
         let filter = match self.filter.trim() {

@@ -98,7 +98,7 @@ pub async fn list(
                     tbody {
                         @for (w, glance) in hooks.iter().zip(&glances) {
                             tr {
-                                td.url { a href=(format!("/dashboard/t/{t}/webhooks/{}", w.id)) { (w.url.as_str()) } }
+                                td.url { a href=(format!("/dashboard/t/{t}/webhooks/{}", w.id)) { (w.url.masked()) } }
                                 td.hide-narrow { (events_text(w)) }
                                 td { (status_badge(w)) }
                                 td { (glance.render()) }

@@ -149,7 +149,8 @@ pub async fn disable<B: Backend>(
                 .map(|(_, e)| e),
             webhook_id: WebhookId::from_trusted(id),
             tenant_id: TenantId::from_trusted(tenant),
-            url,
+            // Notices (email, the operational event) never carry a broker's password.
+            url: crate::model::broker_url::mask_password_text(&url).into_owned(),
             reason: if reason == "gone" {
                 DisabledReason::Gone
             } else {
