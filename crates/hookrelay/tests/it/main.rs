@@ -48,6 +48,7 @@ mod ordering;
 mod outage;
 mod planner;
 mod readme;
+mod resolve;
 mod retention;
 mod retries;
 mod roles;
