@@ -11,6 +11,9 @@
 //!
 //! Over TLS (`tls`), the client trusts the bench's CA, offers HTTP/1.1 alone and resumes
 //! sessions as rustls does by default; the same connection count, so the same handshakes.
+//! For `hosts` it also resolves every name to 127.0.0.1 itself and sends request `i` to host
+//! `i % hosts`, so its 64 request loops open (and handshake) a connection per host name, as
+//! hookrelay must; each host's connection is then kept alive and reused.
 //!
 //! It is also the best of [`ATTEMPTS`] attempts, each of as many requests as the scenario
 //! delivered (at most [`MAX_REQUESTS`]). The best attempt is what the machine can do, so the
@@ -83,7 +86,8 @@ async fn attempt(
     let urls: Arc<[String]> = (0..webhooks.max(1))
         .map(|n| receiver.url_over(transport, n))
         .collect();
-    let tls = (transport == Transport::Tls).then(|| receiver.tls.client.clone());
+    let tls = transport.tls().then(|| receiver.tls.client.clone());
+    let loopback = transport == Transport::Hosts;
     let tracker = receiver.track(requests, 1, requests as u64);
     let started = tracker.now_ns();
     let driver = std::thread::Builder::new()
@@ -99,6 +103,9 @@ async fn attempt(
                 .timeout(Duration::from_secs(30));
             if let Some(tls) = tls {
                 builder = builder.use_preconfigured_tls(tls);
+            }
+            if loopback {
+                builder = builder.dns_resolver(Arc::new(Loopback));
             }
             let client = builder.build().context("building the ceiling client")?;
             runtime.block_on(drive(&client, &body, &urls, requests));
@@ -147,6 +154,19 @@ async fn drive(client: &reqwest::Client, body: &Bytes, urls: &Arc<[String]>, req
         });
     }
     while set.join_next().await.is_some() {}
+}
+
+/// Resolves every name to 127.0.0.1, as hookrelay's `resolve` setting does for `hosts`.
+struct Loopback;
+
+impl reqwest::dns::Resolve for Loopback {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            0,
+        ))));
+        Box::pin(std::future::ready(Ok(addrs)))
+    }
 }
 
 /// A JSON-ish body of exactly `len` bytes.

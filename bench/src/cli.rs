@@ -50,6 +50,8 @@ pub enum Which {
     Throughput,
     /// `throughput` with every endpoint HTTPS (a CA the bench creates).
     Tls,
+    /// 2,000 webhooks on 2,000 HTTPS host names, 40,000 events spread evenly.
+    Hosts,
     /// 1,000 webhooks on one event type, 1,000 events: 1,000,000 deliveries.
     Fanout,
     /// A steady 500 events/s for 30 s.

@@ -49,6 +49,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Which::All => Scenario::ALL.to_vec(),
         Which::Throughput => vec![Scenario::Throughput],
         Which::Tls => vec![Scenario::Tls],
+        Which::Hosts => vec![Scenario::Hosts],
         Which::Fanout => vec![Scenario::Fanout],
         Which::Latency => vec![Scenario::Latency],
         Which::Isolation => vec![Scenario::Isolation],

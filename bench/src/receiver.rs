@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 
-use crate::tls::{self, BenchTls, TlsListener};
+use crate::tls::{self, BenchTls, Handshakes, TlsListener};
 
 /// How long the hanging endpoints hold a request: longer than any webhook timeout (30 s max).
 const HANG: Duration = Duration::from_secs(60);
@@ -30,6 +30,16 @@ pub enum Transport {
     Plain,
     /// `https://localhost:<port>`, a certificate of the bench's CA.
     Tls,
+    /// `https://h<n>.hosts.bench.test:<port>`: the TLS listener under a name per webhook,
+    /// which the clients resolve to 127.0.0.1 themselves (no DNS).
+    Hosts,
+}
+
+impl Transport {
+    /// Whether it is encrypted.
+    pub fn tls(self) -> bool {
+        self != Transport::Plain
+    }
 }
 
 /// The three listeners and what they have seen.
@@ -42,6 +52,8 @@ pub struct Receiver {
     pub tls_addr: SocketAddr,
     /// The CA and configurations the TLS listener and its clients use.
     pub tls: BenchTls,
+    /// The TLS listener's handshakes so far.
+    pub handshakes: Arc<Handshakes>,
     shared: Arc<Shared>,
 }
 
@@ -68,7 +80,8 @@ impl Receiver {
             .await
             .context("binding the TLS receiver")?;
         let (addr, hanging_addr) = (listener.local_addr()?, hanging.local_addr()?);
-        let secure = TlsListener::new(secure, tls.server.clone())?;
+        let handshakes = Arc::new(Handshakes::default());
+        let secure = TlsListener::new(secure, tls.server.clone(), handshakes.clone())?;
         let tls_addr = axum::serve::Listener::local_addr(&secure)?;
         let answering = Router::new().fallback(receive).with_state(shared.clone());
         let answering_tls = answering.clone();
@@ -93,6 +106,7 @@ impl Receiver {
             hanging_addr,
             tls_addr,
             tls,
+            handshakes,
             shared,
         })
     }
@@ -107,6 +121,11 @@ impl Receiver {
         match transport {
             Transport::Plain => self.url(n),
             Transport::Tls => format!("https://{}:{}/w/{n}", tls::HOST, self.tls_addr.port()),
+            Transport::Hosts => format!(
+                "https://h{n}.{}:{}/w/{n}",
+                tls::HOSTS_DOMAIN,
+                self.tls_addr.port()
+            ),
         }
     }
 

@@ -52,9 +52,14 @@ impl Hookrelay {
     ///
     /// The child inherits the bench's environment, so `HOOKRELAY_*` settings (and `RUST_LOG`) set
     /// by the caller apply; the bench itself sets only the admin key, `deliver`, the role, a 1 s
-    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set, and for `tls` the CA it
-    /// must trust.
+    /// shutdown grace unless `HOOKRELAY_SHUTDOWN_GRACE_SECONDS` is set, for `tls` and `hosts` the
+    /// CA it must trust, and for `hosts` the names it resolves to the receiver.
     pub async fn start(launch: &Launch<'_>) -> anyhow::Result<Self> {
+        Self::start_with(launch, &[]).await
+    }
+
+    /// [`Hookrelay::start`] with more environment variables (`hosts` sets `HOOKRELAY_RESOLVE`).
+    pub async fn start_with(launch: &Launch<'_>, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let log = File::create(launch.log)
@@ -77,6 +82,7 @@ impl Hookrelay {
         if let Some(pem) = launch.extra_root_certificates {
             command.env("HOOKRELAY_EXTRA_ROOT_CERTIFICATES", pem);
         }
+        command.envs(env.iter().copied());
         if std::env::var_os("HOOKRELAY_SHUTDOWN_GRACE_SECONDS").is_none() {
             command.env("HOOKRELAY_SHUTDOWN_GRACE_SECONDS", "1");
         }

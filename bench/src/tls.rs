@@ -1,5 +1,5 @@
 //! The bench's own TLS, made at start: a CA (rcgen, ring), a certificate it issued for
-//! `localhost`, the receiver's server configuration, the ceiling client's configuration
+//! `localhost` and `*.hosts.bench.test`, the receiver's server configuration, the ceiling client's configuration
 //! trusting that CA alone, and the CA's certificate as a PEM file for hookrelay's
 //! `extra_root_certificates`. Nothing here reaches beyond 127.0.0.1.
 
@@ -13,8 +13,19 @@ use rcgen::{
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
 
-/// The name the certificate is for, and the host of every HTTPS webhook URL.
+/// The name the certificate is for, and the host of every `tls` webhook URL.
 pub const HOST: &str = "localhost";
+
+/// The domain under which `hosts` names its webhooks' hosts (`h<n>.hosts.bench.test`), all on
+/// the receiver's TLS listener: the certificate also names `*.hosts.bench.test`, and hookrelay
+/// resolves them through its `resolve` setting. `.test` is reserved (RFC 6761): no such name
+/// can be anyone's real host.
+pub const HOSTS_DOMAIN: &str = "hosts.bench.test";
+
+/// TLS sessions the receiver keeps for resumption. rustls's default keeps 256, which `hosts`
+/// (a session per host name, as 2,000 real servers would each keep their own) would turn over
+/// before a reconnection could use one.
+const SERVER_SESSIONS: usize = 16_384;
 
 /// What the receiver serves and the clients trust.
 pub struct BenchTls {
@@ -38,7 +49,8 @@ impl BenchTls {
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
         let key = KeyPair::generate()?;
-        let leaf = CertificateParams::new(vec![HOST.to_owned()])?.signed_by(&key, &ca)?;
+        let names = vec![HOST.to_owned(), format!("*.{HOSTS_DOMAIN}")];
+        let leaf = CertificateParams::new(names)?.signed_by(&key, &ca)?;
         let chain: Vec<CertificateDer<'static>> = vec![leaf.der().clone(), ca.der().clone()];
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -48,6 +60,7 @@ impl BenchTls {
             .with_single_cert(chain, key)
             .context("the receiver's certificate")?;
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        server.session_storage = rustls::server::ServerSessionMemoryCache::new(SERVER_SESSIONS);
         let mut roots = RootCertStore::empty();
         roots.add(ca.der().clone())?;
         let mut client = ClientConfig::builder_with_provider(provider)
@@ -70,6 +83,21 @@ impl BenchTls {
 /// Connections waiting for `accept` once their handshakes are done.
 const HANDSHAKEN_BACKLOG: usize = 1024;
 
+/// Handshakes the TLS listener completed: all of them, and those that resumed a session.
+#[derive(Debug, Default)]
+pub struct Handshakes {
+    completed: std::sync::atomic::AtomicU64,
+    resumed: std::sync::atomic::AtomicU64,
+}
+
+impl Handshakes {
+    /// Completed and resumed handshakes so far.
+    pub fn read(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.completed.load(Relaxed), self.resumed.load(Relaxed))
+    }
+}
+
 /// A TLS listener for `axum::serve`. Each connection's handshake runs in a task of its own, so
 /// one slow or failed handshake holds up no other (hookrelay opens its connections at once);
 /// `accept` hands out those that completed. A failed handshake drops its connection.
@@ -82,8 +110,13 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    /// Serves `tcp` with `config`; the accepting task runs on the current runtime.
-    pub fn new(tcp: tokio::net::TcpListener, config: Arc<ServerConfig>) -> std::io::Result<Self> {
+    /// Serves `tcp` with `config`, counting into `counts`; the accepting task runs on the
+    /// current runtime.
+    pub fn new(
+        tcp: tokio::net::TcpListener,
+        config: Arc<ServerConfig>,
+        counts: Arc<Handshakes>,
+    ) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let (tx, handshaken) = tokio::sync::mpsc::channel(HANDSHAKEN_BACKLOG);
@@ -93,9 +126,15 @@ impl TlsListener {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let (acceptor, handed) = (acceptor.clone(), tx.clone());
+                let (acceptor, handed, counts) = (acceptor.clone(), tx.clone(), counts.clone());
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(stream).await {
+                        use std::sync::atomic::Ordering::Relaxed;
+                        counts.completed.fetch_add(1, Relaxed);
+                        if tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+                        {
+                            counts.resumed.fetch_add(1, Relaxed);
+                        }
                         let _ = handed.send((tls, address)).await;
                     }
                 });

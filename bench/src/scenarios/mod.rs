@@ -22,6 +22,7 @@ use crate::stats::{Percentiles, rate};
 mod backlog;
 mod dashboard;
 mod fanout;
+mod hosts;
 mod isolation;
 mod latency;
 mod log_fill;
@@ -36,6 +37,8 @@ pub enum Scenario {
     Throughput,
     /// `Throughput` over HTTPS.
     Tls,
+    /// HTTPS to 2,000 host names.
+    Hosts,
     /// Every event to 1,000 webhooks.
     Fanout,
     /// Latency at a steady, moderate rate.
@@ -52,9 +55,10 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Throughput,
         Scenario::Tls,
+        Scenario::Hosts,
         Scenario::Fanout,
         Scenario::Latency,
         Scenario::Isolation,
@@ -68,6 +72,7 @@ impl Scenario {
         match self {
             Scenario::Throughput => "throughput",
             Scenario::Tls => "tls",
+            Scenario::Hosts => "hosts",
             Scenario::Fanout => "fanout",
             Scenario::Latency => "latency",
             Scenario::Isolation => "isolation",
@@ -88,6 +93,7 @@ impl Scenario {
         match self {
             Scenario::Throughput => throughput::run(ctx, &mut report).await?,
             Scenario::Tls => tls::run(ctx, &mut report).await?,
+            Scenario::Hosts => hosts::run(ctx, &mut report).await?,
             Scenario::Fanout => fanout::run(ctx, &mut report).await?,
             Scenario::Latency => latency::run(ctx, &mut report).await?,
             Scenario::Isolation => isolation::run(ctx, &mut report).await?,
@@ -124,7 +130,8 @@ async fn start_server(
 }
 
 /// [`start_server`] for deliveries over `transport`: over TLS, hookrelay trusts the bench's CA
-/// (`extra_root_certificates`).
+/// (`extra_root_certificates`); for `hosts`, it resolves the webhooks' host names to the
+/// receiver (`resolve`).
 async fn start_server_over(
     ctx: &Ctx,
     db: &Database,
@@ -133,16 +140,20 @@ async fn start_server_over(
     transport: Transport,
 ) -> anyhow::Result<(Hookrelay, Api)> {
     let log = db.dir().join(log_name);
-    let server = Hookrelay::start(&Launch {
+    let resolve = format!("*.{}=127.0.0.1", crate::tls::HOSTS_DOMAIN);
+    let env: &[(&str, &str)] = match transport {
+        Transport::Hosts => &[("HOOKRELAY_RESOLVE", &resolve)],
+        Transport::Plain | Transport::Tls => &[],
+    };
+    let launch = Launch {
         bin: &ctx.bin,
         database_url: &db.url,
         deliver,
         role: None,
         log: &log,
-        extra_root_certificates: (transport == Transport::Tls)
-            .then_some(ctx.receiver.tls.ca_pem.as_path()),
-    })
-    .await?;
+        extra_root_certificates: transport.tls().then_some(ctx.receiver.tls.ca_pem.as_path()),
+    };
+    let server = Hookrelay::start_with(&launch, env).await?;
     let api = Api::new(&server.base_url)?;
     Ok((server, api))
 }

@@ -15,12 +15,14 @@ use tracing::{info, warn};
 use crate::api::schemas::Catalog;
 use crate::api::{self, AppState, MetricsAccess, StateInner};
 use crate::config::{Config, Role};
-use crate::delivery::guard::AddressPolicy;
+use crate::delivery::dns::DnsSettings;
+use crate::delivery::guard::{AddressPolicy, Guard};
 use crate::delivery::recorder::RecorderSettings;
 use crate::delivery::{Sender, Worker, WorkerSettings, tls};
 use crate::ids::KeyId;
 use crate::measure::{Exporter, Metrics};
 use crate::model::UrlPolicy;
+use crate::model::host_override::HostOverrides;
 use crate::notify::email::Mailer;
 use crate::publisher::Publisher;
 use crate::store::{self, DeliveryLock, FailurePolicy, Store};
@@ -83,11 +85,7 @@ impl App {
         };
         let operations = operations::settle(&config, &*store, url_policy).await?;
         let sender = Sender::new(
-            AddressPolicy {
-                allow_all: config.dev,
-                allowed: config.allowed_cidrs.clone(),
-                allowed_only: config.deliver_only_to_allowed_cidrs,
-            },
+            delivery_guard(&config)?,
             config.per_host_connections,
             &tls,
             Duration::from_secs(config.connection_idle_timeout_seconds),
@@ -325,6 +323,31 @@ fn delivery_tls(config: &Config) -> anyhow::Result<rustls::ClientConfig> {
         None => Vec::new(),
     };
     tls::client_config(&extra).context("extra_root_certificates")
+}
+
+/// The address policy deliveries obey and how they resolve names: the `resolve` overrides, then
+/// the DNS cache.
+fn delivery_guard(config: &Config) -> anyhow::Result<Guard> {
+    let overrides =
+        HostOverrides::parse(&config.resolve).map_err(|e| anyhow::anyhow!("resolve: {e}"))?;
+    if !overrides.is_empty() && !config.dev {
+        // Not refused: the guard judges overridden addresses as it judges DNS's, so an override
+        // opens nothing production would refuse; but DNS is what operators expect to rule.
+        warn!(
+            names = overrides.len(),
+            "resolve overrides DNS for some delivery host names; it is meant for tests and development"
+        );
+    }
+    let policy = AddressPolicy {
+        allow_all: config.dev,
+        allowed: config.allowed_cidrs.clone(),
+        allowed_only: config.deliver_only_to_allowed_cidrs,
+    };
+    let dns = DnsSettings {
+        ttl: Duration::from_secs(config.dns_cache_seconds),
+        ..DnsSettings::default()
+    };
+    Ok(Guard::new(policy, overrides, dns))
 }
 
 /// A database URL with any password replaced, for messages.

@@ -81,6 +81,11 @@ pub struct Config {
     /// whatever `dev` says: for a server that must not reach the internet, such as one a
     /// fuzzer drives.
     pub deliver_only_to_allowed_cidrs: bool,
+    /// Host names resolved by configuration instead of DNS: `name=ip` or `*.suffix=ip` (see
+    /// [`crate::model::host_override`]); for tests, benchmarks and development.
+    pub resolve: Vec<String>,
+    /// Seconds a delivery's DNS answer is reused (0: every connection looks its host up).
+    pub dns_cache_seconds: u64,
     /// A PEM file of CA certificates that HTTPS deliveries trust besides the built-in roots
     /// (an operator's private CA).
     pub extra_root_certificates: Option<PathBuf>,
@@ -151,6 +156,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             allowed_cidrs: Vec::new(),
             deliver_only_to_allowed_cidrs: false,
+            resolve: Vec::new(),
+            dns_cache_seconds: 30,
             extra_root_certificates: None,
             max_in_flight: 1024,
             per_webhook_concurrency: 32,
@@ -226,6 +233,8 @@ pub const KEYS: &[&str] = &[
     "max_body_bytes",
     "allowed_cidrs",
     "deliver_only_to_allowed_cidrs",
+    "resolve",
+    "dns_cache_seconds",
     "extra_root_certificates",
     "max_in_flight",
     "per_webhook_concurrency",
@@ -267,7 +276,7 @@ fn kind(key: &str) -> Kind {
         | "public_url"
         | "extra_root_certificates"
         | "dashboard_frame_ancestors" => Kind::Text,
-        "allowed_cidrs" => Kind::List,
+        "allowed_cidrs" | "resolve" => Kind::List,
         _ => Kind::Typed,
     }
 }
@@ -554,6 +563,27 @@ mod tests {
         let vars = env(&[("HOOKRELAY_WORKER_THREADS", "-1")]);
         let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("worker_threads"), "{err:#}");
+    }
+
+    #[test]
+    fn resolve_overrides_and_the_dns_cache_are_checked_by_name() {
+        let vars = env(&[("HOOKRELAY_RESOLVE", "*.hooks.test=127.0.0.1, api.test=::1")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("config");
+        assert_eq!(config.resolve, ["*.hooks.test=127.0.0.1", "api.test=::1"]);
+        assert_eq!(config.dns_cache_seconds, 30);
+        for (key, bad) in [
+            ("HOOKRELAY_RESOLVE", "hooks.test"),
+            ("HOOKRELAY_RESOLVE", "a.test=not-an-ip"),
+            ("HOOKRELAY_DNS_CACHE_SECONDS", "86400"),
+        ] {
+            let err = Config::from_layers(None, &env(&[(key, bad)]), &Overrides::default())
+                .expect_err(bad);
+            let named = key.trim_start_matches("HOOKRELAY_").to_ascii_lowercase();
+            assert!(format!("{err:#}").contains(&named), "{bad}: {err:#}");
+        }
+        let vars = env(&[("HOOKRELAY_DNS_CACHE_SECONDS", "0")]);
+        let config = Config::from_layers(None, &vars, &Overrides::default()).expect("no cache");
+        assert_eq!(config.dns_cache_seconds, 0);
     }
 
     #[test]

@@ -4,6 +4,10 @@ use anyhow::bail;
 
 use super::{Config, Role};
 
+/// The longest `dns_cache_seconds`: the system resolver gives no TTL, so this bounds how long
+/// a changed record can go unnoticed.
+const MAX_DNS_CACHE_SECONDS: u64 = 3600;
+
 impl Config {
     /// Checks what serde cannot, naming the offending key.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -52,6 +56,14 @@ impl Config {
         }
         if self.connection_idle_timeout_seconds == 0 {
             bail!("connection_idle_timeout_seconds: must be at least 1");
+        }
+        if let Err(e) = crate::model::host_override::HostOverrides::parse(&self.resolve) {
+            bail!("resolve: {e}");
+        }
+        if self.dns_cache_seconds > MAX_DNS_CACHE_SECONDS {
+            bail!(
+                "dns_cache_seconds: at most {MAX_DNS_CACHE_SECONDS} (an address kept longer would outlive most DNS changes)"
+            );
         }
         if self.disable_after_seconds == 0 {
             bail!("disable_after_seconds: must be at least 1");

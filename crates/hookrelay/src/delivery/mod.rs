@@ -4,8 +4,8 @@
 //! it behind its busy host ([`limits`]); [`send`] makes one HTTP attempt (to a [`Target`], a
 //! webhook prepared once per version; `http1` keeps HTTP/1.1 connections per host slot (and
 //! `idle` between slots, closing those unused too long) over
-//! `stream`'s TCP or TLS, opened through the address [`guard`] with the process's one [`tls`]
-//! configuration; `pooled` is the client for hosts that take HTTP/2 alone; `failure` says why
+//! `stream`'s TCP or TLS, opened through the address [`guard`] (names resolved by `dns`'s
+//! cache) with the process's one [`tls`] configuration; `pooled` is the client for hosts that take HTTP/2 alone; `failure` says why
 //! an attempt got no answer); [`schedule`] is the retry math (`retry_after` reads what a
 //! receiver asks for); [`recorder`] writes results in batches; [`brokers`] sends to the
 //! message brokers a webhook's URL may name instead of an HTTP endpoint. Imports between these files go
@@ -14,6 +14,7 @@
 pub mod brokers;
 mod cache;
 mod dispatch;
+pub mod dns;
 mod failure;
 pub mod guard;
 pub mod handoff;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use super::failure::{FailureKind, rustls_error};
-use super::guard::{AddressPolicy, Forbidden, GuardedResolver};
+use super::guard::{Forbidden, Guard, GuardedResolver};
 use super::http1::Answer;
 use super::retry_after;
 
@@ -29,10 +29,10 @@ pub type Failed = (FailureKind, String, bool);
 
 impl Pooled {
     /// A client whose connections are pooled and kept alive for `idle_timeout`, never follow
-    /// redirects (a redirect could lead anywhere), resolve names through `policy`, and trust
+    /// redirects (a redirect could lead anywhere), resolve names through `guard`, and trust
     /// what `tls` trusts.
     pub fn new(
-        policy: Arc<AddressPolicy>,
+        guard: Arc<Guard>,
         per_host_connections: usize,
         tls: &rustls::ClientConfig,
         idle_timeout: Duration,
@@ -43,7 +43,7 @@ impl Pooled {
             .use_preconfigured_tls(tls)
             .user_agent(concat!("hookrelay/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver::new(policy)))
+            .dns_resolver(Arc::new(GuardedResolver::new(guard)))
             .pool_max_idle_per_host(per_host_connections)
             .pool_idle_timeout(idle_timeout)
             .tcp_nodelay(true)

@@ -11,7 +11,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use super::brokers::Brokers;
 use super::failure::FailureKind;
-use super::guard::AddressPolicy;
+use super::guard::Guard;
 use super::http1::{self, Answer};
 use super::idle::IdlePool;
 use super::pooled::Pooled;
@@ -104,25 +104,31 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender whose connections reach only what `policy` allows, never follow redirects (a
+    /// A sender whose connections reach only what `guard`'s policy allows (`guard` can be an
+    /// `AddressPolicy` alone: no overrides, the default DNS cache), never follow redirects (a
     /// redirect could lead anywhere), trust what `tls` trusts (see `tls.rs`) and are closed
     /// once unused for `idle_timeout`. Starts the idle connections' sweeper on the current
     /// runtime.
     pub fn new(
-        policy: AddressPolicy,
+        guard: impl Into<Guard>,
         per_host_connections: usize,
         tls: &rustls::ClientConfig,
         idle_timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let policy = Arc::new(policy);
-        let pooled = Pooled::new(policy.clone(), per_host_connections, tls, idle_timeout)?;
+        let guard = Arc::new(guard.into());
+        let pooled = Pooled::new(guard.clone(), per_host_connections, tls, idle_timeout)?;
         Ok(Self {
             pooled: Arc::new(pooled),
-            brokers: Arc::new(Brokers::new(policy.clone())),
-            connector: Arc::new(Connector::new(policy, tls)),
+            brokers: Arc::new(Brokers::new(guard.clone())),
+            connector: Arc::new(Connector::new(guard, tls)),
             idle: IdlePool::start(idle_timeout),
             per_host_connections,
         })
+    }
+
+    /// System resolver calls made and cached DNS answers used by this sender's connections.
+    pub fn dns_counts(&self) -> super::dns::DnsCounts {
+        self.connector.guard().dns_counts()
     }
 
     /// An idle connection to `host` (`host:port`) for a host slot starting.

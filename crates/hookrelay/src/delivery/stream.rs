@@ -20,7 +20,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::failure::{Failure, FailureKind, io_failure, rustls_error};
-use super::guard::{AddressPolicy, Forbidden};
+use super::guard::{AddressPolicy, Forbidden, Guard};
 
 /// How long establishing a connection may take, and its TLS handshake as long again.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,27 +33,32 @@ pub enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// Opens slot connections: the address policy and, for HTTPS, the TLS configuration.
+/// Opens slot connections: the address guard and, for HTTPS, the TLS configuration.
 pub struct Connector {
-    policy: Arc<AddressPolicy>,
+    guard: Arc<Guard>,
     tls: TlsConnector,
 }
 
 impl Connector {
-    /// A connector enforcing `policy`, shaking hands with `tls` (whose ALPN it sets to
+    /// A connector resolving through `guard`, shaking hands with `tls` (whose ALPN it sets to
     /// HTTP/1.1 alone; its session cache stays the one `tls` shares).
-    pub fn new(policy: Arc<AddressPolicy>, tls: &rustls::ClientConfig) -> Self {
+    pub fn new(guard: Arc<Guard>, tls: &rustls::ClientConfig) -> Self {
         let mut tls = tls.clone();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Self {
-            policy,
+            guard,
             tls: TlsConnector::from(Arc::new(tls)),
         }
     }
 
     /// The address policy every connection obeys.
     pub fn policy(&self) -> &AddressPolicy {
-        &self.policy
+        self.guard.policy()
+    }
+
+    /// How names are resolved (and judged) for every connection.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
     }
 
     /// A connection to `url`'s host: TCP to its first allowed address that answers, then TLS
@@ -88,7 +93,7 @@ impl Connector {
             .unwrap_or(host);
         let port = url.port_or_known_default().unwrap_or(80);
         let allowed: Vec<SocketAddr> = self
-            .policy
+            .guard
             .lookup(host, port)
             .await
             .map_err(|e| Failure::retryable(FailureKind::Dns, format!("dns: {e}")))?;

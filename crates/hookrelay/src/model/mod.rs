@@ -6,6 +6,7 @@ pub mod address;
 pub mod broker_url;
 pub mod data;
 pub mod filter;
+pub mod host_override;
 pub mod ordering;
 pub mod payload_filter;
 pub mod webhook;

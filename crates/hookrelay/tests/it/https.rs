@@ -54,7 +54,8 @@ https_tests!(
     a_receiver_that_speaks_only_http2_still_receives,
 );
 
-/// A CA of the test's own and a server certificate it issued for `localhost` and 127.0.0.1.
+/// A CA of the test's own and a server certificate it issued for `localhost`, 127.0.0.1 and
+/// `*.hooks.test` (names the `resolve` tests point at 127.0.0.1).
 pub struct TestCa {
     /// The CA's certificate, PEM, in a file of its own.
     pub pem_file: PathBuf,
@@ -104,7 +105,8 @@ impl TestCa {
         let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
         let key = KeyPair::generate().unwrap();
         // rcgen takes a name that parses as an address for an IP address SAN.
-        let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        let names = ["localhost", "127.0.0.1", "*.hooks.test"].map(str::to_owned);
+        let leaf = CertificateParams::new(names.to_vec())
             .unwrap()
             .signed_by(&key, &ca)
             .unwrap();

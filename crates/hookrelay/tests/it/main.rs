@@ -51,6 +51,7 @@ mod ordering;
 mod outage;
 mod planner;
 mod readme;
+mod resolve;
 mod retention;
 mod retries;
 mod roles;

@@ -7,7 +7,7 @@
 //! One file per broker (`redis_stream`, `nats`, `amqp`, `mqtt`, each a Cargo feature) holds a
 //! [`Connection`]: how to connect to one broker address and publish over it. [`Pool`] keeps
 //! one connection per address and credentials: connected on first use (through the address
-//! guard: the host is resolved and checked by the same [`AddressPolicy`] as HTTP's, and the
+//! guard: the host is resolved (overrides, DNS cache) and checked by the same [`Guard`] as HTTP's, and the
 //! client is handed the checked IP, so a DNS answer cannot steer it elsewhere), shared by
 //! every attempt to that address, dropped after a failure that may have broken it (the next
 //! attempt reconnects), and bounded: past [`MAX_CONNECTIONS`] the least recently used goes.
@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 
 use super::failure::{Failure, FailureKind};
-use super::guard::{AddressPolicy, Forbidden};
+use super::guard::{Forbidden, Guard};
 use super::send::{Message, Outcome, Sender};
 use super::target::Target;
 use crate::model::broker_url::{BrokerKind, BrokerUrl};
@@ -173,7 +173,7 @@ impl<C: Connection> Pool<C> {
     /// Publishes over `target`'s connection, connecting first if there is none.
     async fn publish(
         &self,
-        policy: &AddressPolicy,
+        guard: &Guard,
         target: &BrokerTarget,
         message: Rendered<'_>,
         timeout: Duration,
@@ -184,7 +184,7 @@ impl<C: Connection> Pool<C> {
             match &*slot {
                 Some(conn) => conn.clone(),
                 None => {
-                    let conn = Arc::new(connect::<C>(policy, &target.url, timeout).await?);
+                    let conn = Arc::new(connect::<C>(guard, &target.url, timeout).await?);
                     *slot = Some(conn.clone());
                     conn
                 }
@@ -206,11 +206,11 @@ impl<C: Connection> Pool<C> {
 /// Resolves `url`'s host through the guard and connects to the first allowed address that
 /// answers.
 async fn connect<C: Connection>(
-    policy: &AddressPolicy,
+    guard: &Guard,
     url: &BrokerUrl,
     timeout: Duration,
 ) -> Result<C, Failure> {
-    let addrs = policy
+    let addrs = guard
         .lookup(&url.host, url.port)
         .await
         .map_err(|e| Failure::retryable(FailureKind::Dns, format!("dns: {e}")))?;
@@ -234,7 +234,7 @@ async fn connect<C: Connection>(
 
 /// The broker connections of one sender.
 pub struct Brokers {
-    policy: Arc<AddressPolicy>,
+    guard: Arc<Guard>,
     #[cfg(feature = "redis")]
     redis: Pool<redis_stream::Conn>,
     #[cfg(feature = "nats")]
@@ -246,10 +246,10 @@ pub struct Brokers {
 }
 
 impl Brokers {
-    /// Connections that reach only what `policy` allows.
-    pub fn new(policy: Arc<AddressPolicy>) -> Self {
+    /// Connections that reach only what `guard`'s policy allows, resolving names as it does.
+    pub fn new(guard: Arc<Guard>) -> Self {
         Self {
-            policy,
+            guard,
             #[cfg(feature = "redis")]
             redis: Pool::new(),
             #[cfg(feature = "nats")]
@@ -324,16 +324,16 @@ impl Brokers {
         message: Rendered<'_>,
         timeout: Duration,
     ) -> Result<String, Failure> {
-        let policy = &self.policy;
+        let guard = &*self.guard;
         match broker.url.kind {
             #[cfg(feature = "redis")]
-            BrokerKind::Redis => self.redis.publish(policy, broker, message, timeout).await,
+            BrokerKind::Redis => self.redis.publish(guard, broker, message, timeout).await,
             #[cfg(feature = "nats")]
-            BrokerKind::Nats => self.nats.publish(policy, broker, message, timeout).await,
+            BrokerKind::Nats => self.nats.publish(guard, broker, message, timeout).await,
             #[cfg(feature = "amqp")]
-            BrokerKind::Amqp => self.amqp.publish(policy, broker, message, timeout).await,
+            BrokerKind::Amqp => self.amqp.publish(guard, broker, message, timeout).await,
             #[cfg(feature = "mqtt")]
-            BrokerKind::Mqtt => self.mqtt.publish(policy, broker, message, timeout).await,
+            BrokerKind::Mqtt => self.mqtt.publish(guard, broker, message, timeout).await,
             #[cfg_attr(
                 all(
                     feature = "redis",
@@ -347,7 +347,7 @@ impl Brokers {
                 )
             )]
             kind => {
-                let _ = (policy, message, timeout);
+                let _ = (guard, message, timeout);
                 Err(Failure {
                     kind: FailureKind::Other,
                     reason: format!(
