@@ -150,8 +150,9 @@ pub trait Backend: Send + Sync + 'static {
 
     /// This node is about to deliver: the deliveries a previous run left leased in their rows
     /// (see `leases::RESUME_ABANDONED`) are made due now where no other node can hold them
-    /// (SQLite, under the delivery lock), or once it is known that none does (PostgreSQL, when
-    /// the node first becomes solo). `started` is when this run started (unix ms).
+    /// (SQLite, under the delivery lock), or once it is known that none does (PostgreSQL, if
+    /// its first check of the others finds it alone). `started` is when this run started (unix
+    /// ms).
     async fn resume_abandoned(&self, started: i64, lease_ms: i64) -> Result<()>;
 
     /// This node's dispatcher stopped: whatever it holds in order to claim goes.

@@ -28,6 +28,22 @@ pub const CANDIDATES_AFTER: &str = "SELECT id, webhook_id, next_attempt_at FROM 
      AND (next_attempt_at, id) > ($3, $4) \
      ORDER BY next_attempt_at, id LIMIT $2";
 
+/// The three statements of a walk: [`CANDIDATES`], [`CANDIDATES_FROM`], [`CANDIDATES_AFTER`],
+/// or a backend's variants of them that take more parameters after `$2` (the keys then come
+/// last).
+pub struct Candidates {
+    pub first: &'static str,
+    pub from: &'static str,
+    pub after: &'static str,
+}
+
+/// The walk over every due delivery.
+pub const EVERY_DUE: Candidates = Candidates {
+    first: CANDIDATES,
+    from: CANDIDATES_FROM,
+    after: CANDIDATES_AFTER,
+};
+
 /// A due delivery a claim looked at.
 #[derive(FromRow, Deserialize)]
 pub struct Candidate {
@@ -36,8 +52,8 @@ pub struct Candidate {
     pub next_attempt_at: i64,
 }
 
-/// The next page a walk reads: [`CANDIDATES`], [`CANDIDATES_FROM`] or [`CANDIDATES_AFTER`],
-/// with `$2` = `size` and, for the latter two, `$3`, `$4` = `key`.
+/// The next page a walk reads: one of its [`Candidates`], with `$2` = `size` and, for `from`
+/// and `after`, the last two parameters = `key`.
 pub struct Page<'a> {
     pub sql: &'static str,
     pub size: i64,
@@ -47,6 +63,7 @@ pub struct Page<'a> {
 /// Where a claim is in its walk over due deliveries, and what it has chosen.
 pub struct Choice<'a> {
     choose: &'a mut (dyn Chooser + Send),
+    queries: &'static Candidates,
     limit: usize,
     /// Candidates left to look at before the claim gives up on passed-over webhooks.
     window: usize,
@@ -63,9 +80,15 @@ pub struct Choice<'a> {
 }
 
 impl<'a> Choice<'a> {
-    pub fn new(limit: u32, from: Option<DueKey>, choose: &'a mut (dyn Chooser + Send)) -> Self {
+    pub fn new(
+        limit: u32,
+        from: Option<DueKey>,
+        choose: &'a mut (dyn Chooser + Send),
+        queries: &'static Candidates,
+    ) -> Self {
         Self {
             choose,
+            queries,
             limit: limit as usize,
             window: scan_window(limit) as usize,
             exhausted: false,
@@ -85,9 +108,9 @@ impl<'a> Choice<'a> {
     /// the oldest.
     pub fn next_page(&self) -> Page<'_> {
         let (sql, key) = match (&self.last, &self.from) {
-            (Some(last), _) => (CANDIDATES_AFTER, Some(last)),
-            (None, Some(from)) => (CANDIDATES_FROM, Some(from)),
-            (None, None) => (CANDIDATES, None),
+            (Some(last), _) => (self.queries.after, Some(last)),
+            (None, Some(from)) => (self.queries.from, Some(from)),
+            (None, None) => (self.queries.first, None),
         };
         Page {
             sql,
@@ -161,7 +184,7 @@ mod tests {
             seen += 1;
             w == "a"
         };
-        let mut choice = Choice::new(3, None, &mut only_a);
+        let mut choice = Choice::new(3, None, &mut only_a, &EVERY_DUE);
         let first = choice.next_page();
         assert_eq!((first.sql, first.size), (CANDIDATES, 64));
         choice.offer(page(&["a", "b", "a", "b"], 0), 4, &|_| false);
@@ -185,7 +208,7 @@ mod tests {
     #[test]
     fn gives_up_after_the_scan_window() {
         let mut nothing = |_: &str, _: i64, _: &str| false;
-        let mut choice = Choice::new(1, None, &mut nothing);
+        let mut choice = Choice::new(1, None, &mut nothing, &EVERY_DUE);
         let window = scan_window(1) as usize;
         let mut read = 0;
         while choice.wants_more() {
@@ -204,7 +227,7 @@ mod tests {
             offered.push(id.to_owned());
             true
         };
-        let mut choice = Choice::new(10, None, &mut all);
+        let mut choice = Choice::new(10, None, &mut all, &EVERY_DUE);
         choice.offer(page(&["a", "a", "a"], 0), 64, &|id| id == "d1");
         let (chosen, end) = choice.end();
         assert_eq!(chosen, ["d0", "d2"]);

@@ -1,4 +1,5 @@
-//! Leases kept in memory, for SQLite and a solo PostgreSQL node (see `postgres/solo.rs`). One
+//! Leases kept in memory, for SQLite and PostgreSQL (where each node claims only from the
+//! partitions of the queue it owns: see `postgres/membership.rs`). One
 //! process delivers from an SQLite file (the delivery lock, [`DeliveryLock`], enforces it), so a
 //! lease need not be written to the database: a claim becomes a read (on SQLite, on a reader
 //! connection, never waiting for the single writer, which under load is busy with publishes and
@@ -18,13 +19,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// finished, which would otherwise wait for their leases: pending, never attempted
 /// (`attempts = 0`), created before this run started (`$3`) and due after now but no later than
 /// a lease from now (`$2`). Run only by a node sure that no other node holds leases (the
-/// delivery lock's holder on SQLite, a PostgreSQL node as it first becomes solo), before it
+/// delivery lock's holder on SQLite, a PostgreSQL node whose first check finds it alone), before it
 /// takes or claims anything itself.
 ///
 /// Why these rows and no others. A lease written into a row is a due time pushed past now by
-/// at most a lease: on SQLite and a solo PostgreSQL node only the publish hand-off writes one
-/// (`shared/publish.rs`: a delivery the publishing node sends itself is written due at the
-/// lease's end), plus a solo node's leases written as it lets go (`postgres/solo.rs`). Such a
+/// at most a lease: only the publish hand-off writes one (`shared/publish.rs`: a delivery the
+/// publishing node sends itself is written due at the lease's end), plus, on PostgreSQL, a
+/// node's leases written as it gives partitions up or stops (`postgres/membership.rs`). Such a
 /// delivery has `attempts = 0` until its attempt is recorded. A retry is written by the
 /// recorder with its attempt, so it has `attempts >= 1` and keeps its schedule; a parked
 /// delivery is due at NULL, outside the window. The only

@@ -1,8 +1,8 @@
 //! Claims, at the store: due deliveries are offered to the dispatcher's chooser in publish
 //! order, only those it accepts are leased, those it passed over stay due for the next claim,
 //! a claim can resume where the last one stopped, and a recorded attempt ends its lease. On a
-//! node that does not deliver, so nothing else claims meanwhile. On PostgreSQL, once with the
-//! leases in memory (the only node claiming) and once written (beside another node).
+//! node that does not deliver, so nothing else claims meanwhile. On PostgreSQL, also beside
+//! another node owning half the partitions: a claim takes only from its own half.
 
 use sqlx::Connection;
 
@@ -12,37 +12,100 @@ use hookrelay::store::{Attempt, AttemptRecord, AttemptResult, DeliveryStatus};
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp, policy};
+use crate::helpers::{Backend, TestApp, eventually, policy};
 
 backend_tests!(a_claim_leases_only_what_the_chooser_accepts_in_publish_order);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beside_another_delivering_node_claims_write_their_leases_and_behave_the_same() {
-    let Some(mut app) = TestApp::spawn(Backend::Postgres).await else {
+async fn beside_another_delivering_node_a_claim_takes_only_its_own_partitions_and_writes_nothing() {
+    let Some(node) = TestApp::spawn_with(Backend::Postgres, |c| c.deliver = false).await else {
         return;
     };
-    // Another node, as far as the advisory locks tell (store/postgres/solo.rs): present, and claiming
-    // with written leases.
-    let mut other = sqlx::PgConnection::connect(app.database_url())
+    // Another node, as far as the advisory locks tell (store/postgres/membership.rs): present,
+    // and owning partitions 0 to 31 (their lock keys follow 0x686b7300).
+    let mut other = sqlx::PgConnection::connect(node.database_url())
         .await
         .unwrap();
     sqlx::query(
         "SELECT pg_advisory_lock_shared(1751872001, hashtext(current_schema())), \
-         pg_advisory_lock_shared(1751872002, hashtext(current_schema()))",
+         (SELECT count(pg_advisory_lock(k, hashtext(current_schema()))) \
+          FROM generate_series(1751872256, 1751872287) AS k)",
     )
     .execute(&mut other)
     .await
     .unwrap();
-    let start = now_ms();
-    a_claim_leases_only_what_the_chooser_accepts_in_publish_order(&mut app).await;
+    let w = node
+        .create_webhook(json!({"url": "http://127.0.0.1:9/a"}))
+        .await;
+    let id = w["id"].as_str().unwrap();
+    let events: Vec<_> = (0..20)
+        .map(|i| json!({"type": "a.b", "data": {"i": i}}))
+        .collect();
+    let (status, _) = node
+        .post("/v1/events/batch", json!({ "events": events }))
+        .await;
+    assert!(status.is_success(), "{status}");
+    let theirs: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM deliveries WHERE (hashtext(id) & 63) < 32 ORDER BY id")
+            .fetch_all(&mut other)
+            .await
+            .unwrap();
+    let ours: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM deliveries WHERE (hashtext(id) & 63) >= 32 ORDER BY id")
+            .fetch_all(&mut other)
+            .await
+            .unwrap();
+    let (mut theirs, mut ours) = (theirs, ours);
+    theirs.sort();
+    ours.sort();
+    assert!(
+        !theirs.is_empty() && !ours.is_empty(),
+        "20 deliveries fall in both halves"
+    );
+
+    let store = node.store.as_ref().unwrap();
+    let claim_all = || async {
+        let now = now_ms() + 1;
+        let mut all = |_: &str, _: i64, _: &str| true;
+        let mut claimed: Vec<String> = store
+            .claim_due(now, 100, now + 60_000, &mut None, &mut all)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id.as_str().to_owned())
+            .collect();
+        claimed.sort();
+        claimed
+    };
+    assert_eq!(claim_all().await, ours, "only this node's partitions");
     let written: i64 =
         sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE next_attempt_at > $1")
-            .bind(start + 30_000)
+            .bind(now_ms() + 30_000)
             .fetch_one(&mut other)
             .await
             .unwrap();
-    assert_eq!(written, 6, "every claimed delivery's lease is in its row");
-    app.teardown().await;
+    assert_eq!(written, 0, "the leases are in memory, not in the rows");
+
+    // The other node goes (its session, and so its locks, with it): its partitions are taken
+    // at a later check, and what is due in them is claimed.
+    other.close().await.unwrap();
+    let taken = std::sync::Mutex::new(Vec::new());
+    eventually(
+        std::time::Duration::from_secs(15),
+        "the other node's partitions are taken over",
+        || async {
+            let got = claim_all().await;
+            let mut taken = taken.lock().unwrap();
+            taken.extend(got);
+            taken.len() >= theirs.len()
+        },
+    )
+    .await;
+    let mut taken = taken.into_inner().unwrap();
+    taken.sort();
+    assert_eq!(taken, theirs, "what was due in them, once");
+    assert_eq!(node.deliveries(id).await.len(), 20);
+    node.teardown().await;
 }
 
 async fn a_claim_leases_only_what_the_chooser_accepts_in_publish_order(app: &mut TestApp) {

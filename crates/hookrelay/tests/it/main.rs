@@ -49,6 +49,7 @@ mod notify;
 mod openapi;
 mod ordering;
 mod outage;
+mod partitions;
 mod planner;
 mod readme;
 mod resolve;

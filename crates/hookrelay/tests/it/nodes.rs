@@ -1,13 +1,11 @@
 //! Several nodes on one PostgreSQL database lose nothing when a worker dies: one `api` node and
 //! two `worker` nodes run as real processes; while a publisher keeps publishing to the api
-//! node, one worker is killed with `kill -9`. The other takes over (what the dead one had
-//! leased once its leases end), a third worker started under the same load makes attempts too,
-//! and a receiver counting arrivals by event id sees every accepted event, twice at most for
-//! what the dead worker had in flight.
-//!
-//! The test takes about a minute, most of it waiting out the dead worker's leases: written into
-//! their rows, they are anonymous, so nothing can end them before `lease_seconds`, and that
-//! setting cannot go below 35 s (a lease must outlast the longest attempt timeout).
+//! node, one worker is killed with `kill -9`. The other takes over (the dead one's partitions of
+//! the queue at its next check, `store/postgres/membership.rs`: what it held in memory is due
+//! again at once; a publish hand-off's lease written into a row would wait out `lease_seconds`),
+//! a third worker started under the same load makes attempts too, and a receiver counting
+//! arrivals by event id sees every accepted event, twice at most for what the dead worker had in
+//! flight.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,8 +18,8 @@ use crate::crash::{arrivals, wait_for_all};
 use crate::helpers::{ADMIN_KEY, Backend, ScratchDatabase, TestReceiver, eventually};
 use crate::serve::{Api, Served};
 
-/// The shortest lease the config allows (it outlasts the longest attempt timeout): what the
-/// killed worker leased is taken over no sooner than this after the kill.
+/// The shortest lease the config allows (it outlasts the longest attempt timeout): the longest
+/// anything the killed worker leased in a row could wait after the kill.
 const LEASE_SECONDS: u64 = 35;
 /// Each worker's attempts in flight and claim size: at most this many deliveries were sent by
 /// the killed worker and never recorded, so at most this many may arrive twice.
@@ -35,8 +33,9 @@ const PACE: Duration = Duration::from_millis(50);
 const KILL_AFTER: usize = 300;
 /// Attempts each worker makes once the third one has joined, under load.
 const SHARE: f64 = 20.0;
-/// How long the dead worker's deliveries may take to arrive after the kill: its leases, plus a
-/// wide margin. A bound, not a measurement.
+/// How long the dead worker's deliveries may take to arrive after the kill: a lease (workers
+/// here publish nothing, so none of theirs is written in a row, but the bound does not rely on
+/// it), plus a wide margin. A bound, not a measurement.
 const TAKEOVER_BOUND: Duration = Duration::from_secs(LEASE_SECONDS + 25);
 /// How long anything else may take: a bound with a wide margin.
 const BOUND: Duration = Duration::from_secs(20);
@@ -223,7 +222,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
         .collect();
 
     // The survivor takes over: everything accepted before the kill arrives, and every delivery
-    // pending at the kill is finished, those the dead worker had leased once its leases end.
+    // pending at the kill is finished, those the dead worker held once its partitions are taken.
     wait_for_all(&receiver, &before_kill, TAKEOVER_BOUND).await;
     eventually(
         TAKEOVER_BOUND,

@@ -1,7 +1,8 @@
-//! PostgreSQL only: a node that delivers alone keeps its leases in memory; when a second node
-//! starts delivering, the first writes the leases it holds before either claims alongside the
-//! other, so nothing it holds is sent twice; and a node whose lock session ends takes its locks
-//! again and goes on delivering.
+//! PostgreSQL only: a node that delivers alone owns every partition of the queue and keeps its
+//! leases in memory; when a second node starts delivering, the first writes the leases it holds
+//! in the partitions it gives up before letting them go, so nothing it holds is sent twice; and
+//! a node whose lock session ends takes its locks again and goes on delivering. (More nodes,
+//! joins, leaves and kills mid-drain: `partitions.rs`.)
 
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ async fn a_second_delivering_node_never_sends_what_the_solo_node_holds() {
 
     let second = first.spawn_peer(|_| {}).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    // Both deliver now, with written leases.
+    // Both deliver now, each from its own partitions.
     api.post("/v1/events/batch", batch(10)).await;
 
     eventually(

@@ -1,33 +1,56 @@
-//! Claims on PostgreSQL: due deliveries read a page at a time without locks, then leased in
-//! their rows by one statement that re-checks them, or, on a node delivering alone, read and held
-//! in memory (see `solo.rs`).
+//! Claims on PostgreSQL: due deliveries of the partitions this node owns (`membership.rs`) read
+//! a page at a time without locks, and held in memory: a claim writes nothing.
 
 use super::PgStore;
-use super::solo::Mode;
-use crate::store::claim::{Candidate, Choice};
-use crate::store::leases::Leases;
+use super::partitions::{self, ALL};
+use crate::store::claim::{Candidate, Candidates, Choice, EVERY_DUE};
 use crate::store::records::{CLAIMED_SELECT, ClaimedRecord};
 use crate::store::{Chooser, Claimed, DueKey, Result};
 
+/// The walk over the due deliveries of some partitions: [`EVERY_DUE`]'s statements with the
+/// mask of partitions as `$3` (see `partitions::BIT`), the keys as `$4`, `$5`. Still read from
+/// the due index alone: the filter is computed from each entry's id.
+const OWNED_DUE: Candidates = Candidates {
+    first: "SELECT id, webhook_id, next_attempt_at FROM deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND ((1::int8 << (hashtext(id) & 63)) & $3) <> 0 \
+         ORDER BY next_attempt_at, id LIMIT $2",
+    from: "SELECT id, webhook_id, next_attempt_at FROM deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND ((1::int8 << (hashtext(id) & 63)) & $3) <> 0 \
+         AND (next_attempt_at, id) >= ($4, $5) \
+         ORDER BY next_attempt_at, id LIMIT $2",
+    after: "SELECT id, webhook_id, next_attempt_at FROM deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND ((1::int8 << (hashtext(id) & 63)) & $3) <> 0 \
+         AND (next_attempt_at, id) > ($4, $5) \
+         ORDER BY next_attempt_at, id LIMIT $2",
+};
+
 impl PgStore {
+    /// The earliest due time of a pending delivery in this node's partitions that it does not
+    /// hold: those it holds look due in the database, as do those other nodes hold, in their
+    /// partitions; no claim of this node can take either.
     pub(super) async fn next_due_inner(&self) -> Result<Option<i64>> {
-        let held = match self.membership.lock().await.mode() {
-            Mode::Waiting => return Ok(None),
-            Mode::Solo => self.leases.held_ids(crate::clock::now_ms()),
-            Mode::Shared => Vec::new(),
-        };
-        if held.is_empty() {
+        let owned = self.membership.lock().await.owned();
+        if owned == 0 {
+            return Ok(None);
+        }
+        let held = self.leases.held_ids(crate::clock::now_ms());
+        if held.is_empty() && owned == ALL {
             return Ok(sqlx::query_scalar(
                 "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
             )
             .fetch_one(&self.pool)
             .await?);
         }
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar(&format!(
             "SELECT next_attempt_at FROM deliveries WHERE status = 'pending' \
-             AND NOT (id = ANY($1)) ORDER BY next_attempt_at LIMIT 1",
-        )
+             AND NOT (id = ANY($1)) AND ({} & $2) <> 0 ORDER BY next_attempt_at LIMIT 1",
+            partitions::BIT
+        ))
         .bind(&held)
+        .bind(partitions::as_sql(owned))
         .fetch_optional(&self.pool)
         .await?)
     }
@@ -40,6 +63,9 @@ impl PgStore {
             .await;
     }
 
+    /// Claims from the partitions this node owns: reads the chosen deliveries and holds them in
+    /// memory, writing nothing. The membership stays locked until the claim is done, so no
+    /// partition is given up while a claim reads it.
     pub(super) async fn claim_inner(
         &self,
         now: i64,
@@ -49,104 +75,15 @@ impl PgStore {
         choose: &mut (dyn Chooser + Send),
     ) -> Result<Vec<Claimed>> {
         let mut membership = self.membership.lock().await;
-        match membership.settle(&self.pool, &self.leases).await {
-            Mode::Waiting => Ok(Vec::new()),
-            Mode::Shared => {
-                self.claim_written(now, limit, lease_until, from, choose)
-                    .await
-            }
-            Mode::Solo => self.claim_solo(now, limit, lease_until, from, choose).await,
-        }
-    }
-
-    /// Walks due deliveries a page at a time, offering to `choose` those `held` does not
-    /// say this node holds already; the ids it accepted.
-    async fn choose(
-        &self,
-        now: i64,
-        limit: u32,
-        from: &mut Option<DueKey>,
-        choose: &mut (dyn Chooser + Send),
-        held: Option<&Leases>,
-    ) -> Result<Vec<String>> {
-        let mut choice = Choice::new(limit, from.take(), choose);
-        while choice.wants_more() {
-            let page = choice.next_page();
-            let size = page.size;
-            let mut q = sqlx::query_as(page.sql).bind(now).bind(size);
-            if let Some(key) = page.key {
-                q = q.bind(key.due).bind(key.id.clone());
-            }
-            let candidates: Vec<Candidate> = q.fetch_all(&self.pool).await?;
-            match held {
-                Some(leases) => {
-                    let held = leases.view(now);
-                    choice.offer(candidates, size, &|id| held.holds(id));
-                }
-                // Written leases: what another claim holds is not due.
-                None => choice.offer(candidates, size, &|_| false),
-            }
-        }
-        let chosen;
-        (chosen, *from) = choice.end();
-        Ok(chosen)
-    }
-
-    /// Claims alongside other nodes: each chosen delivery is leased in its row.
-    async fn claim_written(
-        &self,
-        now: i64,
-        limit: u32,
-        lease_until: i64,
-        from: &mut Option<DueKey>,
-        choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<Claimed>> {
-        let chosen = self.choose(now, limit, from, choose, None).await?;
-        if chosen.is_empty() {
+        let owned = membership.settle(&self.pool, &self.leases).await;
+        if owned.mask == 0 {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            // The candidates were read without a lock: another node may have leased (or a
-            // recorder finished) some since, so the update re-checks each. One statement finds,
-            // leases and returns them: a separate `FOR UPDATE SKIP LOCKED` step wrote a lock
-            // record per row and looked every row up twice (a fifth of the claim's buffer
-            // reads, a sixth of its WAL). The price is that a row another transaction is
-            // writing is waited for (then re-checked, and skipped if leased meanwhile) rather
-            // than skipped. Only rows read as due are waited for: behind another node's claim of
-            // the same rows or an expired lease's record (short statements), at worst behind a
-            // replay. Claims lock in index order, so two of them do not deadlock (were one
-            // cancelled, the loop claims again).
-            "WITH d AS ( \
-                UPDATE deliveries SET next_attempt_at = $3 \
-                WHERE id = ANY($1) AND status = 'pending' AND next_attempt_at <= $2 \
-                RETURNING id, attempts, event_id, webhook_id, ordering_key \
-             ) \
-             SELECT {CLAIMED_SELECT} FROM d JOIN events e ON e.id = d.event_id \
-             JOIN webhooks w ON w.id = d.webhook_id"
-        );
-        let rows: Vec<ClaimedRecord> = sqlx::query_as(&sql)
-            .bind(&chosen)
-            .bind(now)
-            .bind(lease_until)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(Claimed::from).collect())
-    }
-
-    /// Claims as the only delivering node: reads the chosen deliveries and holds them in
-    /// memory, writing nothing.
-    async fn claim_solo(
-        &self,
-        now: i64,
-        limit: u32,
-        lease_until: i64,
-        from: &mut Option<DueKey>,
-        choose: &mut (dyn Chooser + Send),
-    ) -> Result<Vec<Claimed>> {
+        if owned.grew {
+            *from = None;
+        }
         let _reading = self.leases.reading(now);
-        let chosen = self
-            .choose(now, limit, from, choose, Some(&self.leases))
-            .await?;
+        let chosen = self.choose(now, limit, from, choose, owned.mask).await?;
         if chosen.is_empty() {
             return Ok(Vec::new());
         }
@@ -164,5 +101,52 @@ impl PgStore {
         self.leases
             .hold(rows.iter().map(|r| r.id.as_str()), lease_until);
         Ok(rows)
+    }
+
+    /// Walks the due deliveries of the partitions in `owned` a page at a time, offering to
+    /// `choose` those this node does not hold already; the ids it accepted. Owning every
+    /// partition, it reads without the partition filter.
+    async fn choose(
+        &self,
+        now: i64,
+        limit: u32,
+        from: &mut Option<DueKey>,
+        choose: &mut (dyn Chooser + Send),
+        owned: u64,
+    ) -> Result<Vec<String>> {
+        let queries = if owned == ALL { &EVERY_DUE } else { &OWNED_DUE };
+        let mut choice = Choice::new(limit, from.take(), choose, queries);
+        while choice.wants_more() {
+            let page = choice.next_page();
+            let size = page.size;
+            let mut q = sqlx::query_as(page.sql).bind(now).bind(size);
+            if owned != ALL {
+                q = q.bind(partitions::as_sql(owned));
+            }
+            if let Some(key) = page.key {
+                q = q.bind(key.due).bind(key.id.clone());
+            }
+            let candidates: Vec<Candidate> = q.fetch_all(&self.pool).await?;
+            let held = self.leases.view(now);
+            choice.offer(candidates, size, &|id| held.holds(id));
+        }
+        let chosen;
+        (chosen, *from) = choice.end();
+        Ok(chosen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_owned_walk_filters_by_the_partition_bit() {
+        let filter = format!("({} & $3) <> 0", partitions::BIT);
+        for sql in [OWNED_DUE.first, OWNED_DUE.from, OWNED_DUE.after] {
+            assert!(sql.contains(&filter), "{sql}");
+        }
+        assert!(OWNED_DUE.from.contains(">= ($4, $5)"));
+        assert!(OWNED_DUE.after.contains("> ($4, $5)"));
     }
 }

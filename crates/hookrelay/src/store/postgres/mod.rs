@@ -1,12 +1,13 @@
-//! PostgreSQL: several hookrelay nodes share one database. A claim reads due deliveries without
-//! locks, then one statement re-checks, leases and joins the chosen ones with their events and
-//! webhooks; or, on a node that delivers alone, only reads them and keeps the leases in memory
-//! (see `solo.rs`). Claims are in `claims.rs`, the cross-node wake-up in `listen.rs`.
+//! PostgreSQL: several hookrelay nodes share one database. Each delivering node owns partitions
+//! of the due queue (`partitions.rs`, `membership.rs`) and claims only from its own, reading
+//! without locks and keeping its leases in memory (`claims.rs`). The cross-node wake-up is in
+//! `listen.rs`.
 
 mod bulk;
 mod claims;
 mod listen;
-mod solo;
+mod membership;
+mod partitions;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use sqlx::{Arguments, PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use self::solo::Membership;
+use self::membership::Membership;
 use super::backend::{Backend, Conn, FailureClock};
 use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
@@ -29,7 +30,7 @@ use crate::ids::DeliveryId;
 /// The `NOTIFY` channel on which a publish tells every node there is new work.
 const WORK_CHANNEL: &str = "hookrelay_work";
 
-/// The first half of the advisory lock key a retention batch holds (beside `solo.rs`'s; the
+/// The first half of the advisory lock key a retention batch holds (beside `membership.rs`'s; the
 /// second half is the schema's hash, as there). Public so that tests can hold it as another
 /// node would.
 pub const PURGE_LOCK: i32 = 0x686b_7203;
@@ -38,9 +39,9 @@ pub const PURGE_LOCK: i32 = 0x686b_7203;
 pub struct PgStore {
     pool: PgPool,
     statistics: Statistics,
-    /// The deliveries this node holds while it delivers alone.
+    /// The deliveries this node holds, in the partitions it owns or owned.
     leases: Leases,
-    /// Whether it does; taken by the one claiming loop.
+    /// Which partitions it owns; taken by the one claiming loop.
     membership: tokio::sync::Mutex<Membership>,
 }
 
@@ -211,8 +212,9 @@ impl Backend for PgStore {
         }
     }
 
-    /// Ends leases held in memory (a solo node's); written leases are ended by the very writes
-    /// that recorded or released their deliveries.
+    /// Ends leases held in memory; leases written into rows (a hand-off's, or those written
+    /// as partitions were given up) are ended by the very writes that recorded or released
+    /// their deliveries.
     fn end_leases<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
         self.leases.end(ids);
     }
@@ -221,13 +223,13 @@ impl Backend for PgStore {
         self.next_due_inner().await
     }
 
-    /// Only noted here: whether another node holds leases is known when the first claim
-    /// settles this node's mode (`solo.rs`).
+    /// Only noted here: whether another node holds leases is known at this node's first check
+    /// of the others (`membership.rs`).
     async fn resume_abandoned(&self, started: i64, lease_ms: i64) -> Result<()> {
         self.membership
             .lock()
             .await
-            .resume_when_solo(started, lease_ms);
+            .resume_when_alone(started, lease_ms);
         Ok(())
     }
 
@@ -241,7 +243,7 @@ impl Backend for PgStore {
     async fn lock_purge(tx: &mut Self::Tx) -> Result<bool> {
         Ok(sqlx::query_scalar(&format!(
             "SELECT pg_try_advisory_xact_lock($1, {})",
-            solo::SCHEMA_KEY
+            membership::SCHEMA_KEY
         ))
         .bind(PURGE_LOCK)
         .fetch_one(&mut **tx)
@@ -253,7 +255,7 @@ impl Backend for PgStore {
     /// queue's hash, so a group with thousands of queues takes at most 256 locks (the server's
     /// lock table is small) and unrelated queues sharing a bucket only wait for each other's
     /// short transactions. Single-key (`int8`) locks: never the same as the two-key locks of
-    /// `solo.rs` and retention. Taken in order of their key so two transactions never wait
+    /// `membership.rs` and retention. Taken in order of their key so two transactions never wait
     /// for each other in a cycle; the outer projection runs over the sorted subquery's rows.
     async fn lock_queues(tx: &mut Self::Tx, queues: &[(&str, &str)]) -> Result<()> {
         if queues.is_empty() {
@@ -264,7 +266,7 @@ impl Backend for PgStore {
             "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT \
              ({}::int8 << 8) | (hashtextextended(q, 0) & 255) AS h \
              FROM unnest($1::text[]) AS q ORDER BY h) AS s",
-            solo::SCHEMA_KEY
+            membership::SCHEMA_KEY
         ))
         .bind(texts)
         .execute(&mut **tx)

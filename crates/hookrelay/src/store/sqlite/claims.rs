@@ -2,7 +2,7 @@
 //! held in memory (see `leases.rs`), so claims never wait for the writer.
 
 use super::SqliteStore;
-use crate::store::claim::{Candidate, Choice};
+use crate::store::claim::{Candidate, Choice, EVERY_DUE};
 use crate::store::records::{CLAIMED_JSON_OBJECT, ClaimedRecord};
 use crate::store::{Chooser, Claimed, DueKey, Error, Result};
 
@@ -43,7 +43,7 @@ impl SqliteStore {
     ) -> Result<Vec<Claimed>> {
         let _reading = self.leases.reading(now);
         let mut conn = self.reader.acquire().await?;
-        let mut choice = Choice::new(limit, from.take(), choose);
+        let mut choice = Choice::new(limit, from.take(), choose, &EVERY_DUE);
         while choice.wants_more() {
             let page = choice.next_page();
             let size = page.size;
