@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::leases::DeliveryLock;
 use super::plan::PlannedDelivery;
 use super::query::{Query, Record};
+use super::subscriptions::Subscriptions;
 use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, Result};
 use crate::ids::DeliveryId;
 
@@ -98,6 +99,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Wakes `wake` when another node publishes, until `shutdown`; nothing where one process
     /// owns the database.
     fn listen(&self, wake: Arc<Notify>, shutdown: CancellationToken);
+
+    /// The tenants' webhooks this node has read for publishing (`subscriptions.rs`).
+    fn subscriptions(&self) -> &Subscriptions;
 
     /// The `(id, deliveries)` of those of `events` already stored.
     async fn published_before(tx: &mut Self::Tx, events: &[NewEvent])

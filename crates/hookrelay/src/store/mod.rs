@@ -39,6 +39,7 @@ mod records;
 mod shared;
 pub mod sqlite;
 mod statistics;
+mod subscriptions;
 mod views;
 
 /// What the store can fail with. Each backend maps its own constraint errors onto these, so

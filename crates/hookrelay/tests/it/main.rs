@@ -62,5 +62,6 @@ mod sends;
 mod serve;
 mod smtp;
 mod solo;
+mod subscriptions;
 mod webhooks;
 mod wire_formats;

@@ -24,6 +24,7 @@ use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
 use super::statistics::Statistics;
+use super::subscriptions::Subscriptions;
 use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, PoolSettings, Result};
 use crate::ids::DeliveryId;
 
@@ -41,6 +42,8 @@ pub struct PgStore {
     statistics: Statistics,
     /// The deliveries this node holds, in the partitions it owns or owned.
     leases: Leases,
+    /// The tenants' webhooks read for publishing.
+    subscriptions: Subscriptions,
     /// Which partitions it owns; taken by the one claiming loop.
     membership: tokio::sync::Mutex<Membership>,
 }
@@ -60,6 +63,7 @@ impl PgStore {
             pool,
             statistics: Statistics::new(),
             leases: Leases::default(),
+            subscriptions: Subscriptions::default(),
             membership: tokio::sync::Mutex::new(Membership::new(options)),
         })
     }
@@ -149,6 +153,10 @@ impl Backend for PgStore {
 
     fn listen(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
         self.listen_inner(wake, shutdown);
+    }
+
+    fn subscriptions(&self) -> &Subscriptions {
+        &self.subscriptions
     }
 
     async fn published_before(

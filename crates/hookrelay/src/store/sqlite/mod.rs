@@ -21,6 +21,7 @@ use super::backend::{Backend, Conn, FailureClock};
 use super::leases::{DeliveryLock, Leases};
 use super::plan::PlannedDelivery;
 use super::query::{Arg, Query, Record};
+use super::subscriptions::Subscriptions;
 use super::{AttemptRecord, Chooser, Claimed, DueKey, Error, NewEvent, Result};
 use crate::ids::DeliveryId;
 
@@ -34,6 +35,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// The deliveries this process has leased.
     leases: Leases,
+    /// The tenants' webhooks read for publishing.
+    subscriptions: Subscriptions,
     /// The webhooks whose failure clock runs.
     clocks: clocks::RunningClocks,
     /// The database file (none in memory), beside which the delivery lock lives.
@@ -108,6 +111,7 @@ impl SqliteStore {
             reader,
             writer,
             leases: Leases::default(),
+            subscriptions: Subscriptions::default(),
             clocks: clocks::RunningClocks::default(),
             file,
             _checkpoints: stop.drop_guard(),
@@ -206,6 +210,10 @@ impl Backend for SqliteStore {
 
     /// One process owns an SQLite file, so the in-process wake-up is all there is.
     fn listen(&self, _wake: Arc<Notify>, _shutdown: CancellationToken) {}
+
+    fn subscriptions(&self) -> &Subscriptions {
+        &self.subscriptions
+    }
 
     async fn published_before(
         tx: &mut Self::Tx,
