@@ -13,14 +13,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use hookrelay::ids::{TenantId, WebhookId};
-use hookrelay::model::WebhookUrl;
 use hookrelay_signature::{Scheme, Secret, VerifyOptions, verify};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::backend_tests;
+use crate::guard::repoint;
 use crate::helpers::{TestApp, eventually};
 
 backend_tests!(
@@ -226,18 +225,6 @@ impl Proxy {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
         self.serve(listener);
     }
-}
-
-/// Points a webhook at `url` behind the API's back (as a DNS change would).
-async fn repoint(app: &TestApp, id: &str, url: &str) {
-    let store = app.store.as_ref().unwrap();
-    let tenant = TenantId::default_tenant();
-    let mut webhook = store
-        .get_webhook(&tenant, &WebhookId::from_trusted(id))
-        .await
-        .unwrap();
-    webhook.url = WebhookUrl::from_trusted(url.parse().unwrap());
-    store.update_webhook(&webhook).await.unwrap();
 }
 
 // Redis Streams.
