@@ -26,6 +26,7 @@ pub(crate) mod deliveries;
 pub mod error;
 pub(crate) mod event_types;
 mod events;
+mod events_batch;
 pub mod extract;
 mod health;
 mod page;
@@ -133,6 +134,7 @@ pub fn documented() -> (Router<AppState>, serde_json::Value) {
         .merge(tenants::router())
         .merge(event_types::router())
         .merge(events::router())
+        .merge(events_batch::router())
         .merge(webhooks::router())
         .merge(rotation::router())
         .merge(sends::router())

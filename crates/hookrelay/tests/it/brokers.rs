@@ -13,14 +13,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use hookrelay::ids::{TenantId, WebhookId};
-use hookrelay::model::WebhookUrl;
 use hookrelay_signature::{Scheme, Secret, VerifyOptions, verify};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::backend_tests;
+use crate::guard::repoint;
 use crate::helpers::{TestApp, eventually};
 
 backend_tests!(
@@ -86,6 +85,50 @@ fn check_envelope(body: &[u8], id: &str) -> u64 {
 async fn delete_webhook(app: &TestApp, id: &str) {
     let (status, body) = app.delete(&format!("/v1/webhooks/{id}")).await;
     assert!(status.is_success(), "{body}");
+}
+
+/// Creates a webhook to `url` retried every second (ten times), so that a test sees a failed
+/// attempt retried soon; answers it.
+async fn create_retried_webhook(app: &TestApp, url: String) -> Value {
+    app.create_webhook(json!({
+        "url": url,
+        "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    }))
+    .await
+}
+
+/// Checks that the events a consumer saw, as `(data.n, signed id)`, are `events`, each once.
+fn assert_each_once(mut seen: Vec<(u64, String)>, events: &[String]) {
+    seen.sort();
+    let in_order: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(in_order, events, "every event arrived once");
+}
+
+/// Waits until one of the webhook's deliveries has failed an attempt and waits for a retry.
+async fn wait_until_one_is_retried(app: &TestApp, webhook: &str) {
+    eventually(BOUND, "a failed delivery waiting for its retry", || async {
+        let list = app.deliveries(webhook).await;
+        list.iter()
+            .any(|d| d["status"] == "pending" && d["attempt_count"].as_i64() >= Some(1))
+    })
+    .await;
+}
+
+/// Publishes `n` events (to the webhook alone) and waits until each delivery succeeded; answers
+/// the events' ids in order and what the broker acknowledged for each delivery.
+async fn publish_acknowledged(app: &TestApp, webhook: &str, n: u64) -> (Vec<String>, Vec<String>) {
+    let events = publish_events(app, n).await;
+    let acks = all_succeeded(app, webhook, n as usize)
+        .await
+        .iter()
+        .map(|d| {
+            d["attempts"][0]["response_body"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    (events, acks)
 }
 
 /// Waits until the webhook's every delivery succeeded; answers them with their attempts.
@@ -184,18 +227,6 @@ impl Proxy {
     }
 }
 
-/// Points a webhook at `url` behind the API's back (as a DNS change would).
-async fn repoint(app: &TestApp, id: &str, url: &str) {
-    let store = app.store.as_ref().unwrap();
-    let tenant = TenantId::default_tenant();
-    let mut webhook = store
-        .get_webhook(&tenant, &WebhookId::from_trusted(id))
-        .await
-        .unwrap();
-    webhook.url = WebhookUrl::from_trusted(url.parse().unwrap());
-    store.update_webhook(&webhook).await.unwrap();
-}
-
 // Redis Streams.
 
 const REDIS: &str = "redis://127.0.0.1:6379/";
@@ -269,14 +300,9 @@ async fn redis_streams_get_each_event_as_signed_fields(app: &mut TestApp) {
         "the URL reads back as written"
     );
     let id = w["id"].as_str().unwrap();
-    let events = publish_events(app, 3).await;
-    let deliveries = all_succeeded(app, id, 3).await;
-    for d in &deliveries {
-        let excerpt = d["attempts"][0]["response_body"].as_str().unwrap();
-        assert!(
-            excerpt.starts_with(&format!("XADD {stream}: entry ")),
-            "{excerpt}"
-        );
+    let (events, acks) = publish_acknowledged(app, id, 3).await;
+    for ack in acks {
+        assert!(ack.starts_with(&format!("XADD {stream}: entry ")), "{ack}");
     }
     let entries = xrange(&stream).await;
     assert_eq!(entries.len(), 3, "one entry per event");
@@ -297,9 +323,7 @@ async fn redis_streams_get_each_event_as_signed_fields(app: &mut TestApp) {
         let n = check_envelope(&body, &signed);
         seen.push((n, signed));
     }
-    seen.sort();
-    let in_order: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
-    assert_eq!(in_order, events, "every event arrived once");
+    assert_each_once(seen, &events);
 
     // A test send goes the same way and answers with the broker's acknowledgement.
     let (status, sent) = app
@@ -320,12 +344,7 @@ async fn a_redis_broker_that_is_down_fails_clearly_and_is_retried_until_it_is_ba
     let proxy = Proxy::start("127.0.0.1:6379".parse().unwrap()).await;
     proxy.close().await;
     let stream = unique("hookrelay-down");
-    let w = app
-        .create_webhook(json!({
-            "url": format!("redis://127.0.0.1:{}/{stream}", proxy.port),
-            "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        }))
-        .await;
+    let w = create_retried_webhook(app, format!("redis://127.0.0.1:{}/{stream}", proxy.port)).await;
     let id = w["id"].as_str().unwrap();
     let events = publish_events(app, 1).await;
     let error = first_failure(app, id).await;
@@ -347,12 +366,7 @@ async fn a_redis_broker_that_is_down_fails_clearly_and_is_retried_until_it_is_ba
     // Cut again while connected: the pooled connection breaks, the next attempt reconnects.
     proxy.close().await;
     publish_events(app, 1).await;
-    eventually(BOUND, "a second failure", || async {
-        let list = app.deliveries(id).await;
-        list.iter()
-            .any(|d| d["status"] == "pending" && d["attempt_count"].as_i64() >= Some(1))
-    })
-    .await;
+    wait_until_one_is_retried(app, id).await;
     proxy.open().await;
     all_succeeded(app, id, 2).await;
     assert_eq!(xrange(&stream).await.len(), 2);
@@ -406,14 +420,9 @@ async fn nats_jetstream_stores_each_event_with_its_headers(app: &mut TestApp) {
         .create_webhook(json!({"url": format!("nats://127.0.0.1:4222/{subject}")}))
         .await;
     let id = w["id"].as_str().unwrap();
-    let events = publish_events(app, 3).await;
-    let deliveries = all_succeeded(app, id, 3).await;
-    for d in &deliveries {
-        let excerpt = d["attempts"][0]["response_body"].as_str().unwrap();
-        assert!(
-            excerpt.starts_with(&format!("stream {name} seq ")),
-            "{excerpt}"
-        );
+    let (events, acks) = publish_acknowledged(app, id, 3).await;
+    for ack in acks {
+        assert!(ack.starts_with(&format!("stream {name} seq ")), "{ack}");
     }
     let mut seen = Vec::new();
     for sequence in 1..=3 {
@@ -434,21 +443,14 @@ async fn nats_jetstream_stores_each_event_with_its_headers(app: &mut TestApp) {
         assert_eq!(header("content-type").as_deref(), Some("application/json"));
         seen.push((check_envelope(&body, &signed), signed));
     }
-    seen.sort();
-    let in_order: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
-    assert_eq!(in_order, events);
+    assert_each_once(seen, &events);
     js.delete_stream(&name).await.unwrap();
 }
 
 async fn a_nats_subject_no_stream_captures_is_refused_until_a_stream_does(app: &mut TestApp) {
     let name = unique("hookrelay-late").replace('-', "_");
     let subject = format!("hookrelay.late.{name}");
-    let w = app
-        .create_webhook(json!({
-            "url": format!("nats://127.0.0.1:4222/{subject}"),
-            "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        }))
-        .await;
+    let w = create_retried_webhook(app, format!("nats://127.0.0.1:4222/{subject}")).await;
     let id = w["id"].as_str().unwrap();
     let events = publish_events(app, 1).await;
     let error = first_failure(app, id).await;
@@ -594,12 +596,10 @@ async fn rabbitmq_confirms_each_event_with_its_headers_as_properties(app: &mut T
         }))
         .await;
     let id = w["id"].as_str().unwrap();
-    let events = publish_events(app, 3).await;
-    let deliveries = all_succeeded(app, id, 3).await;
-    for d in &deliveries {
-        let excerpt = d["attempts"][0]["response_body"].as_str().unwrap();
+    let (events, acks) = publish_acknowledged(app, id, 3).await;
+    for ack in acks {
         assert_eq!(
-            excerpt,
+            ack,
             format!("confirmed by {exchange}, routing key \"invoices.paid\"")
         );
     }
@@ -610,9 +610,7 @@ async fn rabbitmq_confirms_each_event_with_its_headers_as_properties(app: &mut T
         assert_eq!(message_id, signed);
         seen.push((check_envelope(&body, &signed), signed));
     }
-    seen.sort();
-    let in_order: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
-    assert_eq!(in_order, events);
+    assert_each_once(seen, &events);
     delete_webhook(app, id).await;
 
     // The long form: vhost in the path, the default exchange, a queue's name as the key.
@@ -635,12 +633,11 @@ async fn an_unroutable_amqp_message_is_retried_until_a_queue_is_bound(app: &mut 
     declare_exchange(channel, &exchange).await;
     // Bound elsewhere only: a message for `late` has no queue.
     bind_queue(channel, &unique("hookrelay-keep"), &exchange, "elsewhere").await;
-    let w = app
-        .create_webhook(json!({
-            "url": format!("amqp://guest:guest@127.0.0.1/{exchange}?routing_key=late"),
-            "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        }))
-        .await;
+    let w = create_retried_webhook(
+        app,
+        format!("amqp://guest:guest@127.0.0.1/{exchange}?routing_key=late"),
+    )
+    .await;
     let id = w["id"].as_str().unwrap();
     let events = publish_events(app, 1).await;
     let error = first_failure(app, id).await;
@@ -661,12 +658,11 @@ async fn an_unroutable_amqp_message_is_retried_until_a_queue_is_bound(app: &mut 
 
     // A missing exchange closes the channel: a refusal too, and the next attempt opens another.
     let missing = unique("hookrelay-missing");
-    let w = app
-        .create_webhook(json!({
-            "url": format!("amqp://guest:guest@127.0.0.1/{missing}?routing_key=k"),
-            "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        }))
-        .await;
+    let w = create_retried_webhook(
+        app,
+        format!("amqp://guest:guest@127.0.0.1/{missing}?routing_key=k"),
+    )
+    .await;
     let id = w["id"].as_str().unwrap();
     publish_events(app, 1).await;
     let error = first_failure(app, id).await;
@@ -689,15 +685,24 @@ struct MqttMessage {
     body: Vec<u8>,
 }
 
-/// An MQTT v5 subscriber to `topic` (QoS 1), subscribed when this returns; its messages
-/// arrive on the receiver.
-async fn subscribe(
-    port: u16,
-    topic: &str,
-) -> (
-    rumqttc::v5::AsyncClient,
-    tokio::sync::mpsc::UnboundedReceiver<MqttMessage>,
-) {
+/// An MQTT v5 subscriber: its client (kept, so the subscription lasts) and the messages it got.
+struct Subscriber {
+    _client: rumqttc::v5::AsyncClient,
+    messages: tokio::sync::mpsc::UnboundedReceiver<MqttMessage>,
+}
+
+impl Subscriber {
+    /// The next message (waiting for it, bounded).
+    async fn next(&mut self) -> MqttMessage {
+        tokio::time::timeout(BOUND, self.messages.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+/// An MQTT v5 subscriber to `topic` (QoS 1), subscribed when this returns.
+async fn subscribe(port: u16, topic: &str) -> Subscriber {
     use rumqttc::v5::mqttbytes::v5::Packet;
     use rumqttc::v5::{AsyncClient, Event, MqttOptions};
     let options = MqttOptions::new(unique("hookrelay-sub"), "127.0.0.1", port);
@@ -726,59 +731,46 @@ async fn subscribe(
             }
         }
     });
-    (client, rx)
+    Subscriber {
+        _client: client,
+        messages: rx,
+    }
 }
 
 async fn mqtt_subscribers_get_each_event_with_user_properties(app: &mut TestApp) {
     let topic = format!("hookrelay/it/{}", unique("t"));
-    let (_subscriber, mut messages) = subscribe(1883, &topic).await;
+    let mut subscriber = subscribe(1883, &topic).await;
     let w = app
         .create_webhook(json!({"url": format!("mqtt://127.0.0.1:1883/{topic}")}))
         .await;
     let id = w["id"].as_str().unwrap();
-    let events = publish_events(app, 3).await;
-    let deliveries = all_succeeded(app, id, 3).await;
-    for d in &deliveries {
-        assert_eq!(d["attempts"][0]["response_body"], "PUBACK");
+    let (events, acks) = publish_acknowledged(app, id, 3).await;
+    for ack in acks {
+        assert_eq!(ack, "PUBACK");
     }
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let m = tokio::time::timeout(BOUND, messages.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let m = subscriber.next().await;
         assert_eq!(m.topic, topic);
         assert_eq!(m.content_type.as_deref(), Some("application/json"));
         let signed = verify_signed(&w, &m.properties, &m.body);
         seen.push((check_envelope(&m.body, &signed), signed));
     }
-    seen.sort();
-    let in_order: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
-    assert_eq!(in_order, events);
+    assert_each_once(seen, &events);
 }
 
 async fn an_mqtt_broker_that_is_down_is_retried_until_it_is_back(app: &mut TestApp) {
     let proxy = Proxy::start("127.0.0.1:1883".parse().unwrap()).await;
     let topic = format!("hookrelay/down/{}", unique("t"));
-    let (_subscriber, mut messages) = subscribe(1883, &topic).await;
-    let w = app
-        .create_webhook(json!({
-            "url": format!("mqtt://127.0.0.1:{}/{topic}", proxy.port),
-            "retry_schedule": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        }))
-        .await;
+    let mut subscriber = subscribe(1883, &topic).await;
+    let w = create_retried_webhook(app, format!("mqtt://127.0.0.1:{}/{topic}", proxy.port)).await;
     let id = w["id"].as_str().unwrap();
     // Connected first, then cut: the pooled connection's loop fails and the pool reconnects.
     publish_events(app, 1).await;
     all_succeeded(app, id, 1).await;
     proxy.close().await;
     let events = publish_events(app, 1).await;
-    eventually(BOUND, "the second delivery failed once", || async {
-        let list = app.deliveries(id).await;
-        list.iter()
-            .any(|d| d["status"] == "pending" && d["attempt_count"].as_i64() >= Some(1))
-    })
-    .await;
+    wait_until_one_is_retried(app, id).await;
     let error = first_failure(app, id).await;
     assert!(
         error.starts_with(&format!("mqtt 127.0.0.1:{}: ", proxy.port)),
@@ -788,10 +780,7 @@ async fn an_mqtt_broker_that_is_down_is_retried_until_it_is_back(app: &mut TestA
     all_succeeded(app, id, 2).await;
     let mut bodies = Vec::new();
     for _ in 0..2 {
-        let m = tokio::time::timeout(BOUND, messages.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let m = subscriber.next().await;
         bodies.push(verify_signed(&w, &m.properties, &m.body));
     }
     assert!(bodies.contains(&events[0]), "{bodies:?}");

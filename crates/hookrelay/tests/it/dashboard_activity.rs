@@ -31,18 +31,15 @@ async fn the_webhook_page_charts_filters_and_replays_failed_deliveries(app: &mut
     let receiver = TestReceiver::spawn().await;
     app.create_tenant("acme").await;
     app.create_tenant("globex").await;
-    let (_, w) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
+    let w = app
+        .create_tenant_webhook(
+            "acme",
             json!({"url": receiver.url("/in"), "retry_schedule": []}),
         )
         .await;
     let id = w["id"].as_str().unwrap();
-    let (_, theirs) = app
-        .post(
-            "/v1/tenants/globex/webhooks",
-            json!({"url": receiver.url("/globex")}),
-        )
+    let theirs = app
+        .create_tenant_webhook("globex", json!({"url": receiver.url("/globex")}))
         .await;
     receiver.set_status(500);
     for _ in 0..2 {

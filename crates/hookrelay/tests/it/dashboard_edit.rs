@@ -18,18 +18,15 @@ async fn a_webhook_is_edited_through_the_apis_update_with_refusals_at_their_fiel
     let app = &*app;
     app.create_tenant("acme").await;
     app.create_tenant("globex").await;
-    let (_, w) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
+    let w = app
+        .create_tenant_webhook(
+            "acme",
             json!({"url": "http://127.0.0.1:9/in", "headers": {"X-Token": "tok-secret-42"}}),
         )
         .await;
     let id = w["id"].as_str().unwrap();
-    let (_, theirs) = app
-        .post(
-            "/v1/tenants/globex/webhooks",
-            json!({"url": "http://127.0.0.1:9/globex"}),
-        )
+    let theirs = app
+        .create_tenant_webhook("globex", json!({"url": "http://127.0.0.1:9/globex"}))
         .await;
     let cookie = tenant_session(app, "acme").await;
     let edit = format!("/dashboard/t/acme/webhooks/{id}/edit");

@@ -46,20 +46,16 @@ async fn the_webhooks_list_shows_each_webhooks_rate_and_hours_exactly(app: &mut 
         ("/past", "user.*"),
         ("/busy", "user.*"),
     ] {
-        let (status, w) = app
-            .post(
-                "/v1/tenants/acme/webhooks",
+        let w = app
+            .create_tenant_webhook(
+                "acme",
                 json!({"url": receiver.url(path), "retry_schedule": [], "events": [events]}),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{w}");
         ids.push(w["id"].as_str().unwrap().to_owned());
     }
-    let (_, theirs) = app
-        .post(
-            "/v1/tenants/globex/webhooks",
-            json!({"url": receiver.url("/theirs")}),
-        )
+    let theirs = app
+        .create_tenant_webhook("globex", json!({"url": receiver.url("/theirs")}))
         .await;
 
     // Live: one failure, three successes, through the real pipeline.
@@ -167,10 +163,7 @@ async fn the_webhooks_list_pages_on_by_id(app: &mut TestApp) {
     let mut urls = Vec::new();
     for n in 0..130 {
         let url = format!("https://hooks.example.com/n{n:03}");
-        let (status, w) = app
-            .post("/v1/tenants/acme/webhooks", json!({"url": url}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{w}");
+        app.create_tenant_webhook("acme", json!({"url": url})).await;
         urls.push(url);
     }
     let cookie = tenant_session(app, "acme").await;

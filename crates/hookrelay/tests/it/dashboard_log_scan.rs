@@ -64,11 +64,8 @@ async fn paging_through_a_sparse_filter_finds_every_match_once_with_bounded_read
     let app = &*app;
     let receiver = TestReceiver::spawn().await;
     app.create_tenant("acme").await;
-    let (_, w) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
-            json!({"url": receiver.url("/in")}),
-        )
+    let w = app
+        .create_tenant_webhook("acme", json!({"url": receiver.url("/in")}))
         .await;
     let id = w["id"].as_str().unwrap();
     let end = hookrelay::clock::now_ms() - 60_000;

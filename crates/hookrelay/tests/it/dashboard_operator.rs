@@ -23,15 +23,15 @@ async fn the_operator_sees_the_system_at_a_glance(app: &mut TestApp) {
     receiver.set_status(500);
     app.create_tenant("acme").await;
     app.create_tenant("globex").await;
-    let (_, failing) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
+    let failing = app
+        .create_tenant_webhook(
+            "acme",
             json!({"url": receiver.url("/failing"), "retry_schedule": [3600]}),
         )
         .await;
-    let (_, off) = app
-        .post(
-            "/v1/tenants/globex/webhooks",
+    let off = app
+        .create_tenant_webhook(
+            "globex",
             json!({"url": receiver.url("/off"), "active": false}),
         )
         .await;

@@ -25,18 +25,12 @@ async fn a_test_send_from_the_page_reaches_the_receiver_and_shows_its_result(app
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, w) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
-            json!({"url": receiver.url("/in")}),
-        )
+    let w = app
+        .create_tenant_webhook("acme", json!({"url": receiver.url("/in")}))
         .await;
     let id = w["id"].as_str().unwrap();
-    let (_, theirs) = app
-        .post(
-            "/v1/tenants/globex/webhooks",
-            json!({"url": receiver.url("/globex")}),
-        )
+    let theirs = app
+        .create_tenant_webhook("globex", json!({"url": receiver.url("/globex")}))
         .await;
     let cookie = tenant_session(app, "acme").await;
     let base = format!("/dashboard/t/acme/webhooks/{id}");

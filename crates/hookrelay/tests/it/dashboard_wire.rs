@@ -21,9 +21,9 @@ async fn a_custom_wire_format_is_saved_and_refused_at_its_fields(app: &mut TestA
     let app = &*app;
     let receiver = TestReceiver::spawn().await;
     app.create_tenant("acme").await;
-    let (_, w) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
+    let w = app
+        .create_tenant_webhook(
+            "acme",
             json!({"url": receiver.url("/in"), "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}),
         )
         .await;
@@ -136,25 +136,12 @@ async fn the_receiving_guide_shows_the_guides_code_for_the_webhooks_scheme(app: 
     let app = &*app;
     app.create_tenant("acme").await;
     app.create_tenant("globex").await;
-    let (_, hmac) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
-            json!({"url": "http://127.0.0.1:9/in", "secret": "shh-do-not-show",
+    let hmac = app.create_tenant_webhook("acme", json!({"url": "http://127.0.0.1:9/in", "secret": "shh-do-not-show",
                    "signature": {"scheme": "hmac-sha256", "header": "X-Webhook-Signature", "prefix": "sha256="},
-                   "payload_format": "event-timestamp"}),
-        )
-        .await;
-    let (_, pair) = app
-        .post(
-            "/v1/tenants/acme/webhooks",
-            json!({"url": "http://127.0.0.1:9/pair", "signature": {"scheme": "standard-webhooks-v1a"}}),
-        )
-        .await;
-    let (_, theirs) = app
-        .post(
-            "/v1/tenants/globex/webhooks",
-            json!({"url": "http://127.0.0.1:9/globex"}),
-        )
+                   "payload_format": "event-timestamp"})).await;
+    let pair = app.create_tenant_webhook("acme", json!({"url": "http://127.0.0.1:9/pair", "signature": {"scheme": "standard-webhooks-v1a"}})).await;
+    let theirs = app
+        .create_tenant_webhook("globex", json!({"url": "http://127.0.0.1:9/globex"}))
         .await;
     let cookie = tenant_session(app, "acme").await;
     let base = format!(

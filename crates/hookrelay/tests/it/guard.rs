@@ -17,7 +17,7 @@ backend_tests!(
 );
 
 /// Points a webhook at `url` behind the API's back, as if its DNS answer had changed.
-async fn repoint(app: &TestApp, id: &str, url: &str) {
+pub(crate) async fn repoint(app: &TestApp, id: &str, url: &str) {
     let store = app.store.as_ref().unwrap();
     let tenant = TenantId::default_tenant();
     let mut webhook = store

@@ -319,6 +319,20 @@ impl TestApp {
         serde_json::to_value(created).unwrap()
     }
 
+    /// Creates a webhook for `tenant` from its JSON, sent as it is; panics unless it was
+    /// created.
+    pub async fn create_tenant_webhook(&self, tenant: &str, body: Value) -> Value {
+        let (status, webhook) = self
+            .post(&format!("/v1/tenants/{tenant}/webhooks"), body)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "creating a webhook of {tenant}: {webhook}"
+        );
+        webhook
+    }
+
     /// Publishes an event from its JSON (the client gives it an id if it has none); panics on
     /// an error.
     pub async fn publish(&self, body: Value) -> Value {

@@ -17,6 +17,7 @@ mod cli;
 mod client_rust;
 mod clients;
 mod clients_typescript;
+mod cluster;
 mod connections;
 mod contract;
 mod crash;

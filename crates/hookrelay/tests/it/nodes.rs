@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::cluster::{connect, metric, pending, start_node, wait_drained};
 use crate::crash::{arrivals, wait_for_all};
 use crate::helpers::{ADMIN_KEY, Backend, ScratchDatabase, TestReceiver, eventually};
-use crate::serve::{Api, Served};
+use crate::serve::Api;
 
 /// The shortest lease the config allows (it outlasts the longest attempt timeout): the longest
 /// anything the killed worker leased in a row could wait after the kill.
@@ -39,21 +40,6 @@ const SHARE: f64 = 20.0;
 const TAKEOVER_BOUND: Duration = Duration::from_secs(LEASE_SECONDS + 25);
 /// How long anything else may take: a bound with a wide margin.
 const BOUND: Duration = Duration::from_secs(20);
-
-/// Starts `hookrelay serve --role <role>` on `database`, with small claims and quick polls.
-fn start_node(database: &str, role: &str) -> (Served, String) {
-    let mut node = Served::start_with(database, true, |cmd| {
-        cmd.args(["--role", role])
-            .env("HOOKRELAY_ADMIN_KEY", ADMIN_KEY)
-            .env("HOOKRELAY_LEASE_SECONDS", LEASE_SECONDS.to_string())
-            .env("HOOKRELAY_MAX_IN_FLIGHT", MAX_IN_FLIGHT.to_string())
-            .env("HOOKRELAY_CLAIM_BATCH", MAX_IN_FLIGHT.to_string())
-            .env("HOOKRELAY_POLL_INTERVAL_MS", "250")
-            .env("HOOKRELAY_SHUTDOWN_GRACE_SECONDS", "10");
-    });
-    let address = node.address();
-    (node, address)
-}
 
 /// Publishes events `ev00000`, `ev00001`, … to the api node, paced, until stopped; keeps the
 /// ids answered 202. The api node stays up, so any other answer is a failure.
@@ -136,38 +122,12 @@ impl Load {
 
 /// The attempts a node made, by its `/metrics`.
 async fn attempts(node: &Api) -> f64 {
-    metric(node, "hookrelay_attempts_total").await
+    node_metric(node, "hookrelay_attempts_total").await
 }
 
-/// The sum of a metric's series on a node's `/metrics` (read with the admin key).
-async fn metric(node: &Api, name: &str) -> f64 {
-    let text = node
-        .client
-        .get(format!("{}/metrics", node.base))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(['{', ' ']))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-/// The events of the deliveries still pending.
-async fn pending(db: &sqlx::PgPool) -> HashSet<String> {
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT event_id FROM deliveries WHERE status = 'pending'")
-            .fetch_all(db)
-            .await
-            .unwrap();
-    ids.into_iter().collect()
+/// The sum of a metric's series on a node's `/metrics`.
+async fn node_metric(node: &Api, name: &str) -> f64 {
+    metric(&node.client, format!("{}/metrics", node.base), name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +137,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
     };
     let url = database.url();
     // The api node first: it migrates the fresh schema before any worker starts.
-    let (api_node, api_address) = start_node(url, "api");
+    let (api_node, api_address) = start_node(url, "api", LEASE_SECONDS, MAX_IN_FLIGHT);
     let receiver = TestReceiver::spawn().await;
     // Slow enough that each worker has attempts in flight at any moment.
     receiver.set_delay(Duration::from_millis(250));
@@ -188,14 +148,9 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
             json!({"url": receiver.url("/h")}),
         )
         .await;
-    // One connection, opened once: the test polls the queue often.
-    let db = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap();
-    let (doomed, doomed_address) = start_node(url, "worker");
-    let (survivor, survivor_address) = start_node(url, "worker");
+    let db = connect(url).await;
+    let (doomed, doomed_address) = start_node(url, "worker", LEASE_SECONDS, MAX_IN_FLIGHT);
+    let (survivor, survivor_address) = start_node(url, "worker", LEASE_SECONDS, MAX_IN_FLIGHT);
     let (doomed_api, survivor_api) = (Api::new(&doomed_address), Api::new(&survivor_address));
 
     let load = Load::start(&api_address);
@@ -205,7 +160,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
         || async {
             load.accepted().len() >= KILL_AFTER
                 && attempts(&survivor_api).await > 0.0
-                && metric(&doomed_api, "hookrelay_attempts_in_flight").await > 0.0
+                && node_metric(&doomed_api, "hookrelay_attempts_in_flight").await > 0.0
         },
     )
     .await;
@@ -234,7 +189,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
     assert!(load.running(), "the load still runs");
 
     // A third worker joins under load and makes attempts.
-    let (newcomer, newcomer_address) = start_node(url, "worker");
+    let (newcomer, newcomer_address) = start_node(url, "worker", LEASE_SECONDS, MAX_IN_FLIGHT);
     let newcomer_api = Api::new(&newcomer_address);
     let survivor_before = attempts(&survivor_api).await;
     eventually(BOUND, "both workers make attempts", || async {
@@ -244,11 +199,7 @@ async fn a_killed_worker_is_taken_over_and_a_new_worker_shares_the_load() {
     .await;
     assert!(load.running(), "the load still runs");
     let accepted = load.finish().await;
-    wait_for_all(&receiver, &accepted, BOUND).await;
-    eventually(BOUND, "no delivery is left pending", || async {
-        pending(&db).await.is_empty()
-    })
-    .await;
+    wait_drained(&receiver, &accepted, &db, BOUND).await;
 
     let counts = arrivals(&receiver);
     let duplicated: Vec<&String> = counts

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::crash::{arrivals, wait_for_all};
+use crate::cluster::{connect, metric, pending, start_node, wait_drained};
+use crate::crash::arrivals;
 use crate::helpers::{ADMIN_KEY, Backend, ScratchDatabase, TestApp, TestReceiver, eventually};
-use crate::serve::{Api, Served};
+use crate::serve::Api;
 
 /// The backlog: enough that, at the pace below, one node would take several seconds to drain
 /// it, so that nodes starting together all take part.
@@ -23,6 +24,9 @@ const MAX_IN_FLIGHT: usize = 8;
 const RECEIVER_DELAY: Duration = Duration::from_millis(25);
 /// A bound with a wide margin, never a measurement.
 const BOUND: Duration = Duration::from_secs(60);
+/// Node processes' leases, far longer than the test takes: what a killed node held is sent
+/// again because its partitions are taken over, not because its leases ran out.
+const LEASE_SECONDS: u64 = 600;
 /// The first key of the partition locks (`membership.rs`'s `PARTITION`).
 const PARTITION_KEY: i64 = 0x686b_7300;
 
@@ -67,24 +71,10 @@ async fn shared_fairly(db: &sqlx::PgPool, n: usize) -> bool {
         && counts.last().unwrap() - counts.first().unwrap() <= 1
 }
 
-/// The events of the deliveries still pending.
-async fn pending(db: &sqlx::PgPool) -> HashSet<String> {
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT event_id FROM deliveries WHERE status = 'pending'")
-            .fetch_all(db)
-            .await
-            .unwrap();
-    ids.into_iter().collect()
-}
-
 /// Waits until every event arrived and nothing is pending; answers the events that arrived
 /// more than once.
 async fn drained(receiver: &TestReceiver, db: &sqlx::PgPool) -> Vec<(String, usize)> {
-    wait_for_all(receiver, &event_ids(), BOUND).await;
-    eventually(BOUND, "no delivery is left pending", || async {
-        pending(db).await.is_empty()
-    })
-    .await;
+    wait_drained(receiver, &event_ids(), db, BOUND).await;
     let counts = arrivals(receiver);
     assert_eq!(counts.len(), EVENTS, "only the backlog's events arrive");
     let mut repeated: Vec<(String, usize)> = counts.into_iter().filter(|(_, n)| *n > 1).collect();
@@ -94,20 +84,12 @@ async fn drained(receiver: &TestReceiver, db: &sqlx::PgPool) -> Vec<(String, usi
 
 /// The attempts an in-process node made, by its `/metrics`.
 async fn attempts(node: &TestApp) -> f64 {
-    let text = node
-        .client
-        .get(node.url("/metrics"))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("hookrelay_attempts_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    metric(
+        &node.client,
+        node.url("/metrics"),
+        "hookrelay_attempts_total",
+    )
+    .await
 }
 
 /// An API-only node with a slow receiver's webhook and the backlog queued; a connection to its
@@ -122,11 +104,7 @@ async fn backlog() -> Option<(TestApp, TestReceiver, sqlx::PgPool)> {
         assert!(status.is_success(), "{status}");
     })
     .await;
-    let db = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(api.database_url())
-        .await
-        .unwrap();
+    let db = connect(api.database_url()).await;
     Some((api, receiver, db))
 }
 
@@ -213,39 +191,10 @@ async fn a_node_joining_and_leaving_mid_drain_loses_and_repeats_nothing() {
     api.teardown().await;
 }
 
-/// `hookrelay serve --role <role>` as a process, with leases far longer than the test takes:
-/// what a killed node held is sent again because its partitions are taken over, not because
-/// its leases ran out.
-fn start_node(database: &str, role: &str) -> (Served, String) {
-    let mut node = Served::start_with(database, true, |cmd| {
-        cmd.args(["--role", role])
-            .env("HOOKRELAY_ADMIN_KEY", ADMIN_KEY)
-            .env("HOOKRELAY_LEASE_SECONDS", "600")
-            .env("HOOKRELAY_MAX_IN_FLIGHT", MAX_IN_FLIGHT.to_string())
-            .env("HOOKRELAY_CLAIM_BATCH", MAX_IN_FLIGHT.to_string())
-            .env("HOOKRELAY_POLL_INTERVAL_MS", "250")
-            .env("HOOKRELAY_SHUTDOWN_GRACE_SECONDS", "10");
-    });
-    let address = node.address();
-    (node, address)
-}
-
 /// The attempts in flight on a node process, by its `/metrics`.
 async fn in_flight(node: &Api) -> f64 {
-    let text = node
-        .client
-        .get(format!("{}/metrics", node.base))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter_map(|l| l.strip_prefix("hookrelay_attempts_in_flight "))
-        .filter_map(|v| v.parse::<f64>().ok())
-        .sum()
+    let url = format!("{}/metrics", node.base);
+    metric(&node.client, url, "hookrelay_attempts_in_flight").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +203,7 @@ async fn a_node_killed_mid_drain_has_its_partitions_taken_over_and_nothing_lost(
         return;
     };
     let url = database.url();
-    let (api_node, api_address) = start_node(url, "api");
+    let (api_node, api_address) = start_node(url, "api", LEASE_SECONDS, MAX_IN_FLIGHT);
     let api = Api::new(&api_address);
     let receiver = TestReceiver::spawn().await;
     receiver.set_delay(RECEIVER_DELAY);
@@ -268,13 +217,9 @@ async fn a_node_killed_mid_drain_has_its_partitions_taken_over_and_nothing_lost(
         api.post(ADMIN_KEY, "/v1/events/batch", batch).await;
     })
     .await;
-    let db = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap();
-    let (doomed, doomed_address) = start_node(url, "worker");
-    let (survivor, _) = start_node(url, "worker");
+    let db = connect(url).await;
+    let (doomed, doomed_address) = start_node(url, "worker", LEASE_SECONDS, MAX_IN_FLIGHT);
+    let (survivor, _) = start_node(url, "worker", LEASE_SECONDS, MAX_IN_FLIGHT);
     let doomed_api = Api::new(&doomed_address);
     eventually(
         BOUND,

@@ -15,7 +15,7 @@ use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserIn
 use lapin::{BasicProperties, Channel, Confirmation, Connection as AmqpConnection};
 use lapin::{ConnectionProperties, ErrorKind};
 
-use super::{BrokerUrl, Connection, Rendered, chain};
+use super::{BrokerUrl, Connection, Rendered, chain, connect_failure};
 use crate::delivery::failure::{Failure, FailureKind};
 use crate::model::broker_url::Destination;
 
@@ -63,9 +63,7 @@ impl Connection for Conn {
         let connection = AmqpConnection::connect_uri(uri, ConnectionProperties::default())
             .await
             .map_err(|e| match e.kind() {
-                ErrorKind::IOError(_) => {
-                    Failure::retryable(FailureKind::Connect, format!("connect: {}", chain(&e)))
-                }
+                ErrorKind::IOError(_) => connect_failure(&chain(&e)),
                 // A refused login or vhost: the broker answered.
                 _ => Failure::retryable(FailureKind::Rejected, chain(&e)),
             })?;

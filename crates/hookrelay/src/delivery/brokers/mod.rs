@@ -370,6 +370,12 @@ fn scrub(text: &str, password: Option<&str>) -> String {
     }
 }
 
+/// A connection the broker's address did not take (refused, unreachable): retried, and the
+/// host's next address is tried first ([`connect`]); the reason reads `connect: …` like HTTP's.
+pub(crate) fn connect_failure(text: &str) -> Failure {
+    Failure::retryable(FailureKind::Connect, format!("connect: {text}"))
+}
+
 /// The text of a client library's error and of its sources, for a failure's reason.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();

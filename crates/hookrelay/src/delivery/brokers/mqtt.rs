@@ -21,7 +21,7 @@ use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, PublishProperties};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use tokio::sync::oneshot;
 
-use super::{BrokerUrl, Connection, Rendered, chain};
+use super::{BrokerUrl, Connection, Rendered, chain, connect_failure};
 use crate::delivery::failure::{Failure, FailureKind};
 use crate::model::broker_url::Destination;
 
@@ -80,7 +80,7 @@ impl Connection for Conn {
         }
         let (client, mut events) = AsyncClient::new(options, REQUEST_CAPACITY);
         // The first poll connects and yields the CONNACK (a refused CONNACK is an error).
-        events.poll().await.map_err(|e| connect_failure(&e))?;
+        events.poll().await.map_err(|e| first_poll_failure(&e))?;
         let waiting = Arc::new(Mutex::new(Waiting::default()));
         let task = tokio::spawn(drive(events, waiting.clone()));
         Ok(Conn {
@@ -182,12 +182,12 @@ fn acknowledged(reason: PubAckReason) -> Result<String, Failure> {
     }
 }
 
-fn connect_failure(e: &ConnectionError) -> Failure {
+/// What the connecting first poll's error means: the address did not take the connection,
+/// did not answer in time, or the broker refused the CONNECT.
+fn first_poll_failure(e: &ConnectionError) -> Failure {
     let text = chain(e);
     match e {
-        ConnectionError::Io(_) => {
-            Failure::retryable(FailureKind::Connect, format!("connect: {text}"))
-        }
+        ConnectionError::Io(_) => connect_failure(&text),
         ConnectionError::Timeout(_) => Failure::retryable(FailureKind::Timeout, text),
         // The broker answered the CONNECT (bad credentials, not authorised).
         _ => Failure::retryable(FailureKind::Rejected, text),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, context::PublishErrorKind};
 use async_nats::{ConnectErrorKind, ConnectOptions, HeaderMap};
 
-use super::{BrokerUrl, Connection, Rendered, chain};
+use super::{BrokerUrl, Connection, Rendered, chain, connect_failure};
 use crate::delivery::failure::{Failure, FailureKind};
 use crate::model::broker_url::Destination;
 
@@ -50,7 +50,7 @@ impl Connection for Conn {
                     ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => {
                         Failure::retryable(FailureKind::Rejected, text)
                     }
-                    _ => Failure::retryable(FailureKind::Connect, format!("connect: {text}")),
+                    _ => connect_failure(&text),
                 }
             })?;
         let mut context = jetstream::new(client);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 
-use super::{BrokerUrl, Connection, Rendered, chain};
+use super::{BrokerUrl, Connection, Rendered, chain, connect_failure};
 use crate::delivery::failure::{Failure, FailureKind};
 use crate::model::broker_url::Destination;
 
@@ -75,7 +75,7 @@ impl Connection for Conn {
 fn failure(e: &redis::RedisError) -> Failure {
     let text = chain(e);
     if e.is_connection_refusal() {
-        Failure::retryable(FailureKind::Connect, format!("connect: {text}"))
+        connect_failure(&text)
     } else if e.is_timeout() {
         Failure::retryable(FailureKind::Timeout, text)
     } else if e.is_io_error() || e.is_connection_dropped() {
