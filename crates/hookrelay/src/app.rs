@@ -18,7 +18,7 @@ use crate::config::{Config, Role};
 use crate::delivery::dns::DnsSettings;
 use crate::delivery::guard::{AddressPolicy, Guard};
 use crate::delivery::recorder::RecorderSettings;
-use crate::delivery::{Sender, Worker, WorkerSettings, tls};
+use crate::delivery::{Pooling, Sender, Worker, WorkerSettings, tls};
 use crate::ids::KeyId;
 use crate::measure::{Exporter, Metrics};
 use crate::model::UrlPolicy;
@@ -86,9 +86,12 @@ impl App {
         let operations = operations::settle(&config, &*store, url_policy).await?;
         let sender = Sender::new(
             delivery_guard(&config)?,
-            config.per_host_connections,
             &tls,
-            Duration::from_secs(config.connection_idle_timeout_seconds),
+            Pooling {
+                per_host: config.per_host_connections,
+                max_idle: config.max_idle_connections,
+                idle_timeout: Duration::from_secs(config.connection_idle_timeout_seconds),
+            },
         )?;
         let metrics = Arc::new(Metrics::new(role.as_str()));
         let settings = WorkerSettings {

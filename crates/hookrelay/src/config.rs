@@ -97,6 +97,9 @@ pub struct Config {
     pub per_host_connections: usize,
     /// A delivery connection unused this many seconds is closed.
     pub connection_idle_timeout_seconds: u64,
+    /// Most unused delivery connections kept over all hosts (the one unused longest is closed
+    /// first).
+    pub max_idle_connections: usize,
     /// Most deliveries claimed by one query.
     pub claim_batch: usize,
     /// Seconds a claimed delivery stays leased before another worker may take it.
@@ -163,6 +166,7 @@ impl Default for Config {
             per_webhook_concurrency: 32,
             per_host_connections: 64,
             connection_idle_timeout_seconds: 50,
+            max_idle_connections: 4096,
             claim_batch: 1024,
             lease_seconds: 60,
             poll_interval_ms: 1000,
@@ -240,6 +244,7 @@ pub const KEYS: &[&str] = &[
     "per_webhook_concurrency",
     "per_host_connections",
     "connection_idle_timeout_seconds",
+    "max_idle_connections",
     "claim_batch",
     "lease_seconds",
     "poll_interval_ms",

@@ -97,6 +97,22 @@ pub(super) async fn dispatch(
     }
 }
 
+/// Starts a slot for each delivery that has waited too long behind its host's busy slots
+/// ([`super::limits::QUEUE_WAIT`]), every half of that, until shutdown.
+pub(super) async fn start_overdue(shared: Arc<Shared>) {
+    let mut ticks = tokio::time::interval(super::limits::QUEUE_WAIT / 2);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        for (host, (delivery, permit, _)) in shared.limits.overdue() {
+            (shared.tracker).spawn(run_host_slot(shared.clone(), delivery, host, permit));
+        }
+    }
+}
+
 /// Makes attempts to one host: this delivery, then each queued one its slot is handed to.
 async fn run_host_slot(
     shared: Arc<Shared>,

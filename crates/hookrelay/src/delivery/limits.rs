@@ -1,7 +1,8 @@
 //! Concurrency limits that keep one endpoint from taking everyone's capacity. The dispatcher
 //! counts attempts per webhook and per host (`host:port`). A delivery starts only when both are
-//! under their limit; when only its host is busy, it waits in that host's queue and the next
-//! attempt to that host to finish hands its slot over, so a busy host keeps a ready backlog
+//! under their limit and its host has no slot yet, or a queue longer than its slots justify
+//! ([`QUEUED_PER_SLOT`]); otherwise it waits in that host's queue and the next attempt to that
+//! host to finish hands its slot (and connection) over, so a busy host keeps a ready backlog
 //! without claiming and giving back. Webhooks at their limit, and every webhook of a host whose
 //! queue is full, are left out of claims, so a hanging host holds at most its limit plus its
 //! queue (one claim past full) of the global slots, and nothing else.
@@ -17,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::ids::WebhookId;
 
@@ -33,6 +34,20 @@ pub const QUEUE_HORIZON: Duration = Duration::from_millis(250);
 
 /// A host's queue holds at most this many times `per_host` deliveries.
 pub const MAX_QUEUE_FACTOR: usize = 8;
+
+/// A host gets a slot (and so a connection) more only while more than this many deliveries
+/// per slot it has wait in its queue: a host that gets two or three deliveries at once sends
+/// them one after another on one connection, where a connection each (a TLS handshake, and
+/// buffers kept while idle) cost more than the wait; a burst of many gets its slots at once,
+/// up to `per_host`. With 2,000 hosts this took `hosts` from three connections a host to about
+/// one (bench/README.md). Only for hosts not known to be slow ([`QUEUE_WAIT`]).
+pub const QUEUED_PER_SLOT: usize = 2;
+
+/// How long a delivery waits behind its host's busy slots before it gets a slot of its own
+/// (within `per_host`): an attempt that hangs holds up the deliveries queued behind it for
+/// this long at most, not for its timeout. A host whose attempts take this long or longer
+/// gets a slot per delivery at once, as it did before slots were shared.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(1);
 
 /// Entries kept about webhooks not in flight before the maps are trimmed.
 const MAX_REMEMBERED: usize = 100_000;
@@ -68,7 +83,8 @@ struct State<T> {
     webhooks: HashMap<WebhookId, usize>,
     /// Attempts being sent to each host.
     hosts: HashMap<Arc<str>, usize>,
-    queues: HashMap<Arc<str>, VecDeque<T>>,
+    /// Each host's waiting items, with when they began to wait.
+    queues: HashMap<Arc<str>, VecDeque<(T, Instant)>>,
     /// Each host's recent attempt time in microseconds, a moving average.
     pace: HashMap<Arc<str>, u64>,
     /// The host each recently seen webhook delivers to, to skip webhooks of full hosts.
@@ -152,7 +168,8 @@ impl<T> Limits<T> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Offers `item`, a claimed delivery of `webhook` to `host`.
+    /// Offers `item`, a claimed delivery of `webhook` to `host`. What starts may be the host's
+    /// oldest queued item instead, when `item` makes its queue long enough for a slot more.
     pub fn admit(&self, webhook: &WebhookId, host: &str, item: T) -> Admit<T> {
         let mut state = self.lock();
         let host = state.host(webhook, host);
@@ -160,18 +177,29 @@ impl<T> Limits<T> {
         if state.webhooks.get(webhook).copied().unwrap_or(0) >= limit {
             return Admit::Refused(item);
         }
-        let sending = state.hosts.entry(host.clone()).or_insert(0);
-        let admitted = if *sending < self.per_host {
-            *sending += 1;
-            Admit::Now(item)
-        } else {
-            // Never refused for the host's sake: giving back costs a write and a re-claim. The
-            // queue is bounded by the global slots and by claims skipping a full host.
-            state.queues.entry(host).or_default().push_back(item);
-            Admit::Queued
-        };
         *state.webhooks.entry(webhook.clone()).or_insert(0) += 1;
-        admitted
+        let sending = state.hosts.entry(host.clone()).or_insert(0);
+        if *sending == 0 {
+            *sending = 1;
+            return Admit::Now(item);
+        }
+        // Never refused for the host's sake: giving back costs a write and a re-claim. The
+        // queue is bounded by the global slots and by claims skipping a full host.
+        let sending = *sending;
+        let slow = state
+            .pace
+            .get(&host)
+            .is_some_and(|&micros| micros >= QUEUE_WAIT.as_micros() as u64);
+        let queue = state.queues.entry(host.clone()).or_default();
+        queue.push_back((item, Instant::now()));
+        if sending < self.per_host
+            && (slow || queue.len() > QUEUED_PER_SLOT * sending)
+            && let Some((first, _)) = queue.pop_front()
+        {
+            *state.hosts.entry(host).or_insert(0) += 1;
+            return Admit::Now(first);
+        }
+        Admit::Queued
     }
 
     /// Whether a delivery of `webhook` to `host` would be admitted or queued without filling
@@ -218,7 +246,9 @@ impl<T> Limits<T> {
                 state.webhooks.remove(webhook);
             }
         }
-        let next = state.queues.get_mut(host).and_then(VecDeque::pop_front);
+        let next = (state.queues.get_mut(host))
+            .and_then(VecDeque::pop_front)
+            .map(|(item, _)| item);
         if let Some(queue) = state.queues.get(host)
             && queue.is_empty()
         {
@@ -253,7 +283,30 @@ impl<T> Limits<T> {
             .queues
             .entry(host.clone())
             .or_default()
-            .push_front(item);
+            .push_front((item, Instant::now()));
+    }
+
+    /// Takes the items that have waited [`QUEUE_WAIT`] or longer behind their host's slots,
+    /// each with its host, and counts a slot more for each (within `per_host`): the caller
+    /// starts them.
+    pub fn overdue(&self) -> Vec<(Arc<str>, T)> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let mut due = Vec::new();
+        state.queues.retain(|host, queue| {
+            let sending = state.hosts.entry(host.clone()).or_insert(0);
+            while *sending < self.per_host
+                && queue
+                    .front()
+                    .is_some_and(|(_, since)| since.elapsed() >= QUEUE_WAIT)
+                && let Some((item, _)) = queue.pop_front()
+            {
+                *sending += 1;
+                due.push((host.clone(), item));
+            }
+            !queue.is_empty()
+        });
+        due
     }
 
     /// Takes every host's queued items, oldest first per host (at shutdown, to give them back).
@@ -261,7 +314,7 @@ impl<T> Limits<T> {
         self.lock()
             .queues
             .drain()
-            .flat_map(|(_, queue)| queue)
+            .flat_map(|(_, queue)| queue.into_iter().map(|(item, _)| item))
             .collect()
     }
 
@@ -323,10 +376,12 @@ mod tests {
         let limits = Limits::new(2, 64);
         let w = WebhookId::generate();
         assert_eq!(limits.admit(&w, HOST, 1), Admit::Now(1));
-        assert_eq!(limits.admit(&w, HOST, 2), Admit::Now(2));
+        assert_eq!(limits.admit(&w, HOST, 2), Admit::Queued);
         assert_eq!(limits.admit(&w, HOST, 3), Admit::Refused(3));
         assert_eq!(limits.room(w.as_str()), 0);
-        assert!(limits.finish(&w, HOST, Some(QUICK)).was_full);
+        let f = limits.finish(&w, HOST, Some(QUICK));
+        assert!(f.was_full);
+        assert_eq!(f.next, Some(2));
         assert_eq!(limits.room(w.as_str()), 1);
         let f = limits.finish(&w, HOST, None);
         assert!(!f.was_full && f.next.is_none());
@@ -366,72 +421,132 @@ mod tests {
         let w = WebhookId::generate();
         assert_eq!(limits.admit(&w, HOST, 0), Admit::Now(0));
         limits.finish(&w, HOST, Some(SLOW));
-        for i in 0..SLOW_WEBHOOK_CONCURRENCY {
-            assert_eq!(limits.admit(&w, HOST, i), Admit::Now(i));
-        }
+        // Its host is slow too: a slot each, at once.
+        assert_eq!(limits.admit(&w, HOST, 1), Admit::Now(1));
+        assert_eq!(limits.admit(&w, HOST, 2), Admit::Now(2));
+        assert_eq!(SLOW_WEBHOOK_CONCURRENCY, 2);
         assert_eq!(
             limits.admit(&w, HOST, 9),
             Admit::Refused(9),
             "slow: held to the small limit"
         );
-        limits.finish(&w, HOST, Some(QUICK));
-        assert_eq!(
-            limits.admit(&w, HOST, 7),
-            Admit::Now(7),
-            "a quick answer lifts it"
-        );
-        assert_eq!(limits.admit(&w, HOST, 8), Admit::Now(8));
+        assert_eq!(limits.finish(&w, HOST, Some(QUICK)).next, None);
+        for i in 3..8 {
+            assert_ne!(
+                limits.admit(&w, HOST, i),
+                Admit::Refused(i),
+                "a quick answer lifts it"
+            );
+        }
     }
 
     #[test]
     fn a_busy_host_queues_hands_slots_over_and_is_skipped_once_its_queue_is_full() {
-        let limits = Limits::new(8, 2);
+        let limits = Limits::new(8, 1);
         let (a, b, c) = (
             WebhookId::generate(),
             WebhookId::generate(),
             WebhookId::generate(),
         );
         assert_eq!(limits.admit(&a, HOST, "a1"), Admit::Now("a1"));
-        assert_eq!(limits.admit(&b, HOST, "b1"), Admit::Now("b1"));
         assert_eq!(limits.admit(&a, HOST, "a2"), Admit::Queued);
-        assert_eq!(limits.room(a.as_str()), 6, "room in the queue");
-        assert_eq!(limits.admit(&b, HOST, "b2"), Admit::Queued);
+        assert_eq!(limits.room(a.as_str()), 0, "the queue holds per_host");
         let other = WebhookId::generate();
         assert_eq!(
             limits.admit(&other, "b.example:443", "x"),
             Admit::Now("x"),
             "other hosts go on"
         );
-        assert_eq!(
-            (limits.room(a.as_str()), limits.room(b.as_str())),
-            (0, 0),
-            "the queue reached the limit: the host's webhooks wait"
-        );
         assert_eq!(limits.room(other.as_str()), 7);
         assert_eq!(limits.room(c.as_str()), 8, "a webhook not seen yet");
         assert_eq!(
-            limits.admit(&c, HOST, "c1"),
+            limits.admit(&b, HOST, "b1"),
             Admit::Queued,
             "never refused for the host"
         );
+        assert_eq!(limits.room(b.as_str()), 0);
         let f = limits.finish(&a, HOST, Some(QUICK));
         assert_eq!(f.next, Some("a2"), "the first queued takes the slot");
         assert!(
             !f.was_full,
             "one queued past full: still full, claims would find nothing"
         );
-        assert_eq!(limits.room(a.as_str()), 0);
-        let f = limits.finish(&b, HOST, Some(QUICK));
-        assert_eq!(f.next, Some("b2"));
+        let f = limits.finish(&a, HOST, Some(QUICK));
+        assert_eq!(f.next, Some("b1"));
         assert!(f.was_full, "the queue is below full again");
-        assert_eq!(limits.room(b.as_str()), 7, "room in the queue again");
-        assert_eq!(limits.finish(&a, HOST, Some(QUICK)).next, Some("c1"));
+        assert_eq!(limits.room(a.as_str()), 8, "room in the queue again");
         assert_eq!(limits.finish(&b, HOST, Some(QUICK)).next, None);
-        assert_eq!(limits.finish(&c, HOST, Some(QUICK)).next, None);
         assert_eq!(
-            limits.admit(&a, HOST, "a3"),
-            Admit::Now("a3"),
-            "all slots free again"
+            limits.admit(&c, HOST, "c1"),
+            Admit::Now("c1"),
+            "the slot is free again"
+        );
+    }
+
+    #[test]
+    fn a_host_gets_a_slot_more_only_while_its_queue_outgrows_its_slots() {
+        let limits = Limits::new(100, 3);
+        let w = WebhookId::generate();
+        assert_eq!(limits.admit(&w, HOST, 1), Admit::Now(1));
+        assert_eq!(
+            limits.admit(&w, HOST, 2),
+            Admit::Queued,
+            "a second waits for the first's connection"
+        );
+        assert_eq!(limits.admit(&w, HOST, 3), Admit::Queued);
+        assert_eq!(
+            limits.admit(&w, HOST, 4),
+            Admit::Now(2),
+            "three waiting for one slot: a second starts, with the oldest"
+        );
+        assert_eq!(limits.admit(&w, HOST, 5), Admit::Queued);
+        assert_eq!(limits.admit(&w, HOST, 6), Admit::Queued);
+        assert_eq!(limits.admit(&w, HOST, 7), Admit::Now(3));
+        for i in 8..20 {
+            assert_eq!(limits.admit(&w, HOST, i), Admit::Queued, "per_host at most");
+        }
+        let f = limits.finish(&w, HOST, Some(QUICK));
+        assert_eq!(f.next, Some(4), "in the order they came");
+        for _ in 0..3 {
+            limits.finish(&w, HOST, Some(QUICK));
+        }
+        // Every queued delivery is handed over as slots finish (19 in all, 3 started and 4
+        // handed over so far), then each slot ends.
+        let mut handed = 0;
+        while limits.finish(&w, HOST, Some(QUICK)).next.is_some() {
+            handed += 1;
+        }
+        assert_eq!(handed, 19 - 3 - 4);
+        for _ in 0..2 {
+            assert_eq!(limits.finish(&w, HOST, Some(QUICK)).next, None);
+        }
+        assert_eq!(
+            limits.admit(&w, HOST, 30),
+            Admit::Now(30),
+            "no slot left: the next goes at once"
+        );
+    }
+
+    #[test]
+    fn a_delivery_waits_behind_its_hosts_slots_at_most_queue_wait() {
+        let limits = Limits::new(100, 4);
+        let w = WebhookId::generate();
+        assert_eq!(limits.admit(&w, HOST, 1), Admit::Now(1));
+        assert_eq!(limits.admit(&w, HOST, 2), Admit::Queued);
+        assert!(limits.overdue().is_empty(), "not waited long yet");
+        std::thread::sleep(QUEUE_WAIT);
+        assert_eq!(limits.admit(&w, HOST, 3), Admit::Queued);
+        let due = limits.overdue();
+        assert_eq!(due.len(), 1, "only the one that waited long enough");
+        assert_eq!((&*due[0].0, due[0].1), (HOST, 2));
+        // Two slots now: each finishing slot takes the next, then both end.
+        assert_eq!(limits.finish(&w, HOST, Some(QUICK)).next, Some(3));
+        assert_eq!(limits.finish(&w, HOST, Some(QUICK)).next, None);
+        assert_eq!(limits.finish(&w, HOST, Some(QUICK)).next, None);
+        assert_eq!(
+            limits.admit(&w, HOST, 4),
+            Admit::Now(4),
+            "no slot left busy"
         );
     }
 
@@ -471,7 +586,7 @@ mod tests {
         let w = WebhookId::generate();
         let answered_in = |took: Duration| {
             assert_eq!(limits.admit(&w, HOST, 0), Admit::Now(0));
-            limits.finish(&w, HOST, Some(took));
+            assert_eq!(limits.finish(&w, HOST, Some(took)).next, None);
         };
         assert!(limits.has_room(&w, HOST, 0, 3));
         assert!(

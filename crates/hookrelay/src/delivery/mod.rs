@@ -35,6 +35,6 @@ pub mod worker;
 
 pub use dispatch::Claimed;
 pub use handoff::Handoff;
-pub use send::Sender;
+pub use send::{Pooling, Sender};
 pub use target::Target;
 pub use worker::{Worker, WorkerSettings};

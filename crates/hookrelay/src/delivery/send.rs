@@ -89,6 +89,17 @@ pub struct Message<'a> {
     pub data: &'a str,
 }
 
+/// How many delivery connections are kept, and for how long.
+#[derive(Clone, Copy, Debug)]
+pub struct Pooling {
+    /// Connections to one host (`per_host_connections`).
+    pub per_host: usize,
+    /// Unused connections kept over all hosts (`max_idle_connections`).
+    pub max_idle: usize,
+    /// How long an unused connection is kept (`connection_idle_timeout_seconds`).
+    pub idle_timeout: Duration,
+}
+
 /// Sends attempts: over host slots' own connections, and the pooled client for HTTP/2 hosts.
 #[derive(Clone)]
 pub struct Sender {
@@ -106,23 +117,27 @@ pub struct Sender {
 impl Sender {
     /// A sender whose connections reach only what `guard`'s policy allows (`guard` can be an
     /// `AddressPolicy` alone: no overrides, the default DNS cache), never follow redirects (a
-    /// redirect could lead anywhere), trust what `tls` trusts (see `tls.rs`) and are closed
-    /// once unused for `idle_timeout`. Starts the idle connections' sweeper on the current
+    /// redirect could lead anywhere), trust what `tls` trusts (see `tls.rs`) and are kept
+    /// as `pooling` says. Starts the idle connections' sweeper on the current
     /// runtime.
     pub fn new(
         guard: impl Into<Guard>,
-        per_host_connections: usize,
         tls: &rustls::ClientConfig,
-        idle_timeout: Duration,
+        pooling: Pooling,
     ) -> anyhow::Result<Self> {
         let guard = Arc::new(guard.into());
-        let pooled = Pooled::new(guard.clone(), per_host_connections, tls, idle_timeout)?;
+        let Pooling {
+            per_host,
+            max_idle,
+            idle_timeout,
+        } = pooling;
+        let pooled = Pooled::new(guard.clone(), per_host, tls, idle_timeout)?;
         Ok(Self {
             pooled: Arc::new(pooled),
             brokers: Arc::new(Brokers::new(guard.clone())),
             connector: Arc::new(Connector::new(guard, tls)),
-            idle: IdlePool::start(idle_timeout),
-            per_host_connections,
+            idle: IdlePool::start(idle_timeout, max_idle),
+            per_host_connections: per_host,
         })
     }
 

@@ -129,7 +129,9 @@ impl Worker {
             finished.clone(),
         ));
         shared.running.store(true, Ordering::Release);
+        let overdue = tokio::spawn(super::dispatch::start_overdue(shared.clone()));
         claim_loop(&shared, &settings).await;
+        let _ = overdue.await;
         shared.running.store(false, Ordering::Release);
 
         let tracker = shared.tracker.clone();

@@ -1,7 +1,8 @@
 //! Connections to plain-HTTP receivers: kept alive and reused from one delivery to the next, a
 //! receiver that closes every connection after answering still gets every delivery on its
 //! first attempt, and a connection left unused past `connection_idle_timeout_seconds` is closed
-//! by hookrelay (the receiver sees it end). The receiver here is a bare HTTP/1.1 server on a TCP listener, so the test
+//! by hookrelay (the receiver sees it end), as is the one unused longest when more are unused
+//! than `max_idle_connections`. The receiver here is a bare HTTP/1.1 server on a TCP listener, so the test
 //! sees every connection the sender opens.
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ backend_tests!(
     deliveries_to_one_host_reuse_its_connection,
     a_receiver_that_closes_every_connection_still_gets_each_delivery_first_time,
     a_connection_unused_past_the_idle_timeout_is_closed,
+    past_max_idle_connections_the_one_unused_longest_is_closed,
 );
 
 /// A bare HTTP/1.1 receiver answering 200 to every request.
@@ -155,5 +157,47 @@ async fn a_connection_unused_past_the_idle_timeout_is_closed(app: &mut TestApp) 
     short.wait_all_succeeded(id, 2).await;
     assert_eq!(receiver.connections.load(Ordering::SeqCst), 2);
     short.teardown().await;
+    app.restart().await;
+}
+
+async fn past_max_idle_connections_the_one_unused_longest_is_closed(app: &mut TestApp) {
+    app.stop().await;
+    let small = app.spawn_peer(|c| c.max_idle_connections = 2).await;
+    // Three hosts (each receiver its own port), one delivery each, in turn: the third
+    // connection put aside closes the first.
+    let mut receivers = Vec::new();
+    for n in 0..3 {
+        let receiver = BareReceiver::spawn(false).await;
+        let w = small.create_webhook(json!({"url": receiver.url, "events": [format!("a.{n}")]}));
+        let id = w.await["id"].as_str().unwrap().to_owned();
+        small
+            .publish(json!({"type": format!("a.{n}"), "data": {}}))
+            .await;
+        small.wait_all_succeeded(&id, 1).await;
+        receivers.push((receiver, id));
+    }
+    eventually(
+        Duration::from_secs(10),
+        "hookrelay closes the first host's connection",
+        || async { receivers[0].0.closed_by_peer.load(Ordering::SeqCst) == 1 },
+    )
+    .await;
+    for (receiver, _) in &receivers[1..] {
+        assert_eq!(receiver.closed_by_peer.load(Ordering::SeqCst), 0);
+    }
+    // The second host's connection is still there to reuse; the first host's is opened anew.
+    for (n, expected) in [(1, 1), (0, 2)] {
+        let (receiver, id) = &receivers[n];
+        small
+            .publish(json!({"type": format!("a.{n}"), "data": {}}))
+            .await;
+        small.wait_all_succeeded(id, 2).await;
+        assert_eq!(
+            receiver.connections.load(Ordering::SeqCst),
+            expected,
+            "host {n}"
+        );
+    }
+    small.teardown().await;
     app.restart().await;
 }

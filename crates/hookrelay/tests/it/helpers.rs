@@ -642,3 +642,12 @@ pub fn policy() -> hookrelay::store::FailurePolicy {
         operations_tenant: None,
     }
 }
+
+/// One connection a host, kept 50 s: a sender for a test's single attempts.
+pub fn pooling() -> hookrelay::delivery::Pooling {
+    hookrelay::delivery::Pooling {
+        per_host: 1,
+        max_idle: 16,
+        idle_timeout: Duration::from_secs(50),
+    }
+}

@@ -14,7 +14,7 @@ use hookrelay::model::host_override::HostOverrides;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestReceiver, eventually};
+use crate::helpers::{TestApp, TestReceiver, eventually, pooling};
 use crate::https::TestCa;
 
 backend_tests!(
@@ -149,7 +149,7 @@ async fn a_looked_up_address_is_reused_until_its_time_runs_out(app: &mut TestApp
         },
     );
     let tls = hookrelay::delivery::tls::client_config(&[]).unwrap();
-    let sender = Sender::new(guard, 1, &tls, Duration::from_secs(50)).unwrap();
+    let sender = Sender::new(guard, &tls, pooling()).unwrap();
     let message = Message {
         id: "evt_dns",
         event_type: "a.b",

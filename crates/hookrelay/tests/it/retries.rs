@@ -14,7 +14,7 @@ use hookrelay::ids::WebhookId;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestReceiver, eventually};
+use crate::helpers::{TestApp, TestReceiver, eventually, pooling};
 
 backend_tests!(
     a_503_with_retry_after_is_retried_when_asked_not_after_the_step,
@@ -174,7 +174,7 @@ async fn attempt_once(app: &TestApp, id: &str) -> Outcome {
         data: "{}",
     };
     let tls = hookrelay::delivery::tls::client_config(&[]).unwrap();
-    let sender = Sender::new(policy, 1, &tls, Duration::from_secs(50)).unwrap();
+    let sender = Sender::new(policy, &tls, pooling()).unwrap();
     sender.attempt(&Target::new(webhook), message).await
 }
 
