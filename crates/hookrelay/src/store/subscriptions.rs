@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::model::{EventFilter, FieldPath, Ordering, PayloadFilter};
 
-/// Most webhooks kept over all tenants; past it the cache starts again empty (a publish then
-/// reads its tenants' webhooks once more), so memory stays bounded whatever the tenant count.
+/// Most webhooks kept over all tenants (a tenant without any counts as one); past it the cache
+/// starts again empty (a publish then reads its tenants' webhooks once more), so memory stays
+/// bounded whatever the tenant count.
 const MAX_CACHED_WEBHOOKS: usize = 200_000;
 
 /// One active webhook as the publish reads it: (tenant, id, events JSON, channels JSON,
@@ -126,8 +127,9 @@ impl TenantTargets {
         })
     }
 
-    fn len(&self) -> usize {
-        self.targets.len()
+    /// What it counts for against [`MAX_CACHED_WEBHOOKS`].
+    fn weight(&self) -> usize {
+        self.targets.len().max(1)
     }
 }
 
@@ -157,13 +159,13 @@ impl Subscriptions {
     /// Keeps `targets` for the next publish, unless a newer version is kept already.
     pub fn put(&self, targets: Arc<TenantTargets>) {
         let mut cached = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if cached.webhooks + targets.len() > MAX_CACHED_WEBHOOKS {
+        if cached.webhooks + targets.weight() > MAX_CACHED_WEBHOOKS {
             *cached = Cached::default();
         }
-        let added = targets.len();
+        let added = targets.weight();
         match cached.by_tenant.get(&targets.tenant) {
             Some(old) if old.version > targets.version => return,
-            Some(old) => cached.webhooks -= old.len(),
+            Some(old) => cached.webhooks -= old.weight(),
             None => {}
         }
         cached.webhooks += added;
@@ -174,7 +176,7 @@ impl Subscriptions {
     pub fn forget(&self, tenant: &str) {
         let mut cached = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = cached.by_tenant.remove(tenant) {
-            cached.webhooks -= old.len();
+            cached.webhooks -= old.weight();
         }
     }
 }
@@ -241,7 +243,11 @@ mod tests {
         );
         cache.put(Arc::new(TenantTargets::new("t".into(), 7, Vec::new())));
         assert!(cache.get("t", 5).is_none());
-        assert_eq!(cache.inner.lock().expect("lock").webhooks, 0);
+        assert_eq!(
+            cache.inner.lock().expect("lock").webhooks,
+            1,
+            "no webhook counts one"
+        );
         cache.forget("t");
         assert!(cache.get("t", 7).is_none());
     }
