@@ -51,6 +51,13 @@ async fn targets(node: &TestApp, event_type: &str) -> HashSet<String> {
     found
 }
 
+/// Changes `webhook` through `app` with a PATCH of `body`.
+async fn change(app: &TestApp, webhook: &Value, body: Value) {
+    let id = webhook["id"].as_str().expect("an id");
+    let (status, answer) = app.patch(&format!("/v1/webhooks/{id}"), body).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
 fn ids<const N: usize>(list: [&Value; N]) -> HashSet<String> {
     list.iter()
         .map(|w| w["id"].as_str().expect("an id").to_owned())
@@ -77,32 +84,14 @@ async fn every_webhook_change_reaches_the_next_publish_on_another_node(app: &mut
         ids([&exact, &family, &every])
     );
 
-    let (status, body) = app
-        .patch(
-            &format!("/v1/webhooks/{}", exact["id"].as_str().unwrap()),
-            json!({"events": ["invoice.sent"]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    change(app, &exact, json!({"events": ["invoice.sent"]})).await;
     assert_eq!(targets(node, "order.created").await, ids([&family, &every]));
     assert_eq!(targets(node, "invoice.sent").await, ids([&exact, &every]));
 
-    let (status, body) = app
-        .patch(
-            &format!("/v1/webhooks/{}", every["id"].as_str().unwrap()),
-            json!({"active": false}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    change(app, &every, json!({"active": false})).await;
     assert_eq!(targets(node, "invoice.sent").await, ids([&exact]));
 
-    let (status, body) = app
-        .patch(
-            &format!("/v1/webhooks/{}", family["id"].as_str().unwrap()),
-            json!({"filter": {"data.n": {"$gt": 1}}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    change(app, &family, json!({"filter": {"data.n": {"$gt": 1}}})).await;
     assert_eq!(targets(node, "order.paid").await, HashSet::new());
 
     let (status, _) = app
@@ -111,13 +100,7 @@ async fn every_webhook_change_reaches_the_next_publish_on_another_node(app: &mut
     assert_eq!(status, 204);
     assert_eq!(targets(node, "invoice.sent").await, HashSet::new());
 
-    let (status, body) = app
-        .patch(
-            &format!("/v1/webhooks/{}", every["id"].as_str().unwrap()),
-            json!({"active": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    change(app, &every, json!({"active": true})).await;
     assert_eq!(targets(node, "invoice.sent").await, ids([&every]));
     if let Some(peer) = peer {
         peer.teardown().await;
