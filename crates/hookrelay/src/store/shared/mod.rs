@@ -16,6 +16,7 @@ mod log;
 mod log_scan;
 mod ordering;
 mod publish;
+mod recording;
 mod retention;
 mod tenants;
 mod webhooks;
@@ -26,7 +27,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::backend::{Backend, Conn};
+use super::backend::Backend;
 use super::{
     Activity, AttemptHour, AttemptRecord, Chooser, Claimed, DashboardSession, Delivery,
     DeliveryDetail, DeliveryFilter, DeliveryLock, Disabled, DueKey, Error, Event, EventType,
@@ -61,41 +62,6 @@ fn one_row(affected: u64) -> Result<()> {
         Err(Error::NotFound)
     } else {
         Ok(())
-    }
-}
-
-/// Writes attempt results, in one transaction when a failure clock may disable a webhook or
-/// when the batch finishes the head of a fifo queue, whose next delivery then becomes due
-/// (`ordering.rs`: the queues are locked before any row is written).
-async fn record<B: Backend>(
-    db: &B,
-    records: &[AttemptRecord],
-    policy: &FailurePolicy,
-) -> Result<Vec<Disabled>> {
-    let summaries = failures::summarize(records);
-    let clocks = failures::clocks(&summaries);
-    let queues = ordering::finished_queues(records);
-    let failing = failures::any_failing(&summaries);
-    if failing || !queues.is_empty() {
-        let mut tx = db.begin().await?;
-        B::lock_queues(&mut tx, &queues).await?;
-        db.write_attempts(Conn::Tx(&mut tx), records, &clocks)
-            .await?;
-        let now = crate::clock::now_ms();
-        if ordering::advance(db, &mut tx, &queues, now).await? {
-            B::notify_work(&mut tx).await?;
-        }
-        let disabled = if failing {
-            failures::disable(db, &mut tx, summaries, policy, now).await?
-        } else {
-            Vec::new()
-        };
-        B::commit(tx).await?;
-        Ok(disabled)
-    } else {
-        // Every attempt succeeded: nothing to disable, one write.
-        db.write_attempts(Conn::Write, records, &clocks).await?;
-        Ok(Vec::new())
     }
 }
 
@@ -231,7 +197,7 @@ impl<B: Backend> Store for B {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let written = record(self, records, policy).await;
+        let written = recording::record(self, records, policy).await;
         // A `Conflict` says the attempts (new ids) exist already: an earlier try committed
         // although its answer was lost, so these deliveries are recorded all the same.
         if matches!(written, Ok(_) | Err(Error::Conflict)) {
