@@ -121,7 +121,7 @@ async fn run_host_slot(
     mut permit: OwnedSemaphorePermit,
 ) {
     // The slot's own connection, while it has deliveries to this host.
-    let mut conn = shared.sender.checkout(&host);
+    let mut conn = shared.sender.checkout(&host).await;
     loop {
         // Debug level: an enabled span per delivery costs formatting on the hot path. It gives
         // debug lines from below (the sender) their delivery; this module's own lines name

@@ -4,14 +4,14 @@
 //! Through a pooled client, every request was handed to a connection task (which tokio may run
 //! on the other core) and the response handed back: on this 2-core machine that hop cost a
 //! fifth of the delivery CPU (bench/README.md). Between slots, connections wait in a small
-//! per-host idle pool (`idle.rs`).
+//! per-host idle pool (`idle.rs`), kept as their bare streams ([`Parked`]).
 //!
 //! Hosts that take HTTP/2 alone (they refuse HTTP/1.1 by ALPN) go through the pooled `reqwest`
 //! client instead (`pooled.rs`).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -32,14 +32,47 @@ pub struct Conn {
     conn: Driven,
     /// Whether it is encrypted: it carries `https://` requests, and only those.
     tls: bool,
-    /// When it was last put aside (see `idle.rs`).
+}
+
+/// A connection between host slots: its stream alone. hyper's read and write buffers (8 KB
+/// each, half an idle TLS connection's memory) are dropped while it waits and made again when
+/// a slot takes it up: with thousands of hosts, thousands of connections wait at once.
+pub struct Parked {
+    io: Stream,
+    /// When it was put aside (see `idle.rs`).
     pub(super) idle_since: Instant,
 }
 
 impl Conn {
-    /// Whether the connection has ended (the server closed it, or it broke).
-    pub(super) fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+    /// The connection as its bare stream, if it is between exchanges: open, its last response
+    /// read to the end, nothing received beyond it. Anything else is closed (dropped).
+    pub(super) fn park(mut self) -> Option<Parked> {
+        if self.sender.is_closed() {
+            return None;
+        }
+        // One poll of the connection ends its last exchange and has it ask for the next
+        // request; a connection still writing or reading is not reused.
+        let mut cx = Context::from_waker(Waker::noop());
+        if self.conn.as_mut().poll(&mut cx).is_ready()
+            || !matches!(self.sender.poll_ready(&mut cx), Poll::Ready(Ok(())))
+        {
+            return None;
+        }
+        drop(self.sender);
+        let parts = Pin::into_inner(self.conn).into_parts();
+        parts.read_buf.is_empty().then(|| Parked {
+            io: parts.io.into_inner(),
+            idle_since: Instant::now(),
+        })
+    }
+}
+
+impl Parked {
+    /// The connection taken up again, ready for HTTP/1.1 (no I/O: the handshake only makes
+    /// hyper's state).
+    pub(super) async fn resume(self) -> Option<Conn> {
+        let tls = !matches!(self.io, Stream::Plain(_));
+        attach(self.io, tls).await.ok()
     }
 }
 
@@ -207,14 +240,16 @@ async fn ready(conn: &mut Conn) -> bool {
 async fn connect(url: &reqwest::Url, connector: &Connector) -> Result<Conn, Failure> {
     let stream = connector.open(url).await?;
     let tls = !matches!(stream, Stream::Plain(_));
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| failure(&e))?;
+    attach(stream, tls).await.map_err(|e| failure(&e))
+}
+
+/// hyper's HTTP/1.1 client over `stream`.
+async fn attach(stream: Stream, tls: bool) -> hyper::Result<Conn> {
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     Ok(Conn {
         sender,
         conn: Box::pin(conn),
         tls,
-        idle_since: Instant::now(),
     })
 }
 
@@ -280,4 +315,102 @@ fn failure(e: &hyper::Error) -> Failure {
         source = err.source();
     }
     Failure::retryable(FailureKind::Other, format!("request failed: {innermost}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::delivery::guard::{AddressPolicy, Guard};
+
+    /// A server on 127.0.0.1 answering every request with `answer`; counts its connections.
+    async fn server(answer: &'static [u8]) -> (reqwest::Url, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/h", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, SeqCst);
+                tokio::spawn(answer_each(socket, answer));
+            }
+        });
+        (url.parse().unwrap(), accepted)
+    }
+
+    async fn answer_each(mut socket: TcpStream, answer: &'static [u8]) {
+        let mut got = Vec::new();
+        let mut buf = [0; 4096];
+        loop {
+            // A request is whole once its head and `content-length` bytes of body are in.
+            while let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let length: usize = (head.lines())
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                if got.len() < end + 4 + length {
+                    break;
+                }
+                got.drain(..end + 4 + length);
+                if socket.write_all(answer).await.is_err() {
+                    return;
+                }
+            }
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn connector() -> Connector {
+        let policy = AddressPolicy {
+            allow_all: true,
+            allowed: Vec::new(),
+            allowed_only: false,
+        };
+        let tls = crate::delivery::tls::client_config(&[]).unwrap();
+        Connector::new(Arc::new(Guard::from(policy)), &tls)
+    }
+
+    async fn send(slot: &mut Option<Conn>, url: &reqwest::Url) -> u16 {
+        let request = Post {
+            url,
+            headers: http::HeaderMap::new(),
+            body: b"{}".to_vec(),
+        };
+        post(slot, &connector(), request, 64).await.unwrap().status
+    }
+
+    #[tokio::test]
+    async fn a_parked_connection_carries_the_next_request_without_reconnecting() {
+        let (url, accepted) = server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+        let mut slot = None;
+        assert_eq!(send(&mut slot, &url).await, 200);
+        let parked = slot.take().unwrap().park().expect("between exchanges");
+        let mut slot = parked.resume().await;
+        assert!(slot.is_some());
+        assert_eq!(send(&mut slot, &url).await, 200);
+        assert_eq!(accepted.load(SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closes_or_sends_more_on_is_not_parked() {
+        for answer in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"[..],
+            // Bytes no request asked for: the connection is out of step.
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\nHTTP/1.1 200 OK\r\n",
+        ] {
+            let (url, _) = server(answer).await;
+            let mut slot = None;
+            assert_eq!(send(&mut slot, &url).await, 200);
+            let conn = slot.take().unwrap();
+            assert!(conn.park().is_none(), "{}", String::from_utf8_lossy(answer));
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use super::http1::Conn;
+use super::http1::Parked;
 
 /// Connections not in use, by `host:port`.
 pub struct IdlePool {
@@ -24,7 +24,7 @@ pub struct IdlePool {
 #[derive(Default)]
 struct Idle {
     /// Each host's connections, the one put aside first at the front.
-    by_host: HashMap<Arc<str>, Vec<Conn>>,
+    by_host: HashMap<Arc<str>, Vec<Parked>>,
     /// How many `by_host` holds.
     total: usize,
     /// Host and `idle_since` of each connection put aside, oldest first: the connection to
@@ -64,12 +64,12 @@ impl IdlePool {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn fresh(&self, conn: &Conn) -> bool {
+    fn fresh(&self, conn: &Parked) -> bool {
         conn.idle_since.elapsed() < self.idle_for
     }
 
     /// An idle connection to `host`, if one is fresh enough.
-    pub fn take(&self, host: &str) -> Option<Conn> {
+    pub fn take(&self, host: &str) -> Option<Parked> {
         let mut idle = self.lock();
         let idle = &mut *idle;
         let conns = idle.by_host.get_mut(host)?;
@@ -85,12 +85,11 @@ impl IdlePool {
 
     /// Keeps `conn` for the next slot of `host`; at most `cap` per host, and the one idle
     /// longest over all hosts is closed when the pool is full.
-    pub fn put(&self, host: &Arc<str>, mut conn: Conn, cap: usize) {
-        if conn.is_closed() || self.max_total == 0 {
+    pub fn put(&self, host: &Arc<str>, conn: Parked, cap: usize) {
+        if self.max_total == 0 {
             return;
         }
-        let now = Instant::now();
-        conn.idle_since = now;
+        let now = conn.idle_since;
         let mut closed = Vec::new();
         {
             let mut idle = self.lock();
@@ -119,16 +118,16 @@ impl IdlePool {
         drop(closed);
     }
 
-    /// Closes every connection idle past the timeout (or closed by its server meanwhile).
+    /// Closes every connection idle past the timeout.
     fn sweep(&self) {
         let mut expired = Vec::new();
         {
             let mut idle = self.lock();
             let idle = &mut *idle;
             idle.by_host.retain(|_, conns| {
-                let (keep, gone): (Vec<Conn>, Vec<Conn>) = std::mem::take(conns)
+                let (keep, gone): (Vec<Parked>, Vec<Parked>) = std::mem::take(conns)
                     .into_iter()
-                    .partition(|c| self.fresh(c) && !c.is_closed());
+                    .partition(|c| self.fresh(c));
                 *conns = keep;
                 expired.extend(gone);
                 !conns.is_empty()
@@ -143,7 +142,7 @@ impl IdlePool {
 
 impl Idle {
     /// Removes the connection idle longest.
-    fn close_oldest(&mut self) -> Option<Conn> {
+    fn close_oldest(&mut self) -> Option<Parked> {
         // A second pass after the queue is made again, should only stale entries be left.
         for _ in 0..2 {
             while let Some((host, since)) = self.order.pop_front() {
