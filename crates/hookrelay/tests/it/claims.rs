@@ -2,7 +2,11 @@
 //! order, only those it accepts are leased, those it passed over stay due for the next claim,
 //! a claim can resume where the last one stopped, and a recorded attempt ends its lease. On a
 //! node that does not deliver, so nothing else claims meanwhile. On PostgreSQL, also beside
-//! another node owning half the partitions: a claim takes only from its own half.
+//! another node owning half the partitions: a claim takes only from its own half; and a
+//! recorded batch locks its deliveries in id order, as a partition's lease write does, so the
+//! two never deadlock.
+
+use std::time::Duration;
 
 use sqlx::Connection;
 
@@ -105,6 +109,129 @@ async fn beside_another_delivering_node_a_claim_takes_only_its_own_partitions_an
     taken.sort();
     assert_eq!(taken, theirs, "what was due in them, once");
     assert_eq!(node.deliveries(id).await.len(), 20);
+    node.teardown().await;
+}
+
+/// A succeeded first attempt of `claimed`, as the recorder writes it.
+fn succeeded(claimed: &hookrelay::store::Claimed) -> AttemptRecord {
+    AttemptRecord {
+        delivery_id: claimed.id.clone(),
+        webhook_id: claimed.webhook.id.clone(),
+        attempt: Attempt {
+            id: AttemptId::generate(),
+            attempt: 1,
+            result: AttemptResult {
+                started_at: now_ms(),
+                latency_ms: 1,
+                status_code: Some(200),
+                response_body: None,
+                error: None,
+                succeeded: true,
+            },
+        },
+        gone: false,
+        status: DeliveryStatus::Succeeded,
+        next_attempt_at: None,
+        ordering_key: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_batch_locks_its_deliveries_in_id_order() {
+    let Some(node) = TestApp::spawn_with(Backend::Postgres, |c| c.deliver = false).await else {
+        return;
+    };
+    node.create_webhook(json!({"url": "http://127.0.0.1:9/a"}))
+        .await;
+    for i in 0..2 {
+        node.publish(json!({"type": "a.b", "data": {"i": i}})).await;
+    }
+    let store = node.store.as_ref().unwrap();
+    let now = now_ms() + 1;
+    let mut all = |_: &str, _: i64, _: &str| true;
+    let mut claimed = store
+        .claim_due(now, 10, now + 60_000, &mut None, &mut all)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    claimed.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    let (low, high) = (claimed[0].id.as_str(), claimed[1].id.as_str());
+
+    // Another writer holds the higher id; the batch names it first.
+    let mut other = sqlx::PgConnection::connect(node.database_url())
+        .await
+        .unwrap();
+    // A queue's worth of other rows, analyzed: the planner then reaches the batch's rows one by
+    // one through the primary key, in the batch's order, as at scale (in a table of two rows
+    // it scans the heap, whose order then decides).
+    sqlx::query(
+        "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, \
+         attempts, next_attempt_at, created_at, updated_at) \
+         SELECT 'zz' || g, event_id, webhook_id, tenant_id, event_type, 'succeeded', 1, NULL, \
+         created_at, updated_at FROM deliveries, generate_series(1, 20000) AS g WHERE id = $1",
+    )
+    .bind(low)
+    .execute(&mut other)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE deliveries")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE")
+        .bind(high)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let other_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    let batch = [succeeded(&claimed[1]), succeeded(&claimed[0])];
+    let policy = policy();
+    let (recorded, lower_was_locked) =
+        tokio::join!(store.record_attempts(&batch, &policy), async {
+            // Once the batch waits on the higher id, it holds the lower one: it took it first.
+            let probe = sqlx::PgPool::connect(node.database_url()).await.unwrap();
+            eventually(
+                Duration::from_secs(10),
+                "the batch waits on the held row",
+                || {
+                    let probe = probe.clone();
+                    async move {
+                        sqlx::query_scalar::<_, i64>(
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                )
+                .bind(other_pid)
+                .fetch_one(&probe)
+                .await
+                .unwrap()
+                    > 0
+                    }
+                },
+            )
+            .await;
+            let locked = sqlx::query("SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE NOWAIT")
+                .bind(low)
+                .execute(&mut other)
+                .await
+                .is_err();
+            sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+            locked
+        });
+    assert!(
+        lower_was_locked,
+        "the batch locked its lower id before its higher one"
+    );
+    recorded.unwrap();
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM deliveries WHERE id = ANY($1)")
+            .bind([low, high])
+            .fetch_all(&mut other)
+            .await
+            .unwrap();
+    assert_eq!(statuses, ["succeeded", "succeeded"]);
     node.teardown().await;
 }
 

@@ -114,6 +114,13 @@ pub async fn record(
     records: &[AttemptRecord],
     clocks: &[FailureClock<'_>],
 ) -> Result<()> {
+    // The deliveries' rows are locked in id order, as every other write of many deliveries
+    // locks them (an index walk of `id = ANY`, the lease write of a partition given up): in
+    // batch order, a recorder and another node's lease write deadlocked, each holding rows the
+    // other wanted, until PostgreSQL's check a second later broke one of them.
+    let mut sorted: Vec<&AttemptRecord> = records.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+    let records = sorted.as_slice();
     // A webhook whose attempts all succeeded stops its clock, if one runs: a probe of the small
     // index of running clocks (migration 0011), not of every webhook in a fan-out batch.
     let (stopped, failing): (Vec<FailureClock<'_>>, Vec<FailureClock<'_>>) = clocks

@@ -331,7 +331,10 @@ async fn census(conn: &mut PgConnection, me: i32) -> sqlx::Result<Census> {
 /// (one recorded meanwhile, or set to retry later, keeps what its recorder wrote).
 async fn write_leases(pool: &PgPool, leases: &Leases, mask: u64) -> sqlx::Result<()> {
     let now = crate::clock::now_ms();
-    let (ids, until): (Vec<String>, Vec<i64>) = leases.held(now).into_iter().unzip();
+    let mut held = leases.held(now);
+    // In id order, as the recorder locks them (`bulk::record`).
+    held.sort_unstable();
+    let (ids, until): (Vec<String>, Vec<i64>) = held.into_iter().unzip();
     if ids.is_empty() {
         return Ok(());
     }
