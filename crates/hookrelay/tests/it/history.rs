@@ -87,7 +87,7 @@ pub(crate) async fn write(
             .collect();
         statements.push(format!(
             "INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed) VALUES {} \
-             ON CONFLICT (webhook_id, hour_start) DO UPDATE SET \
+             ON CONFLICT (webhook_id, hour_start, writer) DO UPDATE SET \
              succeeded = attempt_hours.succeeded + excluded.succeeded, \
              failed = attempt_hours.failed + excluded.failed",
             rows.join(", ")

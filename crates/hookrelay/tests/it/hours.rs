@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use hookrelay::clock::now_ms;
+use hookrelay::ids::{TenantId, WebhookId};
 use serde_json::json;
 
 use crate::backend_tests;
@@ -92,8 +93,43 @@ async fn attempts_are_counted_per_hour_and_go_with_their_webhook_or_their_age(ap
         failed += counted.1;
     }
     assert!(failed > 0, "some attempts failed");
+    // A row per webhook, hour and writer (the test send's are writer 0; on PostgreSQL the
+    // node's recorder draws another), and the hour may have turned meanwhile.
     let hours = sql(app, "SELECT COUNT(*) FROM attempt_hours").await;
-    assert!(hours <= 4, "a row per webhook and hour: {hours}");
+    assert!(hours <= 6, "a row per webhook, hour and writer: {hours}");
+
+    // Another writer's row of the same hour (another node's recorder) adds to what is read.
+    let store = app.store.clone().expect("a running app");
+    let read = || async {
+        // The admin's webhooks are the default tenant's.
+        let tenant = TenantId::default_tenant();
+        let hours = (store.attempt_hours(&tenant, &[WebhookId::from_trusted(b.clone())], 0))
+            .await
+            .unwrap();
+        let rows = hours.len();
+        let total = hours
+            .iter()
+            .map(|h| (h.succeeded, h.failed))
+            .fold((0, 0), |t, h| (t.0 + h.0, t.1 + h.1));
+        (rows, total)
+    };
+    let (rows, (ok, bad)) = read().await;
+    let counted = counted_and_logged(app, &b).await.0;
+    assert_eq!((ok as i64, bad as i64), counted);
+    sql(
+        app,
+        &format!(
+            "INSERT INTO attempt_hours (webhook_id, hour_start, writer, succeeded, failed) \
+             SELECT webhook_id, hour_start, 7, 5, 2 FROM attempt_hours \
+             WHERE webhook_id = '{b}' ORDER BY hour_start LIMIT 1"
+        ),
+    )
+    .await;
+    assert_eq!(
+        read().await,
+        (rows, (ok + 5, bad + 2)),
+        "summed, one per hour"
+    );
 
     // Retention: an hour 40 days old goes, one 20 days old stays, whatever the log keeps.
     let now = now_ms();
@@ -112,7 +148,6 @@ async fn attempts_are_counted_per_hour_and_go_with_their_webhook_or_their_age(ap
         )
         .await;
     }
-    let store = app.store.clone().expect("a running app");
     purge_all(&*store, now - 90 * DAY_MS, 100).await;
     let kept = |ago| {
         format!(

@@ -139,6 +139,14 @@ async fn nodes_drain_a_backlog_each_delivery_exactly_once(n: usize) {
     for node in &workers {
         assert!(attempts(node).await > 0.0, "every node delivered");
     }
+    // Each counted its attempts in rows of its own (`store/shared/hours.rs`), all of them.
+    let (writers, counted): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(DISTINCT writer), CAST(SUM(succeeded) AS BIGINT) FROM attempt_hours",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((writers, counted), (n as i64, EVENTS as i64));
     for node in workers {
         node.teardown().await;
     }

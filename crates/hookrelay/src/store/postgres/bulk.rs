@@ -102,9 +102,8 @@ pub async fn insert_deliveries(
 /// Records attempt results in one statement per batch: the deliveries' new state, then
 /// the attempts of those the update found (a delivery deleted with its webhook since it
 /// was claimed keeps none), and the webhooks' failure clocks (writing only rows whose clock
-/// changes), and the attempts counted per webhook and hour (`shared/hours.rs`; in key order,
-/// so two nodes adding to the same hours lock them in the same order). The update locks the
-/// deliveries, so a deletion waits for it.
+/// changes), and the attempts counted per webhook and hour in this node's rows (`writer`, see
+/// `shared/hours.rs`). The update locks the deliveries, so a deletion waits for it.
 /// Rows travel as one array per column: the statement text never changes (prepared once
 /// per connection, however many rows), and the planner, which cannot see how many rows a
 /// parameter array holds, probes the primary key per row instead of choosing to hash a
@@ -113,6 +112,7 @@ pub async fn record(
     conn: &mut PgConnection,
     records: &[AttemptRecord],
     clocks: &[FailureClock<'_>],
+    writer: i32,
 ) -> Result<()> {
     // The deliveries' rows are locked in id order, as every other write of many deliveries
     // locks them (an index walk of `id = ANY`, the lease write of a partition given up): in
@@ -149,8 +149,8 @@ pub async fn record(
             UPDATE webhooks SET failing_since = k.since FROM k \
             WHERE webhooks.id = k.id AND webhooks.failing_since IS DISTINCT FROM k.since \
          ), hours AS ( \
-            INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed) \
-            SELECT webhook_id, started_at - started_at % 3600000, \
+            INSERT INTO attempt_hours (webhook_id, hour_start, writer, succeeded, failed) \
+            SELECT webhook_id, started_at - started_at % 3600000, $17::int4, \
             count(*) FILTER (WHERE succeeded), count(*) FILTER (WHERE NOT succeeded) \
             FROM v WHERE delivery_id IN (SELECT id FROM u) GROUP BY 1, 2 ORDER BY 1, 2 \
             {ADD_ON_CONFLICT} \
@@ -180,6 +180,7 @@ pub async fn record(
     .bind(column(&failing, |c| c.webhook))
     .bind(column(&failing, |c| c.exact))
     .bind(column(&failing, |c| c.since))
+    .bind(writer)
     .execute(conn)
     .await?;
     Ok(())

@@ -46,6 +46,9 @@ pub struct PgStore {
     subscriptions: Subscriptions,
     /// Which partitions it owns; taken by the one claiming loop.
     membership: tokio::sync::Mutex<Membership>,
+    /// This node's rows of `attempt_hours` (`shared/hours.rs`), drawn at random: two nodes
+    /// sharing rows would only wait on each other's locks, as every node did before.
+    writer: i32,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -65,6 +68,7 @@ impl PgStore {
             leases: Leases::default(),
             subscriptions: Subscriptions::default(),
             membership: tokio::sync::Mutex::new(Membership::new(options)),
+            writer: rand::random_range(1..=i32::MAX),
         })
     }
 }
@@ -212,10 +216,10 @@ impl Backend for PgStore {
         clocks: &[FailureClock<'_>],
     ) -> Result<()> {
         match conn {
-            Conn::Tx(tx) => bulk::record(tx, records, clocks).await,
+            Conn::Tx(tx) => bulk::record(tx, records, clocks, self.writer).await,
             Conn::Read | Conn::Write => {
                 let mut conn = self.pool.acquire().await?;
-                bulk::record(&mut conn, records, clocks).await
+                bulk::record(&mut conn, records, clocks, self.writer).await
             }
         }
     }

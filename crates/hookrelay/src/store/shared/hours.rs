@@ -6,7 +6,13 @@
 //! by the statement that records a batch (`postgres/bulk.rs`), on SQLite by its transaction
 //! (`sqlite/bulk.rs`), and with a test send by its transaction; a batch adds one row per
 //! webhook and hour it touches, so the recorder's cost grows with the webhooks of a batch, not
-//! its attempts. A chart then reads at most 720 rows, exact however many attempts there were.
+//! its attempts. A chart then reads at most 720 rows per writer, exact however many attempts
+//! there were.
+//!
+//! Each PostgreSQL node adds to rows of its own (`writer`, a number it draws at start; SQLite's
+//! one writer and test sends use 0), and readers add a webhook's rows of an hour up: with one
+//! row per webhook and hour, every node's recorder updated the same rows of the busiest
+//! webhooks, and the nodes' recorders waited on each other's row locks (bench/README.md).
 //!
 //! The counts outlive the delivery log's retention up to [`KEPT_MS`], so the 30-day chart is
 //! whole even where the log keeps a week; retention deletes older hours, and deleting a
@@ -63,7 +69,7 @@ pub fn count(records: &[AttemptRecord]) -> Vec<HourCount<'_>> {
 }
 
 /// The `ON CONFLICT` clause adding a new count to a row already there (both databases).
-pub const ADD_ON_CONFLICT: &str = "ON CONFLICT (webhook_id, hour_start) DO UPDATE SET \
+pub const ADD_ON_CONFLICT: &str = "ON CONFLICT (webhook_id, hour_start, writer) DO UPDATE SET \
      succeeded = attempt_hours.succeeded + excluded.succeeded, \
      failed = attempt_hours.failed + excluded.failed";
 
@@ -98,14 +104,15 @@ pub async fn read<B: Backend>(
         return Ok(Vec::new());
     }
     let mut q = Query::new(
-        "SELECT h.webhook_id, h.hour_start, h.succeeded, h.failed FROM attempt_hours h \
+        "SELECT h.webhook_id, h.hour_start, CAST(SUM(h.succeeded) AS BIGINT), \
+         CAST(SUM(h.failed) AS BIGINT) FROM attempt_hours h \
          JOIN webhooks w ON w.id = h.webhook_id \
          WHERE w.tenant_id = $1 AND h.hour_start >= $2 AND h.webhook_id IN (",
     )
     .arg(tenant.as_str())
     .arg(since);
     q.push_list(webhooks.iter().map(WebhookId::as_str))
-        .push(")");
+        .push(") GROUP BY h.webhook_id, h.hour_start");
     let rows: Vec<(String, i64, i64, i64)> = db.fetch_all(Conn::Read, q).await?;
     Ok(rows
         .into_iter()
