@@ -16,6 +16,7 @@ use hookrelay::store::{Attempt, AttemptRecord, AttemptResult, DeliveryStatus};
 use serde_json::json;
 
 use crate::backend_tests;
+use crate::deletion::delivered;
 use crate::helpers::{Backend, TestApp, eventually, policy};
 
 backend_tests!(a_claim_leases_only_what_the_chooser_accepts_in_publish_order);
@@ -112,30 +113,6 @@ async fn beside_another_delivering_node_a_claim_takes_only_its_own_partitions_an
     node.teardown().await;
 }
 
-/// A succeeded first attempt of `claimed`, as the recorder writes it.
-fn succeeded(claimed: &hookrelay::store::Claimed) -> AttemptRecord {
-    AttemptRecord {
-        delivery_id: claimed.id.clone(),
-        webhook_id: claimed.webhook.id.clone(),
-        attempt: Attempt {
-            id: AttemptId::generate(),
-            attempt: 1,
-            result: AttemptResult {
-                started_at: now_ms(),
-                latency_ms: 1,
-                status_code: Some(200),
-                response_body: None,
-                error: None,
-                succeeded: true,
-            },
-        },
-        gone: false,
-        status: DeliveryStatus::Succeeded,
-        next_attempt_at: None,
-        ordering_key: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_batch_locks_its_deliveries_in_id_order() {
     let Some(node) = TestApp::spawn_with(Backend::Postgres, |c| c.deliver = false).await else {
@@ -188,7 +165,10 @@ async fn a_recorded_batch_locks_its_deliveries_in_id_order() {
         .fetch_one(&mut other)
         .await
         .unwrap();
-    let batch = [succeeded(&claimed[1]), succeeded(&claimed[0])];
+    let batch = [
+        delivered(&claimed[1], now_ms()),
+        delivered(&claimed[0], now_ms()),
+    ];
     let policy = policy();
     let (recorded, lower_was_locked) =
         tokio::join!(store.record_attempts(&batch, &policy), async {

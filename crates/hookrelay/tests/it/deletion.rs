@@ -40,7 +40,8 @@ async fn rows(app: &TestApp, table: &str, column: &str, ids: &[&str]) -> i64 {
     }
 }
 
-fn delivered(c: &Claimed, at: i64) -> AttemptRecord {
+/// A succeeded first attempt of `c` at `at`, as the recorder writes it.
+pub(crate) fn delivered(c: &Claimed, at: i64) -> AttemptRecord {
     AttemptRecord {
         delivery_id: c.id.clone(),
         webhook_id: c.webhook.id.clone(),
