@@ -132,7 +132,7 @@ INSERT INTO attempt_hours (webhook_id, hour_start, succeeded, failed)
 SELECT webhook_id, started_at - started_at % 3600000,
     SUM(CASE WHEN succeeded THEN 1 ELSE 0 END), SUM(CASE WHEN succeeded THEN 0 ELSE 1 END)
 FROM attempts WHERE true GROUP BY 1, 2
-ON CONFLICT (webhook_id, hour_start) DO UPDATE SET succeeded = excluded.succeeded,
+ON CONFLICT (webhook_id, hour_start, writer) DO UPDATE SET succeeded = excluded.succeeded,
     failed = excluded.failed;
 COMMIT;
 {after}

@@ -34,9 +34,10 @@ pub struct Conn {
     tls: bool,
 }
 
-/// A connection between host slots: its stream alone. hyper's read and write buffers (8 KB
-/// each, half an idle TLS connection's memory) are dropped while it waits and made again when
-/// a slot takes it up: with thousands of hosts, thousands of connections wait at once.
+/// A connection between host slots: its stream alone. hyper's read and write buffers and its
+/// request channel (about 25 KB, most of an idle TLS connection's memory) are dropped while it
+/// waits and made again when a slot takes it up: with thousands of hosts, thousands of
+/// connections wait at once.
 pub struct Parked {
     io: Stream,
     /// When it was put aside (see `idle.rs`).
