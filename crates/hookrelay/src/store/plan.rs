@@ -53,8 +53,7 @@ fn wants(target: &Target, tenant: &str, event: &NewEvent, data: &mut Option<Valu
         return true;
     };
     let data: &Value = if filter.reads_data() {
-        // `data` was checked as JSON when published; were it not, it reads as null.
-        data.get_or_insert_with(|| serde_json::from_str(&event.data).unwrap_or(Value::Null))
+        parsed(event, data)
     } else {
         &Value::Null
     };
@@ -66,6 +65,12 @@ fn wants(target: &Target, tenant: &str, event: &NewEvent, data: &mut Option<Valu
     })
 }
 
+/// `event`'s data, parsed by the first reader and kept in `data` for the next. It was checked
+/// as JSON when published; were it not, it reads as null.
+fn parsed<'d>(event: &NewEvent, data: &'d mut Option<Value>) -> &'d Value {
+    data.get_or_insert_with(|| serde_json::from_str(&event.data).unwrap_or(Value::Null))
+}
+
 /// The queue `event` joins on a fifo webhook of `tenant` (`path` its key path).
 fn queue(
     path: Option<&FieldPath>,
@@ -74,9 +79,7 @@ fn queue(
     data: &mut Option<Value>,
 ) -> String {
     let data: &Value = match path {
-        Some(p) if p.reads_data() => {
-            data.get_or_insert_with(|| serde_json::from_str(&event.data).unwrap_or(Value::Null))
-        }
+        Some(p) if p.reads_data() => parsed(event, data),
         _ => &Value::Null,
     };
     queue_key(
